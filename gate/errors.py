@@ -1,0 +1,37 @@
+"""The error family: every failure the user can cause is a `GateError` with a one-line diagnosis."""
+
+from __future__ import annotations
+
+PASS = 0
+BLOCKED = 1
+ERROR = 2
+
+
+class GateError(Exception):
+    """Base of every expected failure; the CLI prints `diagnostics()` and exits 2."""
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
+
+    def diagnostics(self) -> str:
+        """One line: the file (when there is one) and what is wrong with it."""
+        text = " ".join(self.message.split())
+        return f"{self.path}: {text}" if self.path else text
+
+
+class InputError(GateError):
+    """An input file is missing, unreadable, or not a shape we understand."""
+
+
+class ConfigError(GateError):
+    """The configuration file or a command-line value is invalid."""
+
+
+class PolicyError(GateError):
+    """A Rego policy does not compile or fails at evaluation time."""
+
+
+class OutputError(GateError):
+    """An output cannot be written or uploaded."""

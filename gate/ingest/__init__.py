@@ -1,0 +1,82 @@
+"""Reads input files and hands each to the reader whose `sniff` recognises its content."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+from gate.errors import InputError
+from gate.ingest.base import Parser
+from gate.model import Report
+
+# Module names, not objects: a reader is imported only when a report needs sniffing, which keeps
+# `container-gate --version` fast. Order matters where shapes overlap: SARIF and Trivy carry explicit
+# version fields and are tried before the looser shapes.
+PARSERS: dict[str, str] = {
+    "sarif": "gate.ingest.sarif",
+    "trivy": "gate.ingest.trivy",
+    "grype": "gate.ingest.grype",
+    "conftest": "gate.ingest.conftest",
+    "hadolint": "gate.ingest.hadolint",
+}
+
+
+def parser(name: str) -> Parser:
+    """The registered reader called `name` (each module exposes `PARSER`)."""
+    module = importlib.import_module(PARSERS[name])
+    found: Parser = module.PARSER
+    return found
+
+
+def read_json(path: Path) -> Any:
+    """Parse a JSON file, turning every way it can be unreadable into one-line `InputError`s."""
+    import orjson
+
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError("no such file", path=str(path)) from None
+    except IsADirectoryError:
+        raise InputError("is a directory, expected a report file", path=str(path)) from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", path=str(path)) from None
+    if not data.strip():
+        raise InputError("file is empty: a report must contain JSON (an empty file is not a pass)", path=str(path))
+    if b"\x00" in data[:4096]:
+        raise InputError("binary data, not a JSON report", path=str(path))
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON ({_json_reason(exc, data)})", path=str(path)) from None
+
+
+def _json_reason(exc: Exception, data: bytes) -> str:
+    text = str(exc).split(":", 1)[0]
+    pos = getattr(exc, "pos", None)
+    if isinstance(pos, int):
+        line = data.count(b"\n", 0, pos) + 1
+        return f"{text} at line {line}"
+    return text
+
+
+def detect(doc: Any, origin: str) -> Parser | None:
+    """The reader that recognises this document, or None."""
+    for name in PARSERS:
+        candidate = parser(name)
+        if candidate.sniff(doc):
+            return candidate
+    return None
+
+
+def load_report(path: Path, *, origin: str | None = None) -> Report:
+    """Read one report file into a `Report`; anything we cannot recognise is an error, never a pass."""
+    where = origin or str(path)
+    doc = read_json(path)
+    found = detect(doc, where)
+    if found is None:
+        raise InputError(
+            "not a report we know (expected Trivy JSON v2, Grype JSON, Conftest JSON, SARIF 2.1.0 or hadolint JSON)",
+            path=where,
+        )
+    return found.parse(doc, where)

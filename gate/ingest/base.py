@@ -1,0 +1,36 @@
+"""The `Parser` protocol every report reader implements, and helpers they share."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from gate.errors import InputError
+from gate.model import Report
+
+
+class Parser(Protocol):
+    """Reads one tool's report. Detection is by content (`sniff`), never by file name."""
+
+    name: str
+
+    def sniff(self, doc: Any) -> bool:
+        """True when the parsed JSON document is this tool's report."""
+        ...
+
+    def parse(self, doc: Any, origin: str) -> Report:
+        """Translate the document into findings; raise `InputError` for shapes it cannot trust."""
+        ...
+
+
+def expect(condition: bool, origin: str, message: str) -> None:
+    """Refuse a report whose layout breaks an assumption, naming the file."""
+    if not condition:
+        raise InputError(message, path=origin)
+
+
+def as_str(value: Any) -> str | None:
+    """A string field, or None when absent, null or empty."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None

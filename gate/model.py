@@ -1,0 +1,363 @@
+"""The finding model every reader produces and every output consumes: frozen values, no I/O."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from enum import IntEnum, StrEnum
+
+
+class Severity(IntEnum):
+    """Ordered severities: comparisons (`>=`) mean "at least as severe"."""
+
+    UNKNOWN = 0
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+    CRITICAL = 4
+
+    @classmethod
+    def parse(cls, text: str | None) -> Severity:
+        """Map a tool's severity word to ours; anything unrecognised is UNKNOWN, never dropped.
+
+        Grype's `Negligible` and SARIF/hadolint's `info`/`style`/`note` are below LOW in their tools,
+        so they land on LOW: the lowest severity that still counts as a real finding.
+        """
+        if not text:
+            return cls.UNKNOWN
+        return _SEVERITY_WORDS.get(text.strip().lower(), cls.UNKNOWN)
+
+    @classmethod
+    def from_score(cls, score: float) -> Severity:
+        """CVSS v3 qualitative bands (also what GitHub uses for `security-severity`)."""
+        if score >= 9.0:
+            return cls.CRITICAL
+        if score >= 7.0:
+            return cls.HIGH
+        if score >= 4.0:
+            return cls.MEDIUM
+        if score > 0.0:
+            return cls.LOW
+        return cls.UNKNOWN
+
+
+_SEVERITY_WORDS: dict[str, Severity] = {
+    "critical": Severity.CRITICAL,
+    "high": Severity.HIGH,
+    "medium": Severity.MEDIUM,
+    "moderate": Severity.MEDIUM,
+    "low": Severity.LOW,
+    "negligible": Severity.LOW,
+    "info": Severity.LOW,
+    "informational": Severity.LOW,
+    "unknown": Severity.UNKNOWN,
+}
+
+
+class Kind(StrEnum):
+    """What a finding is about; `policy` covers Rego results and the built-in Dockerfile checks."""
+
+    VULNERABILITY = "vulnerability"
+    MISCONFIGURATION = "misconfiguration"
+    SECRET = "secret"
+    LICENSE = "license"
+    POLICY = "policy"
+
+
+class FixState(StrEnum):
+    """Whether the upstream has a fix, normalised across Trivy's Status and Grype's fix.state."""
+
+    FIXED = "fixed"
+    NOT_FIXED = "not-fixed"
+    WONT_FIX = "wont-fix"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where a finding sits in the repository or the scanned artifact."""
+
+    path: str
+    """Repository-relative file path when known, otherwise the path inside the artifact."""
+    start_line: int | None = None
+    """1-based first line, when the tool knows it."""
+    end_line: int | None = None
+    """1-based last line (inclusive)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One tool's sighting of a finding; a deduplicated finding keeps every sighting."""
+
+    tool: str
+    """Tool name in lower case: `trivy`, `grype`, `conftest`, `hadolint`, `container-gate`, or a SARIF driver."""
+    report: str
+    """The input file it came from (for people; never part of the fingerprint)."""
+    tool_version: str | None = None
+    original_id: str | None = None
+    """The id as this tool spelled it (e.g. a GHSA id where another tool said CVE)."""
+    original_severity: str | None = None
+    """The tool's own severity word (e.g. Grype's `Negligible`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Suppression:
+    """Why a finding does not count: an ignore entry, a VEX statement, a tool exception, a pragma."""
+
+    by: str
+    """`ignore`, `vex`, `tool`, `inline` or `config`."""
+    reason: str
+    expires: str | None = None
+    """ISO date after which the suppression no longer applies, when it has one."""
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem, as every tool that saw it agrees on it."""
+
+    id: str
+    """The rule or vulnerability id (CVE preferred over GHSA when a tool gives both)."""
+    kind: Kind
+    severity: Severity
+    title: str
+    target: str
+    """What was scanned: an image name, a lock file, a Dockerfile, a config file."""
+    package: str | None = None
+    installed_version: str | None = None
+    fixed_version: str | None = None
+    fix_state: FixState = FixState.UNKNOWN
+    location: Location | None = None
+    aliases: tuple[str, ...] = ()
+    sources: tuple[Source, ...] = ()
+    description: str = ""
+    references: tuple[str, ...] = ()
+    help_uri: str | None = None
+    cvss_score: float | None = None
+    package_class: str | None = None
+    """`os-pkgs` or `lang-pkgs` for vulnerabilities, when known (remediation bumps only OS packages)."""
+    epss: float | None = None
+    kev: bool = False
+    tool_suppression: Suppression | None = None
+    """Set when the tool itself marked the finding excepted (Conftest exceptions, SARIF suppressions)."""
+    properties: tuple[tuple[str, str], ...] = ()
+    """Extra tool data kept for outputs (e.g. the OS of an image), as sorted key/value pairs."""
+
+    @classmethod
+    def create(cls, *, id: str, aliases: Iterable[str] = (), **kwargs: object) -> Finding:
+        """Build a finding with a canonical id: a CVE wins over GHSA and vendor ids, the rest become aliases."""
+        canonical, rest = canonical_id(id, aliases)
+        return cls(id=canonical, aliases=rest, **kwargs)  # type: ignore[arg-type]
+
+    @property
+    def fixable(self) -> bool:
+        """True when a fixed version exists (only vulnerabilities can be unfixable)."""
+        if self.kind is not Kind.VULNERABILITY:
+            return True
+        return bool(self.fixed_version) or self.fix_state is FixState.FIXED
+
+    @property
+    def tools(self) -> tuple[str, ...]:
+        """Distinct tools that reported it, in a stable order."""
+        return tuple(sorted({s.tool for s in self.sources}))
+
+    @property
+    def fingerprint(self) -> str:
+        """Stable identity: same finding, same value, whatever the report order, report path or run."""
+        return fingerprint(self)
+
+    def prop(self, key: str) -> str | None:
+        """Look up one extra property."""
+        for k, v in self.properties:
+            if k == key:
+                return v
+        return None
+
+    def merged(self, other: Finding) -> Finding:
+        """The same finding seen by another tool: keep the more severe view and every source."""
+        first, second = (self, other) if self.severity >= other.severity else (other, self)
+        aliases = {*first.aliases, *second.aliases, second.id} - {first.id}
+        sources = tuple(dict.fromkeys((*first.sources, *second.sources)))
+        props = dict(second.properties) | dict(first.properties)
+        return replace(
+            first,
+            aliases=tuple(sorted(aliases)),
+            sources=sources,
+            fixed_version=first.fixed_version or second.fixed_version,
+            fix_state=first.fix_state if first.fix_state is not FixState.UNKNOWN else second.fix_state,
+            location=first.location or second.location,
+            description=first.description or second.description,
+            references=tuple(dict.fromkeys((*first.references, *second.references))),
+            help_uri=first.help_uri or second.help_uri,
+            cvss_score=first.cvss_score if first.cvss_score is not None else second.cvss_score,
+            package_class=first.package_class or second.package_class,
+            epss=first.epss if first.epss is not None else second.epss,
+            kev=first.kev or second.kev,
+            tool_suppression=first.tool_suppression or second.tool_suppression,
+            properties=tuple(sorted(props.items())),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """An entry a reader could not use: partial failure is data, reported with the verdict."""
+
+    report: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """What one input file yielded."""
+
+    tool: str
+    path: str
+    findings: tuple[Finding, ...] = ()
+    skipped: tuple[Skipped, ...] = ()
+    tool_version: str | None = None
+    artifact: str | None = None
+    """The scanned artifact (image name, folder), when the report names one."""
+    os: str | None = None
+    """`family version` of the scanned image, when the report knows it."""
+
+
+_VULN_ID = re.compile(r"^(CVE|GHSA|OSV|GO|PYSEC|RUSTSEC|ALAS\d*|DSA|DLA|USN|RHSA|ELSA|SUSE)-", re.I)
+
+
+def canonical_id(primary: str, aliases: Iterable[str] = ()) -> tuple[str, tuple[str, ...]]:
+    """Pick the id a finding is known by: the first CVE (sorted), else the tool's own id."""
+    ids = {primary.strip(), *(a.strip() for a in aliases)} - {""}
+    cves = sorted(i for i in ids if i.upper().startswith("CVE-"))
+    chosen = cves[0] if cves else primary.strip()
+    return chosen, tuple(sorted(ids - {chosen}))
+
+
+def image_key(target: str) -> str:
+    """An image reference reduced to its repository, so tags, digests and Trivy's `(os x.y)` suffix
+    do not split one image into two (trivy#2357: alerts churn when the tag is in the identity)."""
+    text = target.strip()
+    text = re.sub(r"\s+\(.*\)$", "", text)
+    if "@" in text:
+        text = text.split("@", 1)[0]
+    last = text.rsplit("/", 1)[-1]
+    if ":" in last:
+        text = text[: len(text) - len(last)] + last.split(":", 1)[0]
+    for prefix in ("docker.io/library/", "index.docker.io/library/", "docker.io/", "index.docker.io/"):
+        if text.startswith(prefix):
+            text = text[len(prefix) :]
+            break
+    if text.startswith("library/"):
+        text = text[len("library/") :]
+    return text
+
+
+def dedupe_key(finding: Finding) -> tuple[str, ...]:
+    """What makes two sightings the same finding (see `fingerprint`)."""
+    if finding.kind is Kind.VULNERABILITY:
+        return (
+            finding.kind.value,
+            finding.id.upper(),
+            (finding.package or "").lower(),
+            finding.installed_version or "",
+            image_key(finding.target),
+        )
+    loc = finding.location
+    return (
+        finding.kind.value,
+        finding.id,
+        loc.path if loc else finding.target,
+        str(loc.start_line or "") if loc else "",
+        finding.title if finding.kind is Kind.POLICY else "",
+    )
+
+
+def fingerprint(finding: Finding) -> str:
+    """sha256 over the dedupe key: vulnerabilities by id, package, version and image repository;
+    everything else by rule id, file and line (and a policy's message, as one rule can say several)."""
+    return hashlib.sha256("\x1f".join(dedupe_key(finding)).encode()).hexdigest()
+
+
+def dedupe(findings: Iterable[Finding]) -> tuple[Finding, ...]:
+    """Merge sightings of the same finding (Trivy and Grype on one CVE) into one with both sources.
+
+    A Grype match keyed by GHSA with a related CVE and a Trivy match keyed by the CVE meet because
+    `Finding.create` already made the CVE canonical on both."""
+    merged: dict[tuple[str, ...], Finding] = {}
+    for f in findings:
+        key = dedupe_key(f)
+        seen = merged.get(key)
+        merged[key] = f if seen is None else seen.merged(f)
+    return tuple(merged.values())
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The policy's judgement of one finding."""
+
+    finding: Finding
+    blocking: bool
+    suppression: Suppression | None = None
+    notes: tuple[str, ...] = ()
+    """Why it does not block although it could (e.g. `in baseline`, `no fix available`, `within budget`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExpiredIgnore:
+    """An ignore entry whose date has passed: it no longer suppresses, and the summary says so."""
+
+    id: str
+    expires: str
+    origin: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The gate's answer, with everything the outputs need to explain it."""
+
+    decisions: tuple[Decision, ...]
+    fail_on: Severity | None
+    """None means `--fail-on NONE`: nothing blocks on severity alone."""
+    reports: tuple[Report, ...] = ()
+    expired_ignores: tuple[ExpiredIgnore, ...] = ()
+    budget_breaches: tuple[str, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def passed(self) -> bool:
+        """True when nothing blocks."""
+        return not any(d.blocking for d in self.decisions)
+
+    @property
+    def blocking(self) -> tuple[Decision, ...]:
+        """Blocking decisions, most severe first."""
+        return tuple(sorted((d for d in self.decisions if d.blocking), key=_severity_order))
+
+    @property
+    def active(self) -> tuple[Decision, ...]:
+        """Decisions that are not suppressed, most severe first."""
+        return tuple(sorted((d for d in self.decisions if d.suppression is None), key=_severity_order))
+
+    @property
+    def suppressed(self) -> tuple[Decision, ...]:
+        """Decisions that are suppressed, most severe first."""
+        return tuple(sorted((d for d in self.decisions if d.suppression is not None), key=_severity_order))
+
+    @property
+    def skipped(self) -> tuple[Skipped, ...]:
+        """Entries readers could not use."""
+        return tuple(s for r in self.reports for s in r.skipped)
+
+    def count(self, severity: Severity, *, blocking_only: bool = False) -> int:
+        """Active findings of a severity (blocking ones only when asked)."""
+        return sum(
+            1
+            for d in self.decisions
+            if d.suppression is None and d.finding.severity is severity and (d.blocking or not blocking_only)
+        )
+
+
+def _severity_order(decision: Decision) -> tuple[int, str, str]:
+    f = decision.finding
+    return (-int(f.severity), f.id, f.fingerprint)

@@ -1,0 +1,1 @@
+"""container-gate remediate: the nightly base-image fixer."""
