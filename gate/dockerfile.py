@@ -48,9 +48,7 @@ _BUILTIN_ARGS = frozenset(
 _DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
 _KNOWN_DIRECTIVES = frozenset({"syntax", "escape", "check"})
 _IGNORE_FROM = re.compile(r"^\s*#\s*container-gate:\s*ignore(?:\s|$)", re.IGNORECASE)
-_VAR = re.compile(
-    r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?P<op>:?[-+?])?(?P<word>[^}]*)\}|(?P<bare>[A-Za-z_][A-Za-z0-9_]*))"
-)
+_VAR_START = re.compile(r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?P<op>:?[-+?])?|(?P<bare>[A-Za-z_][A-Za-z0-9_]*))")
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,22 +252,49 @@ def expand(word: str, values: Mapping[str, str | None]) -> tuple[str, tuple[str,
     `values` (or mapped to None) expand to "" as BuildKit does.
     """
     refs: dict[str, None] = {}
-
-    def sub(m: re.Match[str]) -> str:
+    out: list[str] = []
+    i = 0
+    while i < len(word):
+        m = _VAR_START.match(word, i) if word[i] == "$" else None
+        if m is None:
+            out.append(word[i])
+            i += 1
+            continue
         name = m.group("braced") or m.group("bare")
         refs[name] = None
-        val = values.get(name)
-        op, alt = m.group("op"), m.group("word") or ""
-        if op is None:
-            return val or ""
-        is_set = val is not None and (val != "" or ":" not in op)
-        if op.endswith("-"):
-            return val if is_set and val is not None else expand(alt, values)[0]
-        if op.endswith("+"):
-            return expand(alt, values)[0] if is_set else ""
-        return val or ""
+        if m.group("bare"):
+            out.append(values.get(name) or "")
+            i = m.end()
+            continue
+        close = _closing_brace(word, m.end())
+        op, alt = m.group("op") or "", word[m.end() : close]
+        inner, inner_refs = expand(alt, values)
+        refs.update(dict.fromkeys(inner_refs))
+        out.append(_apply_op(values.get(name), op, inner))
+        i = close + 1
+    return "".join(out), tuple(refs)
 
-    return _VAR.sub(sub, word), tuple(refs)
+
+def _closing_brace(word: str, start: int) -> int:
+    """Index of the `}` that closes a `${`, allowing nested `${...}` in the alternative word."""
+    depth = 1
+    for j in range(start, len(word)):
+        if word[j] == "{":
+            depth += 1
+        elif word[j] == "}":
+            depth -= 1
+            if depth == 0:
+                return j
+    return len(word)
+
+
+def _apply_op(val: str | None, op: str, alt: str) -> str:
+    is_set = val is not None and (val != "" or ":" not in op)
+    if op.endswith("-"):
+        return val if is_set and val is not None else alt
+    if op.endswith("+"):
+        return alt if is_set else ""
+    return val or ""
 
 
 def parse_file(path: Path, display: str | None = None) -> Dockerfile:
@@ -355,7 +380,7 @@ class _Builder:
         known = set(bk.all_cmds())
         stage = -1
         for c in commands:
-            cmd = c.cmd.lower()
+            cmd = (c.cmd or "").lower()
             if cmd not in known:
                 raise self.fail(c.start_line, f"unknown instruction: {c.cmd}")
             if cmd == "from":
@@ -412,10 +437,10 @@ class _Builder:
         if not ins.value or not words:
             raise self.fail(ins.start_line, "FROM requires an image")
         image, span = words[0]
-        if image != ins.value[0] or len(ins.value) not in (1, 3):
+        if image != ins.value[0]:
             raise self.fail(ins.start_line, f"cannot read FROM arguments: {ins.original!r}")
         alias = ins.value[2] if len(ins.value) == 3 else None
-        if len(ins.value) == 3 and ins.value[1].lower() != "as":
+        if len(ins.value) not in (1, 3) or (alias is not None and ins.value[1].lower() != "as"):
             raise self.fail(ins.start_line, "FROM expects `FROM image [AS name]`")
         return self.resolve_from(ins, image, span, alias)
 
@@ -428,9 +453,7 @@ class _Builder:
         unresolved = tuple(r for r in refs if known.get(r) is None and r not in _BUILTIN_ARGS)
         stage_ref = self.stage_ref(resolved)
         prev = (
-            self.text[self.starts[ins.start_line - 2] : self.starts[ins.start_line - 1]]
-            if ins.start_line > 1
-            else ""
+            self.text[self.starts[ins.start_line - 2] : self.starts[ins.start_line - 1]] if ins.start_line > 1 else ""
         )
         return FromLine(
             line=ins.start_line,
@@ -484,9 +507,7 @@ def _default_span(raw: str, span: Span) -> Span:
     return Span(start, span.end)
 
 
-def _logical_chars(
-    text: str, starts: Sequence[int], first: int, last: int, escape: str
-) -> Iterator[tuple[str, int]]:
+def _logical_chars(text: str, starts: Sequence[int], first: int, last: int, escape: str) -> Iterator[tuple[str, int]]:
     """(char, raw offset) of an instruction's logical line, joined the way BuildKit joins continuations."""
     for lineno in range(first, last + 1):
         begin = starts[lineno - 1]
