@@ -61,7 +61,7 @@ class Kind(StrEnum):
 
     VULNERABILITY = "vulnerability"
     MISCONFIGURATION = "misconfiguration"
-    SECRET = "secret"
+    SECRET = "secret"  # noqa: S105 (a kind name, not a credential)
     LICENSE = "license"
     POLICY = "policy"
 

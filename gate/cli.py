@@ -1,0 +1,155 @@
+"""The command line: argparse, exit codes, and the one place where errors become messages."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from gate import __version__
+from gate.errors import ERROR, GateError
+
+SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN", "NONE")
+PLUGIN_GROUP = "container_gate.commands"
+
+
+def _add_gate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "gate",
+        help="judge reports, Dockerfiles and config files; exit 0 pass, 1 blocked, 2 error",
+        description="Read Trivy/Grype/Conftest/SARIF/hadolint reports (detected by content), check Dockerfiles, "
+        "evaluate Rego policies, and decide one verdict.",
+    )
+    p.add_argument("paths", nargs="*", metavar="PATH", help="reports, Dockerfiles, config files or folders (default .)")
+    p.add_argument("--config", metavar="FILE", help=f"config file (default {'.container-gate.yml'} when present)")
+    p.add_argument("--policy", action="append", metavar="DIR", help="Rego policy folder/file or builtin:NAME (repeatable)")
+    p.add_argument("--namespace", action="append", metavar="NS", help="Rego namespace, globs allowed (default main)")
+    p.add_argument("--all-namespaces", action="store_true", default=False, help="evaluate every Rego namespace")
+    p.add_argument("--data", action="append", metavar="FILE", help="JSON/YAML data for Rego policies (repeatable)")
+    p.add_argument(
+        "--fail-on",
+        type=str.upper,
+        choices=SEVERITIES,
+        default=None,
+        help="lowest severity that blocks (default HIGH; NONE never blocks)",
+    )
+    p.add_argument("--only-fixed", action="store_true", default=False, help="only vulnerabilities with a fix can block")
+    p.add_argument("--ignore-file", action="append", metavar="FILE", help=".trivyignore[.yaml] or our YAML list")
+    p.add_argument("--vex", action="append", metavar="FILE", help="OpenVEX document (repeatable)")
+    p.add_argument("--baseline", metavar="FILE", help="an earlier --json result: only new findings can block")
+    p.add_argument("--sarif", metavar="FILE", help="write SARIF 2.1.0")
+    p.add_argument("--gitlab-report", metavar="FILE", help="write a GitLab container_scanning report")
+    p.add_argument("--codequality", metavar="FILE", help="write a GitLab Code Quality report")
+    p.add_argument("--json", metavar="FILE", help="write the JSON result")
+    p.add_argument("--summary", metavar="FILE", help="write the Markdown summary")
+    p.add_argument(
+        "--upload-sarif", action="store_true", default=False, help="upload the SARIF to GitHub code scanning"
+    )
+    p.set_defaults(func=_run_gate)
+
+
+def _add_policy(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("policy", help="Rego policy tools (Conftest-compatible)")
+    psub = p.add_subparsers(dest="policy_command", required=True, metavar="{verify,parse}")
+    verify = psub.add_parser("verify", help="run test_ rules in *_test.rego files, like `conftest verify`")
+    verify.add_argument("dirs", nargs="+", metavar="DIR")
+    verify.add_argument("--data", action="append", metavar="FILE")
+    verify.set_defaults(func=_run_verify)
+    parse = psub.add_parser("parse", help="print the input a policy sees for FILE, like `conftest parse`")
+    parse.add_argument("file", metavar="FILE")
+    parse.set_defaults(func=_run_parse)
+
+
+def _add_plugins(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Subcommands of other packages (remediate) arrive through entry points: gate never imports them."""
+    from importlib.metadata import entry_points
+
+    for ep in sorted(entry_points(group=PLUGIN_GROUP), key=lambda e: e.name):
+        try:
+            ep.load()(sub)
+        except ImportError as exc:
+            # A broken plugin must not take the gate down with it; using the command reports why.
+            broken = sub.add_parser(ep.name, help=f"(unavailable: {exc})")
+            broken.set_defaults(func=_unavailable(ep.name, exc))
+
+
+def _unavailable(name: str, exc: Exception) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        raise GateError(f"the {name} command could not be loaded: {exc}")
+
+    return run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line; tests compare action.yml inputs and GitLab spec:inputs against it."""
+    parser = argparse.ArgumentParser(
+        prog="container-gate", description="One security gate for container pipelines, and a base-image fixer."
+    )
+    parser.add_argument("--version", action="version", version=f"container-gate {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{gate,remediate,policy}")
+    _add_gate(sub)
+    _add_plugins(sub)
+    _add_policy(sub)
+    return parser
+
+
+def _run_gate(args: argparse.Namespace) -> int:
+    from gate.run import gate_command
+
+    return gate_command(args, env=os.environ)
+
+
+def _run_verify(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from gate.checks import rego
+
+    result = rego.verify(args.dirs, data=[Path(d) for d in args.data or ()])
+    print(rego.format_verify(result))
+    return 0 if not result.failures else 1
+
+
+def _run_parse(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from gate.checks import rego
+
+    print(json.dumps(rego.parse_input(Path(args.file)), indent=2))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: exit 0 pass, 1 blocked, 2 for any error (one line, traceback only with --debug)."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list == ["--version"]:
+        # Answer before argparse and plugin discovery: CI images call this to check the install.
+        print(f"container-gate {__version__}")
+        return 0
+    debug = "--debug" in args_list
+    try:
+        args = build_parser().parse_args(args_list)
+        code: int = args.func(args)
+        return code
+    except GateError as exc:
+        if debug:
+            raise
+        print(f"container-gate: error: {exc.diagnostics()}", file=sys.stderr)
+        return ERROR
+    except KeyboardInterrupt:
+        print("container-gate: interrupted", file=sys.stderr)
+        return ERROR
+    except SystemExit as exc:
+        # argparse exits 2 on usage errors already; --help and --version exit 0.
+        return int(exc.code) if isinstance(exc.code, int) else ERROR
+    except Exception as exc:  # noqa: BLE001 - fail closed: an unexpected error must never look like a pass
+        if debug:
+            raise
+        print(f"container-gate: internal error: {type(exc).__name__}: {exc} (re-run with --debug)", file=sys.stderr)
+        return ERROR
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

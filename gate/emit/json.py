@@ -1,0 +1,94 @@
+"""Our own JSON result (`--json`): the machine contract other jobs and `--baseline` read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gate.emit.base import EmitContext
+from gate.model import Decision, Severity, Verdict
+
+FORMAT_VERSION = "1"
+
+
+def document(verdict: Verdict, ctx: EmitContext) -> dict[str, Any]:
+    """The result as plain data, in the shape of `gate/schemas/result.schema.json`."""
+    decisions = sorted(verdict.decisions, key=lambda d: (-int(d.finding.severity), d.finding.id, d.finding.fingerprint))
+    active = [d for d in decisions if d.suppression is None]
+    return {
+        "verdict": "pass" if verdict.passed else "fail",
+        "format_version": FORMAT_VERSION,
+        "tool": {"name": "container-gate", "version": ctx.tool_version},
+        "fail_on": verdict.fail_on.name if verdict.fail_on is not None else "NONE",
+        "counts": {
+            "total": len(decisions),
+            "active": len(active),
+            "suppressed": len(decisions) - len(active),
+            "blocking": sum(1 for d in decisions if d.blocking),
+            "by_severity": {s.name: sum(1 for d in active if d.finding.severity is s) for s in reversed(Severity)},
+        },
+        "findings": [_finding(d) for d in decisions],
+        "expired_ignores": [
+            {"id": e.id, "expires": e.expires, "origin": e.origin, "reason": e.reason} for e in verdict.expired_ignores
+        ],
+        "budget_breaches": list(verdict.budget_breaches),
+        "skipped": [{"report": s.report, "reason": s.reason} for s in verdict.skipped],
+        "reports": [
+            {"path": r.path, "tool": r.tool, "tool_version": r.tool_version, "findings": len(r.findings)}
+            for r in verdict.reports
+        ],
+    }
+
+
+def _finding(d: Decision) -> dict[str, Any]:
+    f = d.finding
+    loc = f.location
+    return {
+        "id": f.id,
+        "kind": f.kind.value,
+        "severity": f.severity.name,
+        "title": f.title,
+        "package": f.package,
+        "installed_version": f.installed_version,
+        "fixed_version": f.fixed_version,
+        "target": f.target,
+        "location": {"path": loc.path, "start_line": loc.start_line, "end_line": loc.end_line} if loc else None,
+        "sources": list(f.tools),
+        "fingerprint": f.fingerprint,
+        "blocking": d.blocking,
+        "suppressed": (
+            {"by": d.suppression.by, "reason": d.suppression.reason, "expires": d.suppression.expires}
+            if d.suppression
+            else None
+        ),
+        "aliases": list(f.aliases),
+        "fix_state": f.fix_state.value,
+        "notes": list(d.notes),
+        "cvss_score": f.cvss_score,
+        "epss": f.epss,
+        "kev": f.kev,
+        "sightings": [
+            {
+                "tool": s.tool,
+                "report": s.report,
+                "tool_version": s.tool_version,
+                "id": s.original_id,
+                "severity": s.original_severity,
+            }
+            for s in f.sources
+        ],
+    }
+
+
+class JsonEmitter:
+    """See `document`; serialised with orjson because large reports make this a hot path."""
+
+    name = "json"
+
+    def render(self, verdict: Verdict, ctx: EmitContext) -> str:
+        """See `gate.emit.base.Emitter.render`."""
+        import orjson
+
+        return orjson.dumps(document(verdict, ctx), option=orjson.OPT_INDENT_2).decode() + "\n"
+
+
+EMITTER = JsonEmitter()

@@ -1,0 +1,83 @@
+"""Sorting the PATH arguments into reports, Dockerfiles and config files for Rego; the one filesystem walk."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from gate.errors import InputError
+
+DOCKERFILE_PATTERNS = ("Dockerfile", "Containerfile", "*.Dockerfile", "*.dockerfile", "Dockerfile.*", "Containerfile.*")
+REPORT_SUFFIXES = (".json", ".sarif")
+CONFIG_SUFFIXES = (".yaml", ".yml", ".toml")
+SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".tox", ".mypy_cache", "vendor"}
+
+
+@dataclass(frozen=True, slots=True)
+class Inputs:
+    """What the gate will read, each path once, in a stable order."""
+
+    reports: tuple[Path, ...] = ()
+    """Explicit JSON/SARIF paths: must be a report (or, with policies, a config file)."""
+    found_json: tuple[Path, ...] = ()
+    """JSON/SARIF files met while walking a folder: read when they are reports, else left alone."""
+    dockerfiles: tuple[Path, ...] = ()
+    configs: tuple[Path, ...] = ()
+    """YAML/TOML files met while walking a folder, for Rego policies."""
+    explicit_configs: tuple[Path, ...] = ()
+    """YAML/TOML files named on the command line: without policies that is a mistake worth an error."""
+
+
+def is_dockerfile(path: Path) -> bool:
+    """Dockerfile, Containerfile, `*.Dockerfile` or `Dockerfile.*` (but not `Dockerfile.dockerignore`-like data)."""
+    name = path.name
+    if name.endswith((".dockerignore", ".json", ".md", ".yml", ".yaml")):
+        return False
+    return any(fnmatch.fnmatch(name, p) for p in DOCKERFILE_PATTERNS)
+
+
+def collect(paths: list[str], *, exclude: set[Path]) -> Inputs:
+    """Expand folders and classify files; a path that does not exist is an error, never a silent pass."""
+    reports: list[Path] = []
+    found: list[Path] = []
+    dockerfiles: list[Path] = []
+    configs: list[Path] = []
+    explicit_configs: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists():
+            raise InputError("no such file or directory", path=raw)
+        if path.is_dir():
+            for file in _walk(path):
+                if file.resolve() in exclude:
+                    continue
+                _classify(file, explicit=False, reports=found, dockerfiles=dockerfiles, configs=configs)
+        else:
+            _classify(path, explicit=True, reports=reports, dockerfiles=dockerfiles, configs=explicit_configs)
+    unique = lambda items: tuple(dict.fromkeys(items))  # noqa: E731
+    return Inputs(unique(reports), unique(found), unique(dockerfiles), unique(configs), unique(explicit_configs))
+
+
+def _classify(
+    path: Path, *, explicit: bool, reports: list[Path], dockerfiles: list[Path], configs: list[Path]
+) -> None:
+    if is_dockerfile(path):
+        dockerfiles.append(path)
+    elif path.suffix.lower() in REPORT_SUFFIXES:
+        reports.append(path)
+    elif path.suffix.lower() in CONFIG_SUFFIXES:
+        if path.name != ".container-gate.yml":
+            configs.append(path)
+    elif explicit:
+        # An explicit file is judged by its content: a report without a .json name is still a report.
+        reports.append(path)
+
+
+def _walk(root: Path) -> list[Path]:
+    files: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
+        files.extend(Path(dirpath) / f for f in sorted(filenames))
+    return files

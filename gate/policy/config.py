@@ -1,0 +1,133 @@
+"""The `.container-gate.yml` file: validated against the shipped JSON Schema, then frozen into `GateConfig`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gate.errors import ConfigError
+from gate.model import Severity
+
+DEFAULT_FILE = ".container-gate.yml"
+
+
+@dataclass(frozen=True, slots=True)
+class InlineIgnore:
+    """One `ignore:` entry of the config file."""
+
+    id: str
+    reason: str
+    expires: str | None = None
+    paths: tuple[str, ...] = ()
+    purls: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class GateConfig:
+    """Settings from the config file; `None` means "not set here" so flags and defaults can fill in."""
+
+    path: str | None = None
+    fail_on: str | None = None
+    only_fixed: bool | None = None
+    ignore_files: tuple[str, ...] = ()
+    ignores: tuple[InlineIgnore, ...] = ()
+    vex: tuple[str, ...] = ()
+    baseline: str | None = None
+    budgets: tuple[tuple[Severity, int], ...] = ()
+    policy: tuple[str, ...] = ()
+    namespace: tuple[str, ...] = ()
+    all_namespaces: bool | None = None
+    data: tuple[str, ...] = ()
+    images: tuple[tuple[str, str], ...] = ()
+    category_prefix: str | None = None
+    dockerfile: Mapping[str, Any] = field(default_factory=dict)
+    remediate: Mapping[str, Any] = field(default_factory=dict)
+
+
+def validate(doc: Any, origin: str) -> None:
+    """Check a parsed config against the shipped schema; the first error names its key."""
+    from jsonschema import Draft202012Validator
+
+    from gate.schemas import load
+
+    validator = Draft202012Validator(load("config.schema.json"), format_checker=Draft202012Validator.FORMAT_CHECKER)
+    errors = sorted(validator.iter_errors(doc), key=lambda e: (len(e.path), list(map(str, e.path))))
+    if errors:
+        raise ConfigError(_describe(errors[0]), path=origin)
+
+
+def _describe(error: Any) -> str:
+    where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+    if error.validator == "additionalProperties":
+        unknown = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        if error.schema.get("patternProperties"):
+            return f"key {where}: unknown key(s) {', '.join(map(repr, unknown))}"
+        return (
+            f"key {where}: unknown key(s) {', '.join(map(repr, unknown))}"
+            if where != "(top level)"
+            else (f"unknown key(s) {', '.join(map(repr, unknown))}")
+        )
+    if error.validator == "enum":
+        allowed = ", ".join(map(str, error.validator_value))
+        return f"key {where}: {error.instance!r} is not one of {allowed}"
+    return f"key {where}: {error.message}"
+
+
+def _list(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def from_mapping(doc: Mapping[str, Any], origin: str) -> GateConfig:
+    """Build the frozen config from a validated document."""
+    base = Path(origin).parent
+
+    def rel(p: str) -> str:
+        # Paths in the file are relative to the file, as users expect of a checked-in config.
+        return p if Path(p).is_absolute() or p.startswith("builtin:") else str(base / p)
+
+    sarif = doc.get("sarif") or {}
+    return GateConfig(
+        path=origin,
+        fail_on=doc.get("fail-on"),
+        only_fixed=doc.get("only-fixed"),
+        ignore_files=tuple(map(rel, _list(doc.get("ignore-file")))),
+        ignores=tuple(
+            InlineIgnore(
+                id=e["id"],
+                reason=e["reason"],
+                expires=e.get("expires"),
+                paths=tuple(e.get("paths", ())),
+                purls=tuple(e.get("purls", ())),
+            )
+            for e in doc.get("ignore", ())
+        ),
+        vex=tuple(map(rel, _list(doc.get("vex")))),
+        baseline=rel(doc["baseline"]) if doc.get("baseline") else None,
+        budgets=tuple((Severity[k], int(v)) for k, v in sorted((doc.get("budgets") or {}).items())),
+        policy=tuple(map(rel, _list(doc.get("policy")))),
+        namespace=_list(doc.get("namespace")),
+        all_namespaces=doc.get("all-namespaces"),
+        data=tuple(map(rel, _list(doc.get("data")))),
+        images=tuple(sorted((doc.get("images") or {}).items())),
+        category_prefix=sarif.get("category-prefix"),
+        dockerfile=doc.get("dockerfile") or {},
+        remediate=doc.get("remediate") or {},
+    )
+
+
+def load_config(path: Path) -> GateConfig:
+    """Read, validate and freeze a config file; every problem is a one-line `ConfigError`."""
+    from gate.safe_yaml import load_file
+
+    doc = load_file(path)
+    origin = str(path)
+    if doc is None:
+        return GateConfig(path=origin)
+    if not isinstance(doc, dict):
+        raise ConfigError(f"expected a mapping of settings at the top level, found {type(doc).__name__}", path=origin)
+    validate(doc, origin)
+    return from_mapping(doc, origin)

@@ -1,0 +1,151 @@
+"""Ignore files (`.trivyignore`, `.trivyignore.yaml`, our YAML list) and inline ignores, with expiry."""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gate.errors import ConfigError
+from gate.model import Finding, Kind, Suppression
+
+_TRIVY_SECTIONS = {
+    "vulnerabilities": Kind.VULNERABILITY,
+    "misconfigurations": Kind.MISCONFIGURATION,
+    "secrets": Kind.SECRET,
+    "licenses": Kind.LICENSE,
+}
+_LINE = re.compile(r"^(?P<id>\S+)(?:\s+exp:(?P<exp>\d{4}-\d{2}-\d{2}))?\s*$")
+
+
+@dataclass(frozen=True, slots=True)
+class IgnoreEntry:
+    """One ignore rule from any source; matches by id or alias, optionally narrowed by paths and purls."""
+
+    id: str
+    reason: str
+    origin: str
+    expires: dt.date | None = None
+    paths: tuple[str, ...] = ()
+    purls: tuple[str, ...] = ()
+    kind: Kind | None = None
+    """Set for `.trivyignore.yaml` sections, which scope an id to one kind of finding."""
+
+    def expired(self, today: dt.date) -> bool:
+        """Trivy's rule: an entry stops applying on its expiry date."""
+        return self.expires is not None and today >= self.expires
+
+    def matches(self, finding: Finding) -> bool:
+        """Same id (or alias), same kind when scoped, and inside the listed paths and purls if any."""
+        wanted = self.id.upper()
+        if wanted != finding.id.upper() and wanted not in (a.upper() for a in finding.aliases):
+            return False
+        if self.kind is not None and self.kind is not finding.kind:
+            return False
+        if self.paths and not any(_path_match(p, finding) for p in self.paths):
+            return False
+        return not self.purls or finding.prop("purl") in self.purls
+
+    def suppression(self) -> Suppression:
+        """How a match is recorded in every output."""
+        where = f" ({self.origin})" if self.origin else ""
+        expires = self.expires.isoformat() if self.expires else None
+        return Suppression(by="ignore", reason=f"{self.reason}{where}", expires=expires)
+
+
+def _path_match(pattern: str, finding: Finding) -> bool:
+    candidates = [finding.target]
+    if finding.location is not None:
+        candidates.append(finding.location.path)
+    return any(fnmatch.fnmatch(c, pattern) or fnmatch.fnmatch(c, pattern.rstrip("/") + "/*") for c in candidates)
+
+
+def _date(value: Any, origin: str, what: str) -> dt.date | None:
+    if value in (None, ""):
+        return None
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ConfigError(f"{what}: {value!r} is not a date (YYYY-MM-DD)", path=origin) from None
+
+
+def parse_trivyignore(text: str, origin: str) -> tuple[IgnoreEntry, ...]:
+    """Plain `.trivyignore`: one id per line, `#` comments, optional `exp:YYYY-MM-DD`."""
+    entries = []
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        m = _LINE.match(line)
+        if m is None:
+            raise ConfigError(f"line {number}: expected 'ID' or 'ID exp:YYYY-MM-DD', found {line!r}", path=origin)
+        expires = _date(m["exp"], origin, f"line {number}")
+        entries.append(IgnoreEntry(id=m["id"], reason="listed in .trivyignore", origin=origin, expires=expires))
+    return tuple(entries)
+
+
+def _structured(doc: Any, origin: str) -> tuple[IgnoreEntry, ...]:
+    if isinstance(doc, dict) and set(doc) & set(_TRIVY_SECTIONS):
+        return tuple(
+            _entry(item, origin, f"{section}[{i}]", kind=_TRIVY_SECTIONS[section])
+            for section in _TRIVY_SECTIONS
+            for i, item in enumerate(doc.get(section) or ())
+        )
+    items = doc.get("ignore") if isinstance(doc, dict) else doc
+    if not isinstance(items, list):
+        raise ConfigError("expected a list of {id, reason, expires, paths} entries or a .trivyignore.yaml", path=origin)
+    return tuple(_entry(item, origin, f"entry {i + 1}") for i, item in enumerate(items))
+
+
+def _entry(item: Any, origin: str, where: str, *, kind: Kind | None = None) -> IgnoreEntry:
+    if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not item["id"].strip():
+        raise ConfigError(f"{where}: each entry needs a string 'id'", path=origin)
+    for key in ("paths", "purls"):
+        value = item.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where}: '{key}' must be a list of strings", path=origin)
+    reason = item.get("reason") or item.get("statement") or "listed in ignore file"
+    return IgnoreEntry(
+        id=item["id"].strip(),
+        reason=str(reason),
+        origin=origin,
+        expires=_date(item.get("expires", item.get("expired_at")), origin, f"{where}: expires"),
+        paths=tuple(item.get("paths", ())),
+        purls=tuple(item.get("purls", ())),
+        kind=kind,
+    )
+
+
+def read_ignore_file(path: Path) -> tuple[IgnoreEntry, ...]:
+    """Read any supported ignore file, telling the formats apart by content, not by name."""
+    from gate.safe_yaml import load_file
+
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError("ignore file not found", path=str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read ignore file: {exc}", path=str(path)) from None
+    if all(_LINE.match(line.split("#", 1)[0].strip()) for line in text.splitlines() if line.split("#", 1)[0].strip()):
+        return parse_trivyignore(text, str(path))
+    doc = load_file(path)
+    return _structured(doc, str(path))
+
+
+def from_config(items: Iterable[Any], origin: str) -> tuple[IgnoreEntry, ...]:
+    """Inline `ignore:` entries of the config file (already schema-checked)."""
+    return tuple(
+        IgnoreEntry(
+            id=i.id,
+            reason=i.reason,
+            origin=origin,
+            expires=_date(i.expires, origin, f"ignore {i.id}: expires"),
+            paths=i.paths,
+            purls=i.purls,
+        )
+        for i in items
+    )

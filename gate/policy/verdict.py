@@ -1,0 +1,135 @@
+"""The policy: which findings are suppressed, which may block, and the verdict that follows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from gate.model import (
+    Decision,
+    ExpiredIgnore,
+    Finding,
+    Kind,
+    Report,
+    Severity,
+    Suppression,
+    Verdict,
+    dedupe,
+)
+from gate.policy.ignores import IgnoreEntry
+
+
+class Suppressor(Protocol):
+    """Anything that can excuse a finding (a VEX statement, for one)."""
+
+    def suppression_for(self, finding: Finding) -> Suppression | None:
+        """The suppression when this applies to the finding, else None."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """Everything that decides the verdict; built by the CLI from flags and the config file."""
+
+    fail_on: Severity | None = Severity.HIGH
+    """Lowest blocking severity; None is `--fail-on NONE`."""
+    only_fixed: bool = False
+    ignores: tuple[IgnoreEntry, ...] = ()
+    suppressors: tuple[Suppressor, ...] = ()
+    baseline: frozenset[str] = frozenset()
+    """Fingerprints of an earlier run: those findings may not block."""
+    budgets: Mapping[Severity, int] = field(default_factory=dict)
+    """At most N active findings of a severity before that severity blocks."""
+
+
+def evaluate(reports: Sequence[Report], policy: Policy, *, today: dt.date) -> Verdict:
+    """Merge every report's findings, judge each one, and return the verdict.
+
+    The order of judgement: a tool's own exception, then ignores (unless expired), then VEX;
+    a suppressed finding never blocks. An unsuppressed one is *eligible* unless `--only-fixed`
+    rules it out (vulnerabilities without a fix only) or the baseline already had it. Eligible
+    findings block when at or above `fail_on`, except that a severity with a budget blocks only
+    once its count exceeds the budget (and then all of them block)."""
+    live = tuple(e for e in policy.ignores if not e.expired(today))
+    expired = tuple(e for e in policy.ignores if e.expired(today))
+    judged = [_judge(f, policy, live) for f in dedupe(f for r in reports for f in r.findings)]
+    eligible = Counter(f.severity for f, s, notes in judged if s is None and not notes)
+    over = {sev for sev, limit in policy.budgets.items() if eligible[sev] > limit}
+    decisions = tuple(
+        Decision(
+            finding=f,
+            blocking=s is None and not notes and _blocks(f.severity, policy, over),
+            suppression=s,
+            notes=notes + _budget_note(f.severity, s, notes, policy, over),
+        )
+        for f, s, notes in judged
+    )
+    return Verdict(
+        decisions=decisions,
+        fail_on=policy.fail_on,
+        reports=tuple(reports),
+        expired_ignores=_expired(expired),
+        budget_breaches=tuple(
+            f"{sev.name}: {eligible[sev]} found, budget {policy.budgets[sev]}" for sev in sorted(over, reverse=True)
+        ),
+    )
+
+
+def _judge(
+    finding: Finding, policy: Policy, live: Sequence[IgnoreEntry]
+) -> tuple[Finding, Suppression | None, tuple[str, ...]]:
+    suppression = finding.tool_suppression or _first_ignore(finding, live) or _first_vex(finding, policy)
+    if suppression is not None:
+        return finding, suppression, ()
+    notes: list[str] = []
+    if policy.only_fixed and finding.kind is Kind.VULNERABILITY and not finding.fixable:
+        notes.append("no fix available (--only-fixed)")
+    if finding.fingerprint in policy.baseline:
+        notes.append("already in the baseline")
+    return finding, None, tuple(notes)
+
+
+def _first_ignore(finding: Finding, entries: Sequence[IgnoreEntry]) -> Suppression | None:
+    for entry in entries:
+        if entry.matches(finding):
+            return entry.suppression()
+    return None
+
+
+def _first_vex(finding: Finding, policy: Policy) -> Suppression | None:
+    for suppressor in policy.suppressors:
+        found = suppressor.suppression_for(finding)
+        if found is not None:
+            return found
+    return None
+
+
+def _blocks(severity: Severity, policy: Policy, over: set[Severity]) -> bool:
+    if severity in policy.budgets:
+        return severity in over
+    return policy.fail_on is not None and severity >= policy.fail_on
+
+
+def _budget_note(
+    severity: Severity, s: Suppression | None, notes: tuple[str, ...], policy: Policy, over: set[Severity]
+) -> tuple[str, ...]:
+    if s is not None or notes or severity not in policy.budgets:
+        return ()
+    limit = policy.budgets[severity]
+    return (
+        (f"over the {severity.name} budget of {limit}",)
+        if severity in over
+        else (f"within the {severity.name} budget of {limit}",)
+    )
+
+
+def _expired(expired: Sequence[IgnoreEntry]) -> tuple[ExpiredIgnore, ...]:
+    """Every expired entry is reported, whether or not it still matches something: a stale waiver is
+    a to-do either way, and one that would have matched is now counted again."""
+    return tuple(
+        ExpiredIgnore(id=e.id, expires=e.expires.isoformat() if e.expires else "", origin=e.origin, reason=e.reason)
+        for e in expired
+    )

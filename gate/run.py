@@ -1,0 +1,260 @@
+"""The `gate` command: read every input, apply the policy, write every output, return the exit code."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from gate import __version__
+from gate.emit.base import EmitContext, ImageAnchor
+from gate.errors import BLOCKED, ERROR, PASS, InputError, OutputError
+from gate.inputs import Inputs, collect
+from gate.model import Report, Severity, Verdict, image_key
+from gate.policy.config import DEFAULT_FILE, GateConfig, load_config
+from gate.policy.verdict import Policy, evaluate
+
+OUTPUT_FLAGS = {"sarif": "sarif", "gitlab_report": "gitlab", "codequality": "codequality", "json": "json"}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Flags merged over the config file over the defaults (flags win)."""
+
+    fail_on: Severity | None
+    only_fixed: bool
+    ignore_files: tuple[str, ...]
+    vex: tuple[str, ...]
+    baseline: str | None
+    policy: tuple[str, ...]
+    namespaces: tuple[str, ...]
+    all_namespaces: bool
+    data: tuple[str, ...]
+
+
+def _fail_on(text: str) -> Severity | None:
+    return None if text.upper() == "NONE" else Severity[text.upper()]
+
+
+def merge(args: argparse.Namespace, config: GateConfig) -> Settings:
+    """Combine flags and file; lists from both are joined, scalars from flags win."""
+    fail_on = args.fail_on or config.fail_on or "HIGH"
+    return Settings(
+        fail_on=_fail_on(fail_on),
+        only_fixed=bool(args.only_fixed or config.only_fixed),
+        ignore_files=tuple(args.ignore_file or ()) + config.ignore_files,
+        vex=tuple(args.vex or ()) + config.vex,
+        baseline=args.baseline or config.baseline,
+        policy=tuple(args.policy or ()) + config.policy,
+        namespaces=tuple(args.namespace or ()) or config.namespace or ("main",),
+        all_namespaces=bool(args.all_namespaces or config.all_namespaces),
+        data=tuple(args.data or ()) + config.data,
+    )
+
+
+def read_config(args: argparse.Namespace) -> GateConfig:
+    """The config named by `--config`, else `.container-gate.yml` when present, else defaults."""
+    if args.config:
+        return load_config(Path(args.config))
+    default = Path(DEFAULT_FILE)
+    return load_config(default) if default.is_file() else GateConfig()
+
+
+def build_policy(settings: Settings, config: GateConfig) -> Policy:
+    """Load ignore files, VEX documents and the baseline named by the settings."""
+    from gate.policy import ignores
+
+    entries = ignores.from_config(config.ignores, config.path or DEFAULT_FILE)
+    for name in settings.ignore_files:
+        entries += ignores.read_ignore_file(Path(name))
+    suppressors: tuple[Any, ...] = ()
+    if settings.vex:
+        from gate.policy.vex import load_vex_rules
+
+        suppressors = load_vex_rules([Path(v) for v in settings.vex])
+    baseline = frozenset[str]()
+    if settings.baseline:
+        from gate.policy.baseline import read_baseline
+
+        baseline = read_baseline(Path(settings.baseline))
+    return Policy(
+        fail_on=settings.fail_on,
+        only_fixed=settings.only_fixed,
+        ignores=entries,
+        suppressors=suppressors,
+        baseline=baseline,
+        budgets=dict(config.budgets),
+    )
+
+
+def read_reports(inputs: Inputs, settings: Settings, config: GateConfig) -> list[Report]:
+    """Every report, Dockerfile check and Rego evaluation the inputs call for."""
+    from gate.ingest import detect, load_report, read_json
+
+    reports = [load_report(p) for p in inputs.reports if not (settings.policy and _is_config_json(p))]
+    for path in inputs.found_json:
+        found = detect(read_json(path), str(path))
+        if found is not None:
+            reports.append(found.parse(read_json(path), str(path)))
+    reports.extend(_dockerfile_reports(inputs.dockerfiles, config))
+    if settings.policy:
+        reports.extend(_rego_reports(inputs, settings))
+    elif inputs.explicit_configs:
+        raise InputError("a configuration file is judged by Rego policies: add --policy DIR", path=str(inputs.explicit_configs[0]))
+    return reports
+
+
+def _is_config_json(path: Path) -> bool:
+    """With policies, an explicit JSON file that is no report is a config document for Rego."""
+    from gate.ingest import detect, read_json
+
+    return path.suffix.lower() == ".json" and detect(read_json(path), str(path)) is None
+
+
+def _dockerfile_reports(dockerfiles: Sequence[Path], config: GateConfig) -> list[Report]:
+    if not dockerfiles:
+        return []
+    from gate import dockerfile
+    from gate.checks import dockerfile_rules
+
+    rules_config = dockerfile_rules.RulesConfig.from_mapping(dict(config.dockerfile))
+    return [dockerfile_rules.check(dockerfile.parse_file(p), rules_config) for p in dockerfiles]
+
+
+def _rego_reports(inputs: Inputs, settings: Settings) -> list[Report]:
+    from gate.checks import rego
+
+    targets = [*inputs.configs, *inputs.explicit_configs, *inputs.dockerfiles, *(p for p in inputs.reports if _is_config_json(p))]
+    return list(
+        rego.evaluate(
+            targets,
+            policies=settings.policy,
+            namespaces=settings.namespaces,
+            all_namespaces=settings.all_namespaces,
+            data=[Path(d) for d in settings.data],
+            root=Path.cwd(),
+        )
+    )
+
+
+def anchors(dockerfiles: Sequence[Path], config: GateConfig) -> tuple[ImageAnchor, ...]:
+    """Final FROM lines on which image vulnerabilities are shown (see `gate.emit.base.ImageAnchor`).
+
+    The config's `images:` mapping names which Dockerfile builds which image; a Dockerfile is also an
+    anchor for its own final base image; and when exactly one Dockerfile is among the inputs it
+    anchors every image (image `*`), the common one-image repository."""
+    from gate import dockerfile
+
+    found: list[ImageAnchor] = []
+    named = {Path(p).resolve(): image for image, p in config.images}
+    paths = list(dict.fromkeys([*dockerfiles, *(Path(p) for _, p in config.images)]))
+    for path in paths:
+        if not path.is_file():
+            raise InputError("Dockerfile named in the config `images:` does not exist", path=str(path))
+        final = dockerfile.parse_file(path).final_stage()
+        if final is None:
+            continue
+        rel = os.path.relpath(path.resolve(), Path.cwd())
+        line = final.from_.line
+        if path.resolve() in named:
+            found.append(ImageAnchor(image=image_key(named[path.resolve()]), path=rel, line=line))
+        found.append(ImageAnchor(image=image_key(final.from_.resolved), path=rel, line=line))
+        if len(dockerfiles) == 1 and not config.images:
+            found.append(ImageAnchor(image="*", path=rel, line=line))
+    return tuple(found)
+
+
+def emit_context(config: GateConfig, dockerfiles: Sequence[Path], now: dt.datetime) -> EmitContext:
+    """What the emitters need besides the verdict."""
+    return EmitContext(
+        tool_version=__version__,
+        repo_root=str(Path.cwd()),
+        anchors=anchors(dockerfiles, config),
+        category_prefix=config.category_prefix or "container-gate",
+        now=now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
+
+
+def render_outputs(args: argparse.Namespace, verdict: Verdict, ctx: EmitContext) -> dict[Path, str]:
+    """Render every requested file before writing any, so a failing emitter never leaves half the set."""
+    from gate.emit.registry import emitter
+
+    rendered: dict[Path, str] = {}
+    for flag, name in OUTPUT_FLAGS.items():
+        target = getattr(args, flag)
+        if target:
+            rendered[Path(target)] = emitter(name).render(verdict, ctx)
+    if args.summary:
+        rendered[Path(args.summary)] = emitter("summary").render(verdict, ctx)
+    return rendered
+
+
+def write_outputs(files: Mapping[Path, str]) -> None:
+    """Write each file atomically (temp file then rename): a crash never truncates last run's output."""
+    for path, text in files.items():
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.tmp")
+            tmp.write_text(text, encoding="utf-8")
+            tmp.replace(path)
+        except OSError as exc:
+            raise OutputError(f"cannot write: {exc.strerror}", path=str(path)) from None
+
+
+def one_line(verdict: Verdict) -> str:
+    """The verdict as people read it in a log."""
+    blocking = verdict.blocking
+    by_sev = ", ".join(
+        f"{n} {s.name}" for s in reversed(Severity) if (n := sum(1 for d in blocking if d.finding.severity is s))
+    )
+    state = "PASS" if verdict.passed else "FAIL"
+    detail = f"{len(blocking)} blocking ({by_sev})" if blocking else "nothing blocks"
+    threshold = verdict.fail_on.name if verdict.fail_on is not None else "NONE"
+    return (
+        f"container-gate: {state}: {detail}; {len(verdict.active)} active, {len(verdict.suppressed)} suppressed "
+        f"of {len(verdict.decisions)} findings (fail-on {threshold})"
+    )
+
+
+def gate_command(args: argparse.Namespace, *, env: Mapping[str, str], out: TextIO = sys.stdout) -> int:
+    """Run the gate end to end; errors propagate as `GateError` for the CLI to report."""
+    config = read_config(args)
+    settings = merge(args, config)
+    policy = build_policy(settings, config)
+    outputs = {Path(p).resolve() for p in (args.sarif, args.gitlab_report, args.codequality, args.json, args.summary) if p}
+    inputs = collect(args.paths or ["."], exclude=outputs)
+    if not (inputs.reports or inputs.found_json or inputs.dockerfiles or inputs.explicit_configs or (settings.policy and inputs.configs)):
+        raise InputError("nothing to judge: no report, Dockerfile or (with --policy) config file found", path=" ".join(args.paths or ["."]))
+    now = dt.datetime.now(dt.UTC)
+    verdict = evaluate(read_reports(inputs, settings, config), policy, today=now.date())
+    ctx = emit_context(config, inputs.dockerfiles, now)
+    files = render_outputs(args, verdict, ctx)
+    write_outputs(files)
+    print(one_line(verdict), file=out)
+    for path in files:
+        print(f"  wrote {path}", file=out)
+    _ci_integration(args, verdict, ctx, env=env, out=out)
+    return PASS if verdict.passed else BLOCKED
+
+
+def _ci_integration(
+    args: argparse.Namespace, verdict: Verdict, ctx: EmitContext, *, env: Mapping[str, str], out: TextIO
+) -> None:
+    if env.get("GITHUB_ACTIONS") == "true":
+        from gate.ci import github
+
+        github.publish(verdict, ctx, env=env, sarif_path=args.sarif, out=out)
+    if args.upload_sarif:
+        if not args.sarif:
+            raise OutputError("--upload-sarif needs --sarif FILE to know what to upload")
+        from gate.ci import upload
+
+        upload.upload_from_env(Path(args.sarif), env=env, out=out)
+
+
+__all__ = ["ERROR", "gate_command"]

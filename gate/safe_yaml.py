@@ -1,0 +1,108 @@
+"""YAML reading that refuses what a CI input must never do: unsafe tags, alias bombs, huge files."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from gate.errors import ConfigError, GateError
+
+MAX_BYTES = 4 * 1024 * 1024
+MAX_ALIASES = 100
+"""Configs have no need for many aliases."""
+MAX_NODES = 1_000_000
+"""A billion-laughs document with few aliases still expands past this."""
+
+
+def load_text(text: str, origin: str, *, error: type[GateError] = ConfigError, multi: bool = False) -> Any:
+    """Parse YAML with the safe loader and return plain data (dates become ISO strings).
+
+    With `multi`, every document of a multi-document stream is returned as a list."""
+    import yaml
+
+    if len(text) > MAX_BYTES:
+        raise error(f"YAML larger than {MAX_BYTES // (1024 * 1024)} MiB", path=origin)
+    try:
+        loader = _loader()
+        aliases = sum(1 for event in yaml.parse(text, Loader=loader) if isinstance(event, yaml.AliasEvent))
+        if aliases > MAX_ALIASES:
+            raise error(
+                f"YAML uses {aliases} aliases (limit {MAX_ALIASES}): refusing a possible alias bomb",
+                path=origin,
+            )
+        docs = list(yaml.load_all(text, Loader=loader)) if multi else [yaml.load(text, Loader=loader)]  # noqa: S506
+    except yaml.constructor.ConstructorError as exc:
+        raise error(f"unsafe or unknown YAML tag {_tag(exc)}{_where(exc)}", path=origin) from None
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise error(f"invalid YAML: {problem}{_where(exc)}", path=origin) from None
+    budget = [MAX_NODES]
+    try:
+        plain = [_plain(doc, budget) for doc in docs]
+    except _TooBig:
+        raise error(
+            f"YAML expands to more than {MAX_NODES} values: refusing a possible alias bomb", path=origin
+        ) from None
+    return plain if multi else plain[0]
+
+
+def load_file(path: Path, *, error: type[GateError] = ConfigError, multi: bool = False) -> Any:
+    """Read and parse a YAML file; unreadable or non-UTF-8 files are one-line errors."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise error("no such file", path=str(path)) from None
+    except OSError as exc:
+        raise error(f"cannot read: {exc.strerror}", path=str(path)) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise error("not UTF-8 text", path=str(path)) from None
+    return load_text(text, str(path), error=error, multi=multi)
+
+
+@cache
+def _loader() -> Any:
+    """The safe loader minus implicit timestamps: `expires: 2027-13-01` must reach the schema as text
+    (and fail there with a message), not crash the date constructor."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return Loader
+
+
+def _tag(exc: Exception) -> str:
+    problem = getattr(exc, "problem", "") or ""
+    return problem.rsplit(" ", 1)[-1].strip("'") if "tag" in problem else "(unsupported)"
+
+
+def _where(exc: Exception) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    return f" at line {mark.line + 1}" if mark is not None else ""
+
+
+class _TooBig(Exception):
+    pass
+
+
+def _plain(value: Any, budget: list[int]) -> Any:
+    # Aliases share objects, so a few of them can expand exponentially: count every value visited.
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise _TooBig
+    # YAML turns `2027-01-01` into a date; the schema and our models speak ISO strings.
+    if isinstance(value, dict):
+        return {str(k) if not isinstance(k, str) else k: _plain(v, budget) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v, budget) for v in value]
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return value

@@ -1,0 +1,57 @@
+"""Shared test fixtures: where the real corpus lives, and how a missing component is reported."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("CONTAINER_GATE_SHARED", REPO.parent / "shared"))
+
+
+def in_ci() -> bool:
+    """True under CI=true, where a missing component fails a test instead of skipping it."""
+    return os.environ.get("CI", "").lower() == "true"
+
+
+def missing(what: str) -> None:
+    """Skip locally, fail in CI: a test that needs a component must never pass by skipping there."""
+    if in_ci():
+        pytest.fail(f"{what} is required under CI=true")
+    pytest.skip(f"{what} is not available on this machine")
+
+
+def corpus_dir() -> Path:
+    """The real-data corpus (../shared/corpus), read in place and never copied."""
+    path = SHARED / "corpus"
+    if not path.is_dir():
+        missing(f"the shared corpus at {path}")
+    return path
+
+
+def corpus_file(relative: str) -> Path:
+    """One corpus file; asserting it exists catches renamed corpus entries early."""
+    path = corpus_dir() / relative
+    assert path.is_file(), f"corpus file {relative} is missing"
+    return path
+
+
+def require_tool(name: str) -> str:
+    """Path of an executable (the venv's bin first), or skip/fail as `missing` does."""
+    venv_bin = REPO / ".venv" / "bin" / name
+    if venv_bin.exists():
+        return str(venv_bin)
+    found = shutil.which(name)
+    if found is None:
+        missing(f"the {name} program")
+    assert found is not None
+    return found
+
+
+@pytest.fixture
+def corpus() -> Path:
+    """Fixture form of `corpus_dir()`."""
+    return corpus_dir()
