@@ -1,0 +1,49 @@
+# Two commands matter: `make demo` and `make test` (see README). Everything else supports them.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_OUT := out/demo
+# pytest workers: parallel where it helps; the slow end-to-end tests are few.
+WORKERS ?= auto
+
+.PHONY: demo test lint typecheck check bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(VENV)/.installed $@
+
+demo: $(VENV)/.installed
+	@mkdir -p $(DEMO_OUT)
+	cd examples/app && ../../$(BIN)/container-gate gate . \
+		--sarif ../../$(DEMO_OUT)/container-gate.sarif \
+		--gitlab-report ../../$(DEMO_OUT)/gl-container-scanning-report.json \
+		--codequality ../../$(DEMO_OUT)/gl-code-quality-report.json \
+		--json ../../$(DEMO_OUT)/container-gate.json \
+		--summary ../../$(DEMO_OUT)/summary.md
+
+test: $(VENV)/.installed-test
+	$(BIN)/pytest -n $(WORKERS) -q
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.installed-test
+	$(BIN)/mypy
+
+check: lint typecheck test
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/bench_gate.py
+	$(BIN)/python benchmarks/bench_core.py
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
