@@ -1,0 +1,478 @@
+"""Reads Trivy JSON reports (SchemaVersion 2, the `trivy k8s` shape, the pre-0.20 bare list) into findings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from gate.errors import InputError
+from gate.model import Finding, FixState, Kind, Location, Report, Severity, Skipped, Source, Suppression
+
+_SEVERITY = {s.name: s for s in Severity}
+
+# Trivy's `Status` (pkg/types/vulnerability.go). `not_affected` is the vendor's own statement, so
+# such a finding is kept but marked suppressed by the tool (Trivy itself hides it by default).
+_STATUS = {
+    "fixed": FixState.FIXED,
+    "affected": FixState.NOT_FIXED,
+    "fix_deferred": FixState.NOT_FIXED,
+    "will_not_fix": FixState.WONT_FIX,
+    "end_of_life": FixState.WONT_FIX,
+    "under_investigation": FixState.UNKNOWN,
+    "not_affected": FixState.UNKNOWN,
+    "unknown": FixState.UNKNOWN,
+}
+
+# Package types of OS package managers, used to tell os-pkgs from lang-pkgs in the legacy list,
+# which predates the `Class` field.
+_OS_TYPES = frozenset(
+    "alpine wolfi chainguard debian ubuntu redhat centos rocky alma oracle amazon fedora photon "
+    "suse opensuse opensuse-leap opensuse-tumbleweed sles cbl-mariner azurelinux bottlerocket echo "
+    "minimos".split()
+)
+
+_LEGACY_HINT = "re-run with Trivy >= 0.20, whose `--format json` writes SchemaVersion 2"
+_K8S_LISTS = ("Resources", "Findings", "Vulnerabilities", "Misconfigurations")
+_K8S_SCHEMAS = (0, 2)
+
+
+class _Bad(Exception):
+    """An entry this reader cannot use; it becomes a `Skipped`."""
+
+
+@dataclass(slots=True)
+class _Scope:
+    """What the findings of one Results list share: the report, the scanned artifact and its OS."""
+
+    origin: str
+    tool_version: str | None
+    artifact: str | None
+    image: bool
+    """True when the artifact is a container image: vulnerabilities then target the image name."""
+    os: str | None = None
+    prefix: str = ""
+    """Prepended to config targets (a k8s resource's namespace) so equal names stay apart."""
+    findings: list[Finding] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+    def skip(self, reason: str) -> None:
+        """Record an entry that could not be used."""
+        self.skipped.append(Skipped(report=self.origin, reason=reason))
+
+
+class TrivyParser:
+    """Trivy's JSON report: detected by `SchemaVersion`/`ArtifactName`, `ClusterName`, or the legacy list."""
+
+    name = "trivy"
+
+    def sniff(self, doc: Any) -> bool:
+        """See `Parser.sniff`."""
+        if doc is None:
+            # Trivy < 0.20 printed a bare `null` when it found nothing to scan.
+            return True
+        if isinstance(doc, dict):
+            if "ClusterName" in doc:
+                return True
+            return "SchemaVersion" in doc or ("ArtifactName" in doc and "Results" in doc)
+        if isinstance(doc, list) and doc:
+            first = doc[0]
+            return isinstance(first, dict) and "Target" in first and "filename" not in first
+        return False
+
+    def parse(self, doc: Any, origin: str) -> Report:
+        """See `Parser.parse`."""
+        if doc is None:
+            raise InputError(
+                f"Trivy report is `null` (written by Trivy < 0.20 for an empty scan); {_LEGACY_HINT}", path=origin
+            )
+        if isinstance(doc, list):
+            return _parse_legacy(doc, origin)
+        if not isinstance(doc, dict):
+            raise InputError("not a Trivy report: expected a JSON object", path=origin)
+        if "ClusterName" in doc:
+            return _parse_k8s(doc, origin)
+        return _parse_v2(doc, origin)
+
+
+def _parse_v2(doc: dict[str, Any], origin: str) -> Report:
+    if "SchemaVersion" not in doc:
+        raise InputError(
+            f"Trivy JSON without SchemaVersion (Trivy < 0.20 or edited by hand); {_LEGACY_HINT}", path=origin
+        )
+    version = doc["SchemaVersion"]
+    if version != 2 or isinstance(version, bool):
+        raise InputError(f"Trivy SchemaVersion {version!r} is not supported (this reader knows 2)", path=origin)
+    results = doc.get("Results")
+    if results is not None and not isinstance(results, list):
+        raise InputError("Trivy report: `Results` must be a list", path=origin)
+    meta = _obj(doc.get("Metadata"))
+    artifact = _text(doc.get("ArtifactName"))
+    scope = _Scope(
+        origin=origin,
+        tool_version=_tool_version(doc),
+        artifact=artifact,
+        image=doc.get("ArtifactType") in ("container_image", "vm") and artifact is not None,
+        os=_os_name(meta),
+    )
+    _read_results(scope, results or (), where="")
+    return _report(scope)
+
+
+def _parse_legacy(doc: list[Any], origin: str) -> Report:
+    # Trivy < 0.20 wrote the Results list alone; the entries carry the same field names, so they are
+    # read as they are. The image name is the first OS target without its `(os version)` suffix.
+    artifact = None
+    for result in doc:
+        target = _text(result.get("Target")) if isinstance(result, dict) else None
+        if target and target.endswith(")") and " (" in target:
+            artifact = target.rsplit(" (", 1)[0]
+            break
+    scope = _Scope(origin=origin, tool_version=None, artifact=artifact, image=artifact is not None)
+    _read_results(scope, doc, where="")
+    return _report(scope)
+
+
+def _parse_k8s(doc: dict[str, Any], origin: str) -> Report:
+    version = doc.get("SchemaVersion", 0)
+    if version not in _K8S_SCHEMAS or isinstance(version, bool):
+        raise InputError(
+            f"Trivy k8s report SchemaVersion {version!r} is not supported (this reader knows 2)", path=origin
+        )
+    cluster = _text(doc.get("ClusterName")) or "cluster"
+    scope = _Scope(origin=origin, tool_version=_tool_version(doc), artifact=cluster, image=False)
+    for key in _K8S_LISTS:
+        resources = doc.get(key)
+        if resources is None:
+            continue
+        if not isinstance(resources, list):
+            raise InputError(f"Trivy k8s report: `{key}` must be a list", path=origin)
+        for index, resource in enumerate(resources):
+            _read_resource(scope, resource, f"{key}[{index}]", cluster)
+    return _report(scope)
+
+
+def _read_resource(scope: _Scope, resource: Any, where: str, cluster: str) -> None:
+    if not isinstance(resource, dict):
+        scope.skip(f"{where}: not an object")
+        return
+    parts = [_text(resource.get(k)) for k in ("Namespace", "Kind", "Name")]
+    name = "/".join(p for p in parts if p) or where
+    if _text(resource.get("Error")):
+        scope.skip(f"{cluster}/{name}: Trivy could not scan it: {resource['Error']}")
+    meta = _obj(resource.get("Metadata"))
+    image = _first_text(meta.get("RepoTags")) or _first_text(meta.get("RepoDigests"))
+    namespace = parts[0]
+    sub = _Scope(
+        origin=scope.origin,
+        tool_version=scope.tool_version,
+        artifact=image or f"{cluster}/{name}",
+        image=image is not None,
+        os=_os_name(meta),
+        prefix=f"{namespace}/" if namespace else "",
+    )
+    results = resource.get("Results")
+    if results is not None and not isinstance(results, list):
+        scope.skip(f"{cluster}/{name}: `Results` is not a list")
+        return
+    _read_results(sub, results or (), where=f"{cluster}/{name}: ")
+    scope.findings.extend(sub.findings)
+    scope.skipped.extend(sub.skipped)
+    scope.os = scope.os or sub.os
+
+
+def _read_results(scope: _Scope, results: Iterable[Any], where: str) -> None:
+    for index, result in enumerate(results):
+        if not isinstance(result, dict):
+            scope.skip(f"{where}Results[{index}]: not an object")
+            continue
+        target = _text(result.get("Target")) or f"Results[{index}]"
+        for key, build in _READERS:
+            entries = result.get(key)
+            if entries is None:
+                continue
+            if not isinstance(entries, list):
+                scope.skip(f"{where}{target}: `{key}` is not a list")
+                continue
+            _read_entries(scope, result, target, key, entries, build, where)
+        _read_modified(scope, result, target, where)
+
+
+def _read_entries(
+    scope: _Scope,
+    result: dict[str, Any],
+    target: str,
+    key: str,
+    entries: list[Any],
+    build: _Builder,
+    where: str,
+) -> None:
+    append = scope.findings.append
+    for index, entry in enumerate(entries):
+        try:
+            if not isinstance(entry, dict):
+                raise _Bad("not an object")
+            finding = build(scope, result, target, entry)
+        except _Bad as exc:
+            scope.skip(f"{where}{target}: {key}[{index}]: {exc}")
+            continue
+        except (TypeError, ValueError, AttributeError, KeyError) as exc:
+            # A field of an unexpected type deep inside one entry spoils that entry, not the report.
+            scope.skip(f"{where}{target}: {key}[{index}]: malformed entry ({type(exc).__name__}: {exc})")
+            continue
+        if finding is not None:
+            append(finding)
+
+
+def _read_modified(scope: _Scope, result: dict[str, Any], target: str, where: str) -> None:
+    # `--show-suppressed` lists findings Trivy suppressed (.trivyignore, VEX) here: keep them, suppressed.
+    modified = result.get("ExperimentalModifiedFindings")
+    if not isinstance(modified, list):
+        return
+    builders = {
+        "vulnerability": _vulnerability,
+        "misconfiguration": _misconfiguration,
+        "secret": _secret,
+        "license": _license,
+    }
+    for index, item in enumerate(modified):
+        build = builders.get(str(item.get("Type"))) if isinstance(item, dict) else None
+        inner = item.get("Finding") if isinstance(item, dict) else None
+        if build is None or not isinstance(inner, dict):
+            scope.skip(f"{where}{target}: ExperimentalModifiedFindings[{index}]: unknown shape")
+            continue
+        try:
+            finding = build(scope, result, target, inner)
+        except (_Bad, TypeError, ValueError, AttributeError, KeyError) as exc:
+            scope.skip(f"{where}{target}: ExperimentalModifiedFindings[{index}]: {exc}")
+            continue
+        if finding is not None:
+            status = _text(item.get("Status")) or "ignored"
+            why = "; ".join(t for t in (_text(item.get("Statement")), _text(item.get("Source"))) if t)
+            reason = f"suppressed by Trivy ({status}{': ' + why if why else ''})"
+            scope.findings.append(replace(finding, tool_suppression=Suppression(by="tool", reason=reason)))
+
+
+def _vulnerability(scope: _Scope, result: dict[str, Any], target: str, v: dict[str, Any]) -> Finding:
+    vid = v.get("VulnerabilityID")
+    if not isinstance(vid, str) or not vid:
+        raise _Bad("missing VulnerabilityID")
+    package = v.get("PkgName")
+    installed = v.get("InstalledVersion")
+    if not isinstance(package, str) or not package:
+        raise _Bad(f"{vid}: missing PkgName")
+    if installed is not None and not isinstance(installed, str):
+        raise _Bad(f"{vid}: InstalledVersion is not a string")
+    word = v.get("Severity")
+    severity = _severity(word)
+    fixed = v.get("FixedVersion") or None
+    if fixed is not None and not isinstance(fixed, str):
+        raise _Bad(f"{vid}: FixedVersion is not a string")
+    status = v.get("Status")
+    fix_state = _STATUS.get(status, FixState.UNKNOWN) if status else (FixState.FIXED if fixed else FixState.UNKNOWN)
+    pkg_class = result.get("Class")
+    if pkg_class not in ("os-pkgs", "lang-pkgs"):
+        pkg_class = "os-pkgs" if result.get("Type") in _OS_TYPES else "lang-pkgs"
+    path = v.get("PkgPath") or (target if pkg_class == "lang-pkgs" else None)
+    vendor_ids = v.get("VendorIDs")
+    primary = v.get("PrimaryURL") or None
+    refs = v.get("References")
+    return Finding.create(
+        id=vid,
+        aliases=vendor_ids if isinstance(vendor_ids, list) else (),
+        kind=Kind.VULNERABILITY,
+        severity=severity,
+        title=v.get("Title") or f"{vid} in {package}",
+        target=scope.artifact if scope.image and scope.artifact else target,
+        package=package,
+        installed_version=installed or None,
+        fixed_version=fixed,
+        fix_state=fix_state,
+        location=Location(path=path) if path else None,
+        sources=(Source("trivy", scope.origin, scope.tool_version, vid, word if isinstance(word, str) else None),),
+        description=v.get("Description") or "",
+        references=tuple(refs) if isinstance(refs, list) else (),
+        help_uri=primary,
+        cvss_score=_cvss(v),
+        package_class=pkg_class,
+        tool_suppression=_NOT_AFFECTED if status == "not_affected" else None,
+        properties=_vuln_properties(scope, v, status),
+    )
+
+
+_NOT_AFFECTED = Suppression(
+    by="tool", reason="the vendor states the package is not affected (Trivy Status not_affected)"
+)
+
+
+def _vuln_properties(scope: _Scope, v: dict[str, Any], status: Any) -> tuple[tuple[str, str], ...]:
+    props: list[tuple[str, str]] = []
+    if scope.os:
+        props.append(("os", scope.os))
+    ident = v.get("PkgIdentifier")
+    if isinstance(ident, dict) and isinstance(ident.get("PURL"), str):
+        props.append(("purl", ident["PURL"]))
+    if isinstance(status, str) and status:
+        props.append(("status", status))
+    return tuple(props)
+
+
+def _cvss(v: dict[str, Any]) -> float | None:
+    """The score behind the severity: the SeveritySource's CVSS v3, else NVD's, else v4.0, else v2."""
+    table = v.get("CVSS")
+    if not isinstance(table, dict) or not table:
+        return None
+    own = v.get("SeveritySource")
+    preferred = [table.get(own) if isinstance(own, str) else None, table.get("nvd")]
+    everyone = list(table.values())
+    for field_name, candidates in (
+        ("V3Score", preferred),
+        ("V40Score", preferred),
+        ("V3Score", everyone),
+        ("V40Score", everyone),
+        ("V2Score", preferred),
+    ):
+        for entry in candidates:
+            if isinstance(entry, dict):
+                score = entry.get(field_name)
+                if isinstance(score, int | float) and not isinstance(score, bool) and score > 0:
+                    return float(score)
+    return None
+
+
+def _misconfiguration(scope: _Scope, result: dict[str, Any], target: str, m: dict[str, Any]) -> Finding | None:
+    # Only FAIL is a finding; EXCEPTION is one the user excepted in Rego, kept as suppressed by the tool.
+    # A missing Status (never written by Trivy >= 0.20) counts as FAIL so nothing passes unread.
+    status = m.get("Status") or "FAIL"
+    if status == "PASS":
+        return None
+    if status not in ("FAIL", "EXCEPTION"):
+        raise _Bad(f"unknown Status {status!r}")
+    rule = _text(m.get("ID")) or _text(m.get("AVDID"))
+    if rule is None:
+        raise _Bad("missing ID")
+    cause = _obj(m.get("CauseMetadata"))
+    message = _text(m.get("Message"))
+    description = "\n\n".join(t for t in (message, _text(m.get("Description"))) if t)
+    path = scope.prefix + target
+    props = [("resolution", m["Resolution"])] if _text(m.get("Resolution")) else []
+    if _text(cause.get("Resource")):
+        props.append(("resource", cause["Resource"]))
+    refs = m.get("References")
+    return Finding.create(
+        id=rule,
+        kind=Kind.MISCONFIGURATION,
+        severity=_severity(m.get("Severity")),
+        title=_text(m.get("Title")) or message or rule,
+        target=scope.artifact if scope.image and scope.artifact else path,
+        location=Location(path=path, start_line=_line(cause.get("StartLine")), end_line=_line(cause.get("EndLine"))),
+        sources=(Source("trivy", scope.origin, scope.tool_version, rule, _text(m.get("Severity"))),),
+        description=description,
+        references=tuple(refs) if isinstance(refs, list) else (),
+        help_uri=_text(m.get("PrimaryURL")),
+        tool_suppression=Suppression(by="tool", reason="excepted by a Trivy policy exception (Status EXCEPTION)")
+        if status == "EXCEPTION"
+        else None,
+        properties=tuple(props),
+    )
+
+
+def _secret(scope: _Scope, result: dict[str, Any], target: str, s: dict[str, Any]) -> Finding:
+    # The secret itself lives in `Match` and `Code.Lines`: neither is ever copied into a finding.
+    rule = _text(s.get("RuleID"))
+    if rule is None:
+        raise _Bad("missing RuleID")
+    category = _text(s.get("Category"))
+    return Finding.create(
+        id=rule,
+        kind=Kind.SECRET,
+        severity=_severity(s.get("Severity")),
+        title=_text(s.get("Title")) or rule,
+        target=scope.artifact if scope.image and scope.artifact else target,
+        location=Location(path=target, start_line=_line(s.get("StartLine")), end_line=_line(s.get("EndLine"))),
+        sources=(Source("trivy", scope.origin, scope.tool_version, rule, _text(s.get("Severity"))),),
+        properties=(("category", category),) if category else (),
+    )
+
+
+def _license(scope: _Scope, result: dict[str, Any], target: str, lic: dict[str, Any]) -> Finding:
+    name = _text(lic.get("Name"))
+    if name is None:
+        raise _Bad("missing Name")
+    package = _text(lic.get("PkgName"))
+    category = _text(lic.get("Category"))
+    where = package or _text(lic.get("FilePath")) or target
+    props = [("category", category)] if category else []
+    return Finding.create(
+        id=name,
+        kind=Kind.LICENSE,
+        severity=_severity(lic.get("Severity")),
+        title=f"{name} license{f' ({category})' if category else ''} in {where}",
+        target=scope.artifact if scope.image and scope.artifact else target,
+        package=package,
+        location=Location(path=_text(lic.get("FilePath")) or scope.prefix + target),
+        sources=(Source("trivy", scope.origin, scope.tool_version, name, _text(lic.get("Severity"))),),
+        help_uri=_text(lic.get("Link")),
+        properties=tuple(props),
+    )
+
+
+_Builder = Callable[[_Scope, dict[str, Any], str, dict[str, Any]], "Finding | None"]
+_READERS: tuple[tuple[str, _Builder], ...] = (
+    ("Vulnerabilities", _vulnerability),
+    ("Misconfigurations", _misconfiguration),
+    ("Secrets", _secret),
+    ("Licenses", _license),
+)
+
+
+def _report(scope: _Scope) -> Report:
+    return Report(
+        tool="trivy",
+        path=scope.origin,
+        findings=tuple(scope.findings),
+        skipped=tuple(scope.skipped),
+        tool_version=scope.tool_version,
+        artifact=scope.artifact,
+        os=scope.os,
+    )
+
+
+def _severity(word: Any) -> Severity:
+    if isinstance(word, str):
+        found = _SEVERITY.get(word)
+        return found if found is not None else Severity.parse(word)
+    return Severity.UNKNOWN
+
+
+def _tool_version(doc: dict[str, Any]) -> str | None:
+    trivy = doc.get("Trivy")
+    return _text(trivy.get("Version")) if isinstance(trivy, dict) else None
+
+
+def _os_name(meta: dict[str, Any]) -> str | None:
+    os_info = meta.get("OS")
+    if not isinstance(os_info, dict):
+        return None
+    words = [w for w in (_text(os_info.get("Family")), _text(os_info.get("Name"))) if w]
+    return " ".join(words) or None
+
+
+def _line(value: Any) -> int | None:
+    # Trivy writes 0 when it has no line (e.g. a Dockerfile check on the whole file).
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any) -> str | None:
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def _first_text(value: Any) -> str | None:
+    return _text(value[0]) if isinstance(value, list) and value else None
+
+
+PARSER = TrivyParser()
