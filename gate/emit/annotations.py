@@ -1,0 +1,67 @@
+"""GitHub workflow-command annotations (`::error file=…,line=…,title=…::message`), most severe first.
+
+GitHub displays at most 10 error, 10 warning and 10 notice annotations per step, so we emit no more
+than that: blocking findings as errors, other active findings of MEDIUM and above as warnings, the
+rest as notices. Suppressed findings are not annotated.
+"""
+
+from __future__ import annotations
+
+from gate.emit.base import EmitContext
+from gate.emit.sarif import anchor_index, fix_line, place
+from gate.emit.summary import ordered
+from gate.model import Decision, Kind, Severity, Verdict
+
+name = "annotations"
+
+PER_LEVEL = 10
+"""GitHub shows 10 annotations of each level per step; more are dropped silently."""
+
+
+def escape_data(text: str) -> str:
+    """Escape a command's message (GitHub runner's `escapeData`: %, CR, LF)."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    """Escape a command property value (`escapeProperty`: also `:` and `,`)."""
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def level(decision: Decision) -> str:
+    """`error` for what blocks, `warning` for MEDIUM and above, `notice` below."""
+    if decision.blocking:
+        return "error"
+    return "warning" if decision.finding.severity >= Severity.MEDIUM else "notice"
+
+
+def command(decision: Decision, ctx: EmitContext) -> str:
+    """One annotation line for a decision."""
+    p = place(decision, ctx.repo_root, anchor_index(ctx.anchors))
+    f = decision.finding
+    props: list[tuple[str, str]] = []
+    if p.anchored or f.location is not None:
+        props.append(("file", p.uri))
+        if p.start_line:
+            props += [("line", str(p.start_line)), ("endLine", str(p.end_line or p.start_line))]
+    props.append(("title", f"{f.severity.name} {f.id}" + (f" in {f.package}" if f.package else "")))
+    text = f.title or f.id
+    if f.kind is Kind.VULNERABILITY:
+        text = f"{fix_line(f)} in {f.target}: {text}" if f.package else f"{f.target}: {text}"
+    rendered = ",".join(f"{k}={escape_property(v)}" for k, v in props)
+    return f"::{level(decision)} {rendered}::{escape_data(text)}"
+
+
+def render(verdict: Verdict, ctx: EmitContext) -> str:
+    """Annotation commands, most severe first, at most 10 per level."""
+    taken: dict[str, int] = {"error": 0, "warning": 0, "notice": 0}
+    lines = []
+    for d in ordered(d for d in verdict.decisions if d.suppression is None):
+        lvl = level(d)
+        if taken[lvl] >= PER_LEVEL:
+            if all(v >= PER_LEVEL for v in taken.values()):
+                break
+            continue
+        taken[lvl] += 1
+        lines.append(command(d, ctx))
+    return "".join(line + "\n" for line in lines)

@@ -1,0 +1,468 @@
+"""SARIF 2.1.0 that GitHub code scanning accepts: one run per tool and target, GitHub's limits guarded.
+
+Built from plain dicts serialised with orjson, not `sarif-om`: measured on 100,000 results, building
+sarif-om objects and turning them into JSON (attrs `asdict` plus renaming to camelCase) took several
+times longer than the dict build, which would eat the speed budget of the whole gate (see
+docs/outputs.md). The output is validated against the official schema in the tests instead.
+
+`plan_sarif` decides what goes where and what is cut; `render` and the Markdown summary share it, so
+the summary can say exactly what the SARIF left out.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from gate.emit.base import EmitContext, ImageAnchor
+from gate.model import Decision, Finding, Kind, Severity, Verdict, image_key
+
+name = "sarif"
+
+SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
+INFORMATION_URI = "https://github.com/container-gate/container-gate"
+FINGERPRINT_KEY = "containerGate/v1"
+
+# GitHub code scanning's upload limits (REST "Upload an analysis as SARIF data"): above them the
+# whole upload is rejected, so we cut before that, keeping the most severe.
+MAX_RUNS = 20
+MAX_RESULTS = 25_000
+MAX_RULES = 25_000
+MAX_TAGS = 20
+MAX_GZIP_BYTES = 10 * 1024 * 1024
+
+# Without a CVSS score, a severity's band midpoint-ish value, as Trivy does. UNKNOWN gets 0.1: GitHub
+# needs a number above 0 to treat the alert as a security alert, and 0.1 shows it as "low" rather than
+# inventing a severity the scanner did not give.
+SECURITY_SEVERITY: dict[Severity, float] = {
+    Severity.CRITICAL: 9.5,
+    Severity.HIGH: 8.0,
+    Severity.MEDIUM: 5.5,
+    Severity.LOW: 2.0,
+    Severity.UNKNOWN: 0.1,
+}
+LEVEL: dict[Severity, str] = {
+    Severity.CRITICAL: "error",
+    Severity.HIGH: "error",
+    Severity.MEDIUM: "warning",
+    Severity.LOW: "note",
+    Severity.UNKNOWN: "note",
+}
+_TEXT_LIMIT = 2_000
+_MAX_REFERENCES = 10
+_UNSAFE = re.compile(r"[^A-Za-z0-9._@+~-]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """A decision with what every output needs about it, computed once (fingerprints hash each call)."""
+
+    decision: Decision
+    fingerprint: str
+    uri: str
+    """Repository-relative URI (or a relative pseudo-path for things outside the repository)."""
+    start_line: int | None
+    end_line: int | None
+    anchored: bool
+    """True when an image vulnerability was placed on its Dockerfile's FROM line."""
+
+    @property
+    def finding(self) -> Finding:
+        """The finding decided on."""
+        return self.decision.finding
+
+
+@dataclass(frozen=True, slots=True)
+class RunPlan:
+    """One SARIF run: a tool and a target, with its results most severe first."""
+
+    tool: str
+    target: str
+    category: str
+    """`automationDetails.id`: `<prefix>/<tool>/<target-key>/`, stable across runs (no tag, no digest)."""
+    results: tuple[Placed, ...]
+    dropped: int = 0
+    """Results left out of this run to stay within GitHub's limits."""
+
+
+@dataclass(frozen=True, slots=True)
+class SarifPlan:
+    """What the SARIF file holds, and what it had to leave out."""
+
+    runs: tuple[RunPlan, ...]
+    dropped_runs: tuple[RunPlan, ...] = ()
+    """Whole runs beyond GitHub's 20 runs per file (the least severe ones)."""
+
+    @property
+    def dropped_results(self) -> int:
+        """Results not in the file, whether cut from a run or with a dropped run."""
+        return sum(r.dropped for r in self.runs) + sum(len(r.results) + r.dropped for r in self.dropped_runs)
+
+    def omissions(self) -> tuple[str, ...]:
+        """Sentences for people saying what was left out and why (empty when nothing was)."""
+        lines = [
+            f"`{r.category}`: {r.dropped} of {len(r.results) + r.dropped} results left out "
+            f"(GitHub accepts at most {MAX_RESULTS:,} per run and 10 MB gzipped; the most severe were kept)"
+            for r in self.runs
+            if r.dropped
+        ]
+        lines.extend(
+            f"`{r.category}`: whole run of {len(r.results) + r.dropped} results left out "
+            f"(GitHub accepts at most {MAX_RUNS} runs per file; the most severe runs were kept)"
+            for r in self.dropped_runs
+        )
+        return tuple(lines)
+
+
+# --- locations ---------------------------------------------------------------------------------------
+
+
+def repo_relative(path: str, repo_root: str) -> str | None:
+    """`path` relative to the repository root in POSIX form, or None when it is not inside it."""
+    text = path.strip().replace("\\", "/")
+    if not text or "://" in text or re.match(r"^[A-Za-z]:/", text):
+        return None
+    root = repo_root.replace("\\", "/").rstrip("/")
+    if text.startswith("/"):
+        if not root or not text.startswith(root + "/"):
+            return None
+        text = text[len(root) + 1 :]
+    parts: list[str] = []
+    for part in text.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not parts:
+                return None
+            parts.pop()
+            continue
+        parts.append(part)
+    return "/".join(parts) or None
+
+
+def pseudo_path(text: str) -> str:
+    """A relative, URI-safe stand-in for something that is not a repository file (an image, a URL)."""
+    cleaned = text.strip().replace("\\", "/")
+    cleaned = re.sub(r"^[A-Za-z][A-Za-z0-9+.-]*://", "", cleaned)
+    cleaned = re.sub(r"^[A-Za-z]:/", "", cleaned).lstrip("/")
+    segments = [s for s in cleaned.split("/") if s not in ("", ".", "..")]
+    return "/".join(quote(s, safe="@+~._-") for s in segments) or "unknown-target"
+
+
+def anchor_index(anchors: Iterable[ImageAnchor]) -> dict[str, ImageAnchor]:
+    """Anchors by image key; when two Dockerfiles name one image, the first given wins."""
+    index: dict[str, ImageAnchor] = {}
+    for anchor in anchors:
+        index.setdefault(image_key(anchor.image), anchor)
+    return index
+
+
+def place(decision: Decision, repo_root: str, anchors: dict[str, ImageAnchor]) -> Placed:
+    """Where a decision is shown: image vulnerabilities on their Dockerfile's final FROM when one is
+    known, else on the image as a pseudo-path; everything else on its repository file and lines."""
+    f = decision.finding
+    fp = f.fingerprint
+    if f.kind is Kind.VULNERABILITY:
+        key = image_key(f.target)
+        anchor = anchors.get(key)
+        if anchor is not None:
+            uri = repo_relative(anchor.path, repo_root) or pseudo_path(anchor.path)
+            return Placed(decision, fp, quote(uri, safe="/@+~._-"), anchor.line, anchor.line, True)
+        return Placed(decision, fp, pseudo_path(key), None, None, False)
+    loc = f.location
+    raw = loc.path if loc is not None else f.target
+    rel = repo_relative(raw, repo_root)
+    uri = quote(rel, safe="/@+~._-") if rel is not None else pseudo_path(raw)
+    start = loc.start_line if loc is not None and loc.start_line and loc.start_line > 0 else None
+    end = loc.end_line if loc is not None and loc.end_line and start and loc.end_line >= start else start
+    return Placed(decision, fp, uri, start, end, False)
+
+
+def placed_decisions(verdict: Verdict, ctx: EmitContext) -> list[Placed]:
+    """Every decision placed, most severe first (active before suppressed on ties)."""
+    anchors = anchor_index(ctx.anchors)
+    placed = [place(d, ctx.repo_root, anchors) for d in verdict.decisions]
+    placed.sort(key=_order)
+    return placed
+
+
+def _order(p: Placed) -> tuple[int, int, int, str, str]:
+    f = p.finding
+    return (-int(f.severity), p.decision.suppression is not None, not p.decision.blocking, f.id, p.fingerprint)
+
+
+# --- plan ----------------------------------------------------------------------------------------------
+
+
+def image_name(target: str) -> str:
+    """A scan target without Trivy's ` (os x.y)` suffix: the image as the user named it."""
+    return re.sub(r"\s+\([^()]*\)$", "", target.strip()) or target
+
+
+def primary_tool(finding: Finding) -> str:
+    """The tool whose view a finding keeps (the first source after dedupe)."""
+    return finding.sources[0].tool if finding.sources else "container-gate"
+
+
+def target_key(finding: Finding) -> str:
+    """Run identity inside a tool: the image repository for vulnerabilities, the kind otherwise.
+
+    Non-vulnerability findings already sit on distinct repository files, so one run per kind keeps
+    the run count small; per-file runs would hit GitHub's 20-run cap on any real config scan."""
+    if finding.kind is Kind.VULNERABILITY:
+        return image_key(finding.target) or "unknown-target"
+    return finding.kind.value
+
+
+def category(prefix: str, tool: str, key: str) -> str:
+    """`<prefix>/<tool>/<target-key>/`: the trailing slash makes the whole string the category."""
+    parts = [_UNSAFE.sub("-", p.strip()).strip("-") or "x" for p in (*prefix.split("/"), tool)]
+    key_parts = [_UNSAFE.sub("-", p).strip("-") for p in key.replace("\\", "/").split("/")]
+    return "/".join([*parts, *(p for p in key_parts if p)]) + "/"
+
+
+def plan_sarif(
+    verdict: Verdict,
+    ctx: EmitContext,
+    *,
+    max_runs: int = MAX_RUNS,
+    max_results: int = MAX_RESULTS,
+    placed: Sequence[Placed] | None = None,
+) -> SarifPlan:
+    """Group decisions into runs and cut to GitHub's count limits, keeping the most severe."""
+    groups: dict[str, tuple[str, str, list[Placed]]] = {}
+    for p in placed if placed is not None else placed_decisions(verdict, ctx):
+        tool, key = primary_tool(p.finding), target_key(p.finding)
+        cat = category(ctx.category_prefix, tool, key)
+        groups.setdefault(cat, (tool, key, []))[2].append(p)
+    for report in verdict.reports:
+        if not report.findings:
+            # An empty run closes the category's old alerts on GitHub once everything is fixed.
+            key = image_key(report.artifact) if report.artifact else "vulnerability"
+            groups.setdefault(category(ctx.category_prefix, report.tool, key), (report.tool, key, []))
+    runs = [
+        RunPlan(tool, key, cat, tuple(items[:max_results]), max(0, len(items) - max_results))
+        for cat, (tool, key, items) in groups.items()
+    ]
+    runs.sort(key=_run_order)
+    return SarifPlan(tuple(sorted(runs[:max_runs], key=lambda r: r.category)), tuple(runs[max_runs:]))
+
+
+def _run_order(run: RunPlan) -> tuple[int, int, str]:
+    top = run.results[0].finding.severity if run.results else Severity.UNKNOWN
+    return (-int(top), -len(run.results), run.category)
+
+
+# --- document ------------------------------------------------------------------------------------------
+
+
+def render(verdict: Verdict, ctx: EmitContext) -> str:
+    """The SARIF document, within GitHub's limits (see `build`)."""
+    return build(verdict, ctx)[0]
+
+
+def build(verdict: Verdict, ctx: EmitContext) -> tuple[str, SarifPlan]:
+    """The SARIF text and the plan it follows; shrinks the runs when the file would exceed 10 MB gzipped.
+
+    The last result is remembered (by identity of the verdict) so that the summary, which states
+    what the SARIF left out, does not build the document a second time."""
+    cached = _LAST.get("build")
+    if cached is not None and cached[0] is verdict and cached[1] == ctx:
+        return cached[2], cached[3]
+    text, plan = _build(verdict, ctx)
+    _LAST["build"] = (verdict, ctx, text, plan)
+    return text, plan
+
+
+_LAST: dict[str, tuple[Verdict, EmitContext, str, SarifPlan]] = {}
+
+
+def _build(verdict: Verdict, ctx: EmitContext) -> tuple[str, SarifPlan]:
+    import orjson
+
+    placed = placed_decisions(verdict, ctx)
+    plan = plan_sarif(verdict, ctx, placed=placed)
+    limit = MAX_RESULTS
+    while True:
+        data = orjson.dumps(document(plan, ctx))
+        size = len(data) if len(data) <= MAX_GZIP_BYTES else len(gzip.compress(data, 6))
+        largest = max((len(r.results) for r in plan.runs), default=0)
+        if size <= MAX_GZIP_BYTES or largest <= 1:
+            return data.decode(), plan
+        limit = max(1, min(limit, largest) * MAX_GZIP_BYTES * 9 // (size * 10))
+        plan = plan_sarif(verdict, ctx, max_results=limit, placed=placed)
+
+
+def document(plan: SarifPlan, ctx: EmitContext) -> dict[str, Any]:
+    """The SARIF log object for a plan."""
+    return {
+        "$schema": SCHEMA_URI,
+        "version": "2.1.0",
+        "runs": [_run(run, ctx) for run in plan.runs],
+    }
+
+
+def _run(run: RunPlan, ctx: EmitContext) -> dict[str, Any]:
+    rules: list[dict[str, Any]] = []
+    index: dict[str, int] = {}
+    results = []
+    for p in run.results:
+        rule_id = p.finding.id
+        if rule_id not in index:
+            index[rule_id] = len(rules)
+            rules.append(_rule(p.finding))
+        results.append(_result(p, index[rule_id]))
+    out: dict[str, Any] = {
+        "tool": {
+            "driver": {
+                "name": "container-gate",
+                "version": ctx.tool_version,
+                "informationUri": INFORMATION_URI,
+                "rules": rules,
+            }
+        },
+        "automationDetails": {"id": run.category},
+        "columnKind": "utf16CodeUnits",
+        "results": results,
+        "properties": {"sourceTool": run.tool, "target": run.target},
+    }
+    if run.dropped:
+        out["properties"]["omittedResults"] = run.dropped
+    return out
+
+
+def security_severity(finding: Finding) -> str:
+    """GitHub's `security-severity`: the CVSS base score when known, else the severity's stand-in."""
+    score = finding.cvss_score
+    if score is not None and 0.0 < score <= 10.0:
+        return f"{score:.1f}"
+    return f"{SECURITY_SEVERITY[finding.severity]:.1f}"
+
+
+def _rule(f: Finding) -> dict[str, Any]:
+    tags = ["security", f.kind.value, f.severity.name]
+    if f.package_class:
+        tags.append(f.package_class)
+    if f.kev:
+        tags.append("known-exploited")
+    rule: dict[str, Any] = {
+        "id": f.id,
+        "name": _rule_name(f),
+        "shortDescription": {"text": _clip(f.title or f.id, 1_000)},
+        "fullDescription": {"text": _clip(f.description or f.title or f.id, _TEXT_LIMIT)},
+        "defaultConfiguration": {"level": LEVEL[f.severity]},
+        "help": {"text": help_text(f), "markdown": help_markdown(f)},
+        "properties": {
+            "security-severity": security_severity(f),
+            "tags": tags[:MAX_TAGS],
+            "precision": "very-high" if f.kind is Kind.VULNERABILITY else "high",
+        },
+    }
+    uri = f.help_uri or next((r for r in f.references if r.startswith(("https://", "http://"))), None)
+    if uri:
+        rule["helpUri"] = uri
+    if f.aliases:
+        rule["properties"]["aliases"] = list(f.aliases)
+    return rule
+
+
+def _rule_name(f: Finding) -> str:
+    if f.kind is Kind.VULNERABILITY:
+        return "OsPackageVulnerability" if f.package_class == "os-pkgs" else "PackageVulnerability"
+    return f.kind.value.capitalize()
+
+
+def fix_line(f: Finding) -> str:
+    """`pkg installed → fixed` in words, for help and messages."""
+    if not f.package:
+        return ""
+    fixed = f.fixed_version or "no fixed version yet"
+    return f"{f.package} {f.installed_version or '?'} → {fixed}"
+
+
+def help_text(f: Finding) -> str:
+    """Plain-text help: what it is, the upgrade, and references."""
+    lines = [f"{f.id}: {f.title}" if f.title else f.id, f"Severity: {f.severity.name}"]
+    if f.package:
+        lines.append(f"Package: {fix_line(f)}")
+    if f.description:
+        lines += ["", _clip(f.description, _TEXT_LIMIT)]
+    refs = _references(f)
+    if refs:
+        lines += ["", "References:", *refs]
+    return "\n".join(lines)
+
+
+def help_markdown(f: Finding) -> str:
+    """Markdown help: the same as `help_text` with a table and links."""
+    head = f"**{md_escape(f.id)}**: {md_escape(f.title)}" if f.title else f"**{md_escape(f.id)}**"
+    lines = [head, "", "| Severity | Package | Installed | Fixed |", "| --- | --- | --- | --- |"]
+    lines.append(
+        f"| {f.severity.name} | {md_escape(f.package or '—')} | {md_escape(f.installed_version or '—')} "
+        f"| {md_escape(f.fixed_version or 'no fix yet')} |"
+    )
+    if f.description:
+        lines += ["", md_escape(_clip(f.description, _TEXT_LIMIT))]
+    refs = _references(f)
+    if refs:
+        lines += ["", *(f"- <{r}>" for r in refs)]
+    return "\n".join(lines)
+
+
+def _references(f: Finding) -> list[str]:
+    refs = dict.fromkeys(r for r in (f.help_uri, *f.references) if r and r.startswith(("https://", "http://")))
+    return list(refs)[:_MAX_REFERENCES]
+
+
+def md_escape(text: str) -> str:
+    """Text safe inside a Markdown table cell: no pipes, no line breaks, no HTML."""
+    return (
+        text.replace("\\", "\\\\")
+        .replace("|", "\\|")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace("\r", " ")
+        .replace("\n", " ")
+    )
+
+
+def message(p: Placed) -> str:
+    """The one-paragraph result message."""
+    f = p.finding
+    if f.kind is Kind.VULNERABILITY:
+        text = f"{f.id} ({f.severity.name}) in {fix_line(f) or 'an unnamed package'}"
+        text += f" of image {image_name(f.target)}" if p.anchored else f" in {image_name(f.target)}"
+        return _clip(f"{text}: {f.title}" if f.title else text, _TEXT_LIMIT)
+    return _clip(f"{f.id} ({f.severity.name}): {f.title or f.description or f.id}", _TEXT_LIMIT)
+
+
+def _result(p: Placed, rule_index: int) -> dict[str, Any]:
+    f = p.finding
+    physical: dict[str, Any] = {"artifactLocation": {"uri": p.uri}}
+    if p.start_line is not None:
+        physical["region"] = {"startLine": p.start_line, "endLine": p.end_line or p.start_line}
+    result: dict[str, Any] = {
+        "ruleId": f.id,
+        "ruleIndex": rule_index,
+        "level": LEVEL[f.severity],
+        "message": {"text": message(p)},
+        "locations": [{"physicalLocation": physical}],
+        "partialFingerprints": {FINGERPRINT_KEY: p.fingerprint},
+        "properties": {"blocking": p.decision.blocking, "tools": list(f.tools)},
+    }
+    sup = p.decision.suppression
+    if sup is not None:
+        justification = sup.reason + (f" (until {sup.expires})" if sup.expires else "")
+        result["suppressions"] = [
+            {"kind": "inSource" if sup.by == "inline" else "external", "status": "accepted",
+             "justification": _clip(justification or sup.by, _TEXT_LIMIT)}
+        ]
+    return result
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,161 @@
+"""The Markdown summary people read first: the verdict, counts, what blocks, what was waived and why.
+
+The same text goes to GitHub's step summary and to `--summary FILE` (GitLab job logs, PR comments).
+It stays under GitHub's 1 MiB step-summary limit by capping every table ("… and N more").
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+from gate.emit.base import EmitContext
+from gate.emit.sarif import anchor_index, build, fix_line, md_escape, place
+from gate.model import Decision, Severity, Verdict
+
+name = "summary"
+
+MAX_BYTES = 1024 * 1024
+"""GitHub rejects a step summary above 1 MiB."""
+ROW_LIMIT = 50
+_SEVERITIES = (Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.UNKNOWN)
+
+
+def render(verdict: Verdict, ctx: EmitContext) -> str:
+    """The whole summary; tables shrink until it fits GitHub's limit."""
+    limit = ROW_LIMIT
+    while True:
+        text = "\n".join(_sections(verdict, ctx, limit)) + "\n"
+        if len(text.encode()) <= MAX_BYTES or limit <= 1:
+            return text if len(text.encode()) <= MAX_BYTES else _truncate(text)
+        limit //= 2
+
+
+def _truncate(text: str) -> str:
+    note = "\n\n… summary cut to fit GitHub's 1 MiB limit\n"
+    data = text.encode()[: MAX_BYTES - len(note.encode())]
+    return data.decode(errors="ignore") + note
+
+
+def ordered(decisions: Iterable[Decision]) -> list[Decision]:
+    """Most severe first, blocking before non-blocking; cheap keys (no fingerprint hashing)."""
+    return sorted(
+        decisions,
+        key=lambda d: (-int(d.finding.severity), not d.blocking, d.finding.id, d.finding.package or "", d.finding.target),
+    )
+
+
+def _sections(verdict: Verdict, ctx: EmitContext, limit: int) -> list[str]:
+    lines = [_headline(verdict), ""]
+    lines += _counts_table(verdict)
+    lines += _blocking(verdict, ctx, limit)
+    lines += _bullets("Budget breaches", verdict.budget_breaches, limit)
+    lines += _suppressed(verdict, ctx, limit)
+    lines += _bullets(
+        "Expired ignores (they no longer suppress anything)",
+        [f"`{md_escape(e.id)}` expired {e.expires} ({md_escape(e.origin)}){_reason(e.reason)}" for e in verdict.expired_ignores],
+        limit,
+    )
+    lines += _bullets(
+        "Entries the readers could not use",
+        [f"{md_escape(s.report)}: {md_escape(s.reason)}" for s in verdict.skipped],
+        limit,
+    )
+    lines += _bullets("Left out of the SARIF file", build(verdict, ctx)[1].omissions(), limit)
+    lines += _bullets("Notes", verdict.notes, limit)
+    lines.append(f"<sub>container-gate {md_escape(ctx.tool_version)}</sub>")
+    return lines
+
+
+def _reason(text: str) -> str:
+    return f": {md_escape(text)}" if text else ""
+
+
+def _headline(verdict: Verdict) -> str:
+    threshold = verdict.fail_on.name if verdict.fail_on is not None else "NONE"
+    blocking = sum(1 for d in verdict.decisions if d.blocking)
+    if verdict.passed:
+        return f"## ✅ container-gate: passed (fail on {threshold}; {_active(verdict)} active findings, none blocking)"
+    return f"## ❌ container-gate: blocked by {blocking} finding{'s' if blocking != 1 else ''} (fail on {threshold})"
+
+
+def _active(verdict: Verdict) -> int:
+    return sum(1 for d in verdict.decisions if d.suppression is None)
+
+
+def _counts_table(verdict: Verdict) -> list[str]:
+    counts: Counter[tuple[str, Severity]] = Counter()
+    suppressed: Counter[str] = Counter()
+    for d in verdict.decisions:
+        tool = ", ".join(d.finding.tools) or "container-gate"
+        if d.suppression is None:
+            counts[(tool, d.finding.severity)] += 1
+        else:
+            suppressed[tool] += 1
+    tools = sorted({t for t, _ in counts} | set(suppressed))
+    if not tools:
+        return ["No findings.", ""]
+    head = "| Tool | " + " | ".join(s.name.title() for s in _SEVERITIES) + " | Suppressed |"
+    rows = [head, "|---" * (len(_SEVERITIES) + 2) + "|"]
+    for tool in tools:
+        cells = [str(counts[(tool, s)]) for s in _SEVERITIES]
+        rows.append(f"| {md_escape(tool)} | " + " | ".join(cells) + f" | {suppressed[tool]} |")
+    return [*rows, ""]
+
+
+def _where(d: Decision, ctx: EmitContext) -> str:
+    p = place(d, ctx.repo_root, anchor_index(ctx.anchors))
+    line = f":{p.start_line}" if p.start_line else ""
+    return f"`{md_escape(p.uri)}{line}`" if p.anchored or d.finding.location else md_escape(d.finding.target)
+
+
+def _blocking(verdict: Verdict, ctx: EmitContext, limit: int) -> list[str]:
+    blocking = ordered(d for d in verdict.decisions if d.blocking)
+    if not blocking:
+        return []
+    rows = [f"### Blocking ({len(blocking)})", "", "| Severity | ID | Package: installed → fixed | Where | Title |"]
+    rows.append("|---|---|---|---|---|")
+    for d in blocking[:limit]:
+        f = d.finding
+        rows.append(
+            f"| {f.severity.name} | {_link(f.id, f.help_uri)} | {md_escape(fix_line(f)) or '—'} "
+            f"| {_where(d, ctx)} | {md_escape(_clip(f.title, 120))} |"
+        )
+    return [*rows, *_more(len(blocking), limit), ""]
+
+
+def _suppressed(verdict: Verdict, ctx: EmitContext, limit: int) -> list[str]:
+    waived = ordered(d for d in verdict.decisions if d.suppression is not None)
+    if not waived:
+        return []
+    rows = [f"### Suppressed ({len(waived)})", "", "| Severity | ID | Where | By | Reason | Expires |"]
+    rows.append("|---|---|---|---|---|---|")
+    for d in waived[:limit]:
+        f, s = d.finding, d.suppression
+        assert s is not None
+        rows.append(
+            f"| {f.severity.name} | {_link(f.id, f.help_uri)} | {_where(d, ctx)} | {md_escape(s.by)} "
+            f"| {md_escape(_clip(s.reason, 200)) or '—'} | {md_escape(s.expires or '—')} |"
+        )
+    return [*rows, *_more(len(waived), limit), ""]
+
+
+def _bullets(title: str, items: Sequence[str], limit: int) -> list[str]:
+    if not items:
+        return []
+    return [f"### {title}", "", *(f"- {i}" for i in items[:limit]), *_more(len(items), limit), ""]
+
+
+def _more(total: int, limit: int) -> list[str]:
+    return [f"", f"… and {total - limit} more"] if total > limit else []
+
+
+def _link(vuln_id: str, uri: str | None) -> str:
+    text = md_escape(vuln_id)
+    if uri and uri.startswith(("https://", "http://")):
+        return f"[{text}]({uri.replace(')', '%29').replace(' ', '%20')})"
+    return text
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
