@@ -23,7 +23,9 @@ def _add_gate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("paths", nargs="*", metavar="PATH", help="reports, Dockerfiles, config files or folders (default .)")
     p.add_argument("--config", metavar="FILE", help=f"config file (default {'.container-gate.yml'} when present)")
-    p.add_argument("--policy", action="append", metavar="DIR", help="Rego policy folder/file or builtin:NAME (repeatable)")
+    p.add_argument(
+        "--policy", action="append", metavar="DIR", help="Rego policy folder/file or builtin:NAME (repeatable)"
+    )
     p.add_argument("--namespace", action="append", metavar="NS", help="Rego namespace, globs allowed (default main)")
     p.add_argument("--all-namespaces", action="store_true", default=False, help="evaluate every Rego namespace")
     p.add_argument("--data", action="append", metavar="FILE", help="JSON/YAML data for Rego policies (repeatable)")

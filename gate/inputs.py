@@ -56,13 +56,14 @@ def collect(paths: list[str], *, exclude: set[Path]) -> Inputs:
                 _classify(file, explicit=False, reports=found, dockerfiles=dockerfiles, configs=configs)
         else:
             _classify(path, explicit=True, reports=reports, dockerfiles=dockerfiles, configs=explicit_configs)
-    unique = lambda items: tuple(dict.fromkeys(items))  # noqa: E731
-    return Inputs(unique(reports), unique(found), unique(dockerfiles), unique(configs), unique(explicit_configs))
+    return Inputs(_unique(reports), _unique(found), _unique(dockerfiles), _unique(configs), _unique(explicit_configs))
 
 
-def _classify(
-    path: Path, *, explicit: bool, reports: list[Path], dockerfiles: list[Path], configs: list[Path]
-) -> None:
+def _unique(items: list[Path]) -> tuple[Path, ...]:
+    return tuple(dict.fromkeys(items))
+
+
+def _classify(path: Path, *, explicit: bool, reports: list[Path], dockerfiles: list[Path], configs: list[Path]) -> None:
     if is_dockerfile(path):
         dockerfiles.append(path)
     elif path.suffix.lower() in REPORT_SUFFIXES:

@@ -105,7 +105,9 @@ def read_reports(inputs: Inputs, settings: Settings, config: GateConfig) -> list
     if settings.policy:
         reports.extend(_rego_reports(inputs, settings))
     elif inputs.explicit_configs:
-        raise InputError("a configuration file is judged by Rego policies: add --policy DIR", path=str(inputs.explicit_configs[0]))
+        raise InputError(
+            "a configuration file is judged by Rego policies: add --policy DIR", path=str(inputs.explicit_configs[0])
+        )
     return reports
 
 
@@ -129,7 +131,12 @@ def _dockerfile_reports(dockerfiles: Sequence[Path], config: GateConfig) -> list
 def _rego_reports(inputs: Inputs, settings: Settings) -> list[Report]:
     from gate.checks import rego
 
-    targets = [*inputs.configs, *inputs.explicit_configs, *inputs.dockerfiles, *(p for p in inputs.reports if _is_config_json(p))]
+    targets = [
+        *inputs.configs,
+        *inputs.explicit_configs,
+        *inputs.dockerfiles,
+        *(p for p in inputs.reports if _is_config_json(p)),
+    ]
     return list(
         rego.evaluate(
             targets,
@@ -226,10 +233,21 @@ def gate_command(args: argparse.Namespace, *, env: Mapping[str, str], out: TextI
     config = read_config(args)
     settings = merge(args, config)
     policy = build_policy(settings, config)
-    outputs = {Path(p).resolve() for p in (args.sarif, args.gitlab_report, args.codequality, args.json, args.summary) if p}
+    outputs = {
+        Path(p).resolve() for p in (args.sarif, args.gitlab_report, args.codequality, args.json, args.summary) if p
+    }
     inputs = collect(args.paths or ["."], exclude=outputs)
-    if not (inputs.reports or inputs.found_json or inputs.dockerfiles or inputs.explicit_configs or (settings.policy and inputs.configs)):
-        raise InputError("nothing to judge: no report, Dockerfile or (with --policy) config file found", path=" ".join(args.paths or ["."]))
+    if not (
+        inputs.reports
+        or inputs.found_json
+        or inputs.dockerfiles
+        or inputs.explicit_configs
+        or (settings.policy and inputs.configs)
+    ):
+        raise InputError(
+            "nothing to judge: no report, Dockerfile or (with --policy) config file found",
+            path=" ".join(args.paths or ["."]),
+        )
     now = dt.datetime.now(dt.UTC)
     verdict = evaluate(read_reports(inputs, settings, config), policy, today=now.date())
     ctx = emit_context(config, inputs.dockerfiles, now)
@@ -252,9 +270,40 @@ def _ci_integration(
     if args.upload_sarif:
         if not args.sarif:
             raise OutputError("--upload-sarif needs --sarif FILE to know what to upload")
-        from gate.ci import upload
+        _upload(Path(args.sarif), env=env, out=out, started_at=ctx.now)
 
-        upload.upload_from_env(Path(args.sarif), env=env, out=out)
+
+def _upload(sarif: Path, *, env: Mapping[str, str], out: TextIO, started_at: str) -> None:
+    """Upload to code scanning; the CLI is the one place that builds the HTTP session."""
+    import requests
+
+    from gate.ci.github import GitHubEnv
+    from gate.ci.upload import upload_sarif
+
+    gh = GitHubEnv.from_environ(env)
+    if not gh.token or not gh.repository:
+        raise OutputError("--upload-sarif needs GITHUB_TOKEN and GITHUB_REPOSITORY")
+    commit_sha, ref = gh.upload_target()
+    with requests.Session() as session:
+        session.headers["User-Agent"] = f"container-gate/{__version__}"
+        result = upload_sarif(
+            session,
+            api_url=gh.api_url,
+            repository=gh.repository,
+            token=gh.token,
+            sarif_text=sarif.read_text(encoding="utf-8"),
+            commit_sha=commit_sha,
+            ref=ref,
+            checkout_uri=gh.checkout_uri(),
+            tool_name="container-gate",
+            started_at=started_at,
+        )
+    if result.warning:
+        print(f"::warning title=container-gate SARIF upload skipped::{result.warning}", file=out)
+    elif result.status == "failed":
+        raise OutputError(f"code scanning could not process the SARIF: {'; '.join(result.errors)}", path=str(sarif))
+    else:
+        print(f"  uploaded SARIF to code scanning ({result.status}{': ' + result.url if result.url else ''})", file=out)
 
 
 __all__ = ["ERROR", "gate_command"]
