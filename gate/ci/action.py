@@ -1,0 +1,201 @@
+"""The container actions' entrypoint: turns `INPUT_*` variables into `container-gate` arguments, no shell involved.
+
+The image's ENTRYPOINT runs this module. `runs.args` in action.yml selects the action
+(`github-action gate` or `github-action remediate`); any other arguments go to the CLI unchanged, so the image
+also works as a plain `container-gate` (`docker run IMAGE --version`, `docker run IMAGE gate .`).
+
+The input tables below are plain data: gate never imports remediate, and the remediate flags are reached
+through the CLI's argv like any user would. A unit test checks both tables against `gate.cli.build_parser()`.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+from gate.errors import ERROR, ConfigError
+
+MODE_TOKEN = "github-action"
+
+
+class Kind(Enum):
+    """How one input's text becomes arguments."""
+
+    PATHS = "paths"
+    """Newline-separated paths and globs, expanded in the workspace; positional arguments."""
+    LIST = "list"
+    """Newline-separated values; the flag repeated once per value."""
+    VALUE = "value"
+    """One value; the flag with that value, or nothing when empty."""
+    FLAG = "flag"
+    """`true` adds the flag, `false` (or empty) does not."""
+    TRISTATE = "tristate"
+    """`true` adds `--X`, `false` adds `--no-X`, empty adds nothing (keep the command's own default)."""
+    ENV = "env"
+    """Not an argument: the CLI reads it from the environment itself (the token)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Input:
+    """One action input and the CLI option it feeds."""
+
+    name: str
+    kind: Kind
+    flag: str | None = None
+    """The option (`--fail-on`); None for positional paths and environment-only inputs."""
+
+
+GATE_INPUTS: tuple[Input, ...] = (
+    Input("paths", Kind.PATHS),
+    Input("config", Kind.VALUE, "--config"),
+    Input("policy", Kind.LIST, "--policy"),
+    Input("namespace", Kind.LIST, "--namespace"),
+    Input("all-namespaces", Kind.FLAG, "--all-namespaces"),
+    Input("data", Kind.LIST, "--data"),
+    Input("fail-on", Kind.VALUE, "--fail-on"),
+    Input("only-fixed", Kind.FLAG, "--only-fixed"),
+    Input("ignore-file", Kind.LIST, "--ignore-file"),
+    Input("vex", Kind.LIST, "--vex"),
+    Input("baseline", Kind.VALUE, "--baseline"),
+    Input("sarif", Kind.VALUE, "--sarif"),
+    Input("gitlab-report", Kind.VALUE, "--gitlab-report"),
+    Input("codequality", Kind.VALUE, "--codequality"),
+    Input("json", Kind.VALUE, "--json"),
+    Input("summary", Kind.VALUE, "--summary"),
+    Input("upload-sarif", Kind.FLAG, "--upload-sarif"),
+    Input("token", Kind.ENV),
+)
+
+REMEDIATE_INPUTS: tuple[Input, ...] = (
+    Input("paths", Kind.PATHS),
+    Input("findings", Kind.LIST, "--findings"),
+    Input("update", Kind.VALUE, "--update"),
+    Input("pin-digest", Kind.TRISTATE, "--pin-digest"),
+    Input("registry-mirror", Kind.LIST, "--registry-mirror"),
+    Input("forge", Kind.VALUE, "--forge"),
+    Input("dry-run", Kind.FLAG, "--dry-run"),
+    Input("group", Kind.FLAG, "--group"),
+    Input("labels", Kind.LIST, "--label"),
+    Input("reviewers", Kind.LIST, "--reviewer"),
+    Input("token", Kind.ENV),
+)
+
+COMMANDS: dict[str, tuple[Input, ...]] = {"gate": GATE_INPUTS, "remediate": REMEDIATE_INPUTS}
+
+_TRUE = frozenset({"true", "True", "TRUE"})
+_FALSE = frozenset({"false", "False", "FALSE"})
+_GLOB_CHARS = frozenset("*?[")
+
+
+def env_name(name: str) -> str:
+    """The variable the runner sets for an input: upper case, spaces to `_`, hyphens kept (`INPUT_FAIL-ON`)."""
+    return "INPUT_" + name.replace(" ", "_").upper()
+
+
+def read_input(env: Mapping[str, str], name: str) -> str:
+    """The input's text with surrounding whitespace removed ('' when the runner did not set it)."""
+    return env.get(env_name(name), "").strip()
+
+
+def lines(text: str) -> list[str]:
+    """Non-empty, stripped lines of a newline-separated list input."""
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def boolean(name: str, text: str) -> bool | None:
+    """`true`/`false` as YAML 1.2 spells them (like `core.getBooleanInput`); None when empty."""
+    if not text:
+        return None
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ConfigError(f"input {name} must be true or false, got {text!r}")
+
+
+def expand_paths(patterns: Sequence[str], workspace: Path) -> list[str]:
+    """Expand globs relative to the workspace (sorted, `**` recursive); plain paths pass through untouched.
+
+    A glob that matches nothing is an error: a typo must not turn into a gate over nothing."""
+    paths: list[str] = []
+    for pattern in patterns:
+        if not _GLOB_CHARS & set(pattern):
+            paths.append(pattern)
+            continue
+        matches = sorted(glob.glob(pattern, root_dir=workspace, recursive=True))
+        if not matches:
+            raise ConfigError(f"input paths: no file matches {pattern!r} in {workspace}")
+        paths.extend(matches)
+    return paths
+
+
+def _option(item: Input, text: str) -> list[str]:
+    """Arguments for one non-positional input; `--flag=value` so a value starting with '-' stays a value."""
+    flag = item.flag
+    assert flag is not None, item.name
+    if item.kind is Kind.VALUE:
+        return [f"{flag}={text}"] if text else []
+    if item.kind is Kind.LIST:
+        return [f"{flag}={value}" for value in lines(text)]
+    chosen = boolean(item.name, text)
+    if item.kind is Kind.FLAG:
+        return [flag] if chosen else []
+    if chosen is None:
+        return []
+    return [flag] if chosen else ["--no-" + flag.removeprefix("--")]
+
+
+def build_argv(command: str, env: Mapping[str, str], *, workspace: Path) -> list[str]:
+    """The CLI argv for `command` from the `INPUT_*` variables in `env`.
+
+    Positional paths come last, after `--`, so a path can never be read as an option."""
+    inputs = COMMANDS.get(command)
+    if inputs is None:
+        raise ConfigError(f"unknown action {command!r} (expected one of: {', '.join(COMMANDS)})")
+    argv = [command]
+    paths: list[str] = []
+    for item in inputs:
+        text = read_input(env, item.name)
+        if item.kind is Kind.PATHS:
+            paths = expand_paths(lines(text), workspace)
+        elif item.kind is not Kind.ENV:
+            argv += _option(item, text)
+    return [*argv, "--", *paths] if paths else argv
+
+
+def _workspace(env: Mapping[str, str]) -> Path:
+    return Path(env.get("GITHUB_WORKSPACE") or os.getcwd())
+
+
+def run_action(command: str, env: Mapping[str, str]) -> int:
+    """Translate the inputs and run the CLI in this process; input errors exit 2 with one line."""
+    try:
+        argv = build_argv(command, env, workspace=_workspace(env))
+    except ConfigError as exc:
+        print(f"container-gate: error: {exc.diagnostics()}", file=sys.stderr)
+        return ERROR
+    from gate.cli import main as cli_main
+
+    return cli_main(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Image entrypoint: `github-action COMMAND` runs an action; anything else is a plain CLI call."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == [MODE_TOKEN]:
+        if len(args) != 2:
+            print(f"container-gate: error: usage: {MODE_TOKEN} {{{','.join(COMMANDS)}}}", file=sys.stderr)
+            return ERROR
+        return run_action(args[1], os.environ)
+    from gate.cli import main as cli_main
+
+    return cli_main(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
