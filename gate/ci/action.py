@@ -20,7 +20,7 @@ from pathlib import Path
 
 from gate.errors import ERROR, ConfigError
 
-MODE_TOKEN = "github-action"
+ACTION_MODE = "github-action"
 
 
 class Kind(Enum):
@@ -187,9 +187,9 @@ def run_action(command: str, env: Mapping[str, str]) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Image entrypoint: `github-action COMMAND` runs an action; anything else is a plain CLI call."""
     args = list(sys.argv[1:] if argv is None else argv)
-    if args[:1] == [MODE_TOKEN]:
+    if args[:1] == [ACTION_MODE]:
         if len(args) != 2:
-            print(f"container-gate: error: usage: {MODE_TOKEN} {{{','.join(COMMANDS)}}}", file=sys.stderr)
+            print(f"container-gate: error: usage: {ACTION_MODE} {{{','.join(COMMANDS)}}}", file=sys.stderr)
             return ERROR
         return run_action(args[1], os.environ)
     from gate.cli import main as cli_main
