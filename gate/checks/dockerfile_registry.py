@@ -1,0 +1,329 @@
+"""The registry of built-in Dockerfile rules (stable ids, titles, help) and their configuration."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from gate.errors import ConfigError
+from gate.model import Severity
+
+
+@dataclass(frozen=True, slots=True)
+class RuleInfo:
+    """What a rule is about; the id never changes once published."""
+
+    id: str
+    title: str
+    severity: Severity
+    why: str
+    fix: str
+    hadolint: tuple[str, ...] = ()
+    """hadolint rules that catch the same problem (possibly in a narrower or wider way)."""
+    trivy: tuple[str, ...] = ()
+    """Trivy misconfiguration checks (DS-xxxx) that catch the same problem."""
+    scope: str = "all stages"
+    """Which stages the rule looks at: `all stages` or `final image` (the final stage and its parents)."""
+
+    @property
+    def equivalents(self) -> tuple[str, ...]:
+        """Every equivalent id, hadolint first."""
+        return (*self.hadolint, *self.trivy)
+
+
+ROOT_USER = "CG-DF-001"
+LATEST_TAG = "CG-DF-002"
+NO_DIGEST = "CG-DF-003"
+SECRET_ENV = "CG-DF-004"  # noqa: S105 (a rule id, not a password)
+NO_RECOMMENDS = "CG-DF-005"
+PKG_CACHE = "CG-DF-006"
+EXTRA_TOOLS = "CG-DF-007"
+COPY_CONTEXT = "CG-DF-008"
+ADD_URL = "CG-DF-009"
+PIPE_SHELL = "CG-DF-010"
+CHMOD_777 = "CG-DF-011"
+SUDO = "CG-DF-012"
+EXPOSE_SSH = "CG-DF-013"
+NO_HEALTHCHECK = "CG-DF-014"
+COMPILERS = "CG-DF-015"
+SECRET_FILE = "CG-DF-016"  # noqa: S105 (a rule id, not a password)
+
+_FINAL = "final image"
+
+RULES: tuple[RuleInfo, ...] = (
+    RuleInfo(
+        ROOT_USER,
+        "The image runs as root",
+        Severity.HIGH,
+        "A process running as root inside the container is root on the host if it escapes; the final "
+        "stage sets no USER (none inherited from a parent stage) or its last USER is root/0.",
+        "Create an unprivileged user and end the final stage with `USER <name or uid>` (e.g. `USER 65532`), "
+        "or build on a base that already runs as non-root (`...:nonroot`).",
+        hadolint=("DL3002",),
+        trivy=("DS-0002",),
+        scope=_FINAL,
+    ),
+    RuleInfo(
+        LATEST_TAG,
+        "Base image uses `latest` or no tag",
+        Severity.MEDIUM,
+        "`latest` (or no tag, which means `latest`) changes under you: builds stop being reproducible and "
+        "an unreviewed base can ship. Stage references and `scratch` are not images and are never flagged.",
+        "Name an explicit version tag (`python:3.12.4-slim`), better still with its digest.",
+        hadolint=("DL3006", "DL3007"),
+        trivy=("DS-0001",),
+    ),
+    RuleInfo(
+        NO_DIGEST,
+        "Base image is not pinned by digest",
+        Severity.LOW,
+        "A tag can be re-pointed to other content; only a digest names exactly what was reviewed and scanned.",
+        "Append the digest: `FROM python:3.12.4-slim@sha256:<digest>` (`container-gate remediate` keeps it up "
+        "to date).",
+    ),
+    RuleInfo(
+        SECRET_ENV,
+        "Secret in ENV or ARG",
+        Severity.HIGH,
+        "ENV values are stored in the image config and ARG values in its history: anyone who can pull the "
+        "image can read them. Names are matched on whole words (PASSWORD, TOKEN, SECRET, API_KEY, "
+        "PRIVATE_KEY, ...) and values on known credential formats; names ending in _FILE, _PATH, _URL, "
+        "_NAME and similar are references, not secrets, and GPG_KEY/PUBLIC_KEY are public.",
+        "Pass secrets at build time with `RUN --mount=type=secret,id=<id>` (`docker build --secret`) and at "
+        "run time through the orchestrator's secret store; never bake them into the image.",
+        trivy=("DS-0031",),
+    ),
+    RuleInfo(
+        NO_RECOMMENDS,
+        "`apt-get install` without `--no-install-recommends`",
+        Severity.LOW,
+        "Recommended packages are pulled in silently: more packages, more vulnerabilities, bigger image.",
+        'Add `--no-install-recommends` (or set `APT::Install-Recommends "0";` in /etc/apt/apt.conf.d first).',
+        hadolint=("DL3015",),
+        trivy=("DS-0029",),
+        scope=_FINAL,
+    ),
+    RuleInfo(
+        PKG_CACHE,
+        "Package manager cache left in the image",
+        Severity.LOW,
+        "Package indexes and caches left in a layer add size and stale metadata to the image; cleaning them "
+        "in a later RUN does not shrink the earlier layer.",
+        "In the same RUN: `rm -rf /var/lib/apt/lists/*` after apt-get, `apk add --no-cache`, `yum clean all`, "
+        "`dnf clean all`, `zypper clean -a`; or mount the cache: `RUN --mount=type=cache,target=/var/cache/apt`.",
+        hadolint=("DL3009", "DL3019", "DL3032", "DL3036", "DL3040"),
+        trivy=("DS-0015", "DS-0019", "DS-0020", "DS-0025", "DS-0027"),
+        scope=_FINAL,
+    ),
+    RuleInfo(
+        EXTRA_TOOLS,
+        "Unnecessary tool installed in the final image",
+        Severity.LOW,
+        "Download tools, editors, remote shells and network utilities (curl, wget, vim, ssh, netcat, ...) are "
+        "what an attacker reaches for after getting in. Builder stages may install them; a tool the final "
+        "HEALTHCHECK calls, or one removed in the same RUN, is not flagged.",
+        "Install such tools only in a builder stage, or remove them in the same RUN; configure the list with "
+        "`dockerfile.unnecessary_tools`.",
+        scope=_FINAL,
+    ),
+    RuleInfo(
+        COPY_CONTEXT,
+        "Whole build context copied into the image",
+        Severity.MEDIUM,
+        "`COPY . .` copies everything the build context holds (.git, .env, keys, local build output) unless "
+        ".dockerignore excludes it. Builder stages are not flagged: only what reaches the final image matters.",
+        "Copy explicit paths (`COPY src/ ./src/`), and keep a .dockerignore that excludes secrets and VCS data.",
+        scope=_FINAL,
+    ),
+    RuleInfo(
+        ADD_URL,
+        "ADD fetches a remote URL",
+        Severity.MEDIUM,
+        "ADD downloads without verifying what it got; a compromised or changed server changes your image.",
+        "Use `ADD --checksum=sha256:<hash> <url> <dest>`, or download in a RUN and verify the checksum.",
+    ),
+    RuleInfo(
+        PIPE_SHELL,
+        "Remote script piped to a shell",
+        Severity.HIGH,
+        "`curl ... | sh` runs whatever the server returns, unverified, as root during the build.",
+        "Download to a file, verify its checksum or signature, then run it; or install from a package manager.",
+    ),
+    RuleInfo(
+        CHMOD_777,
+        "World-writable permissions",
+        Severity.MEDIUM,
+        "`chmod 777` / `a+w` lets any user in the container rewrite the files (COPY --from keeps the mode). "
+        "Sticky-bit modes such as 1777 (shared temp dirs) are not flagged.",
+        "Give ownership to the user that needs it (`chown app:app`, `COPY --chown`) and use 755/644 or tighter.",
+    ),
+    RuleInfo(
+        SUDO,
+        "`sudo` used in RUN",
+        Severity.MEDIUM,
+        "RUN already runs as the current USER; sudo adds a setuid binary and unpredictable TTY/env behaviour.",
+        "Switch with `USER root` before the step and back to the unprivileged user after it (or use gosu).",
+        hadolint=("DL3004",),
+        trivy=("DS-0010",),
+    ),
+    RuleInfo(
+        EXPOSE_SSH,
+        "SSH port 22 exposed",
+        Severity.MEDIUM,
+        "An SSH daemon in a container is an extra way in that bypasses the orchestrator's access controls.",
+        "Remove `EXPOSE 22` and the SSH server; use `docker exec`/`kubectl exec` for debugging.",
+        trivy=("DS-0004",),
+        scope=_FINAL,
+    ),
+    RuleInfo(
+        NO_HEALTHCHECK,
+        "No HEALTHCHECK in the final image",
+        Severity.LOW,
+        "Without a health check the engine cannot tell a hung service from a healthy one. Not flagged for "
+        "scratch or distroless bases (no shell to run one) or when `HEALTHCHECK NONE` is explicit.",
+        "Add `HEALTHCHECK CMD <command that fails when the service is unhealthy>`, or `HEALTHCHECK NONE` to "
+        "state that the orchestrator probes it.",
+        trivy=("DS-0026",),
+        scope=_FINAL,
+    ),
+    RuleInfo(
+        COMPILERS,
+        "Build tools in the final image",
+        Severity.LOW,
+        "Compilers and build tools (gcc, make, build-essential, ...) in the shipped image let an attacker "
+        "build exploits in place and add many packages to patch. Removing them in the same RUN is fine.",
+        "Use a multi-stage build: compile in a builder stage and COPY only the artifacts into a slim final stage.",
+        scope=_FINAL,
+    ),
+    RuleInfo(
+        SECRET_FILE,
+        "Secret file copied into the image",
+        Severity.HIGH,
+        "Private keys and credential files (id_rsa, .netrc, .npmrc, .git-credentials, .env, .aws/credentials) "
+        "stay in the layer even if a later step deletes them.",
+        "Mount them only for the step that needs them: `RUN --mount=type=secret,id=npmrc,target=/root/.npmrc`.",
+        trivy=("DS-0031",),
+    ),
+)
+
+RULES_BY_ID: Mapping[str, RuleInfo] = {r.id: r for r in RULES}
+
+DEFAULT_UNNECESSARY_TOOLS: frozenset[str] = frozenset(
+    {
+        "curl",
+        "wget",
+        "vim",
+        "vim-tiny",
+        "vim-nox",
+        "nano",
+        "emacs",
+        "emacs-nox",
+        "ssh",
+        "openssh-server",
+        "openssh-client",
+        "openssh",
+        "openssh-clients",
+        "dropbear",
+        "telnet",
+        "netcat",
+        "netcat-openbsd",
+        "netcat-traditional",
+        "nc",
+        "ncat",
+        "nmap",
+        "socat",
+        "tcpdump",
+        "ftp",
+        "sudo",
+    }
+)
+
+DEFAULT_COMPILERS: frozenset[str] = frozenset(
+    {
+        "gcc",
+        "g++",
+        "gcc-c++",
+        "clang",
+        "make",
+        "cmake",
+        "build-essential",
+        "build-base",
+        "autoconf",
+        "automake",
+        "libtool",
+        "musl-dev",
+        "libc6-dev",
+        "libc-dev",
+        "golang",
+        "golang-go",
+        "rustc",
+        "cargo",
+        "Development Tools",
+    }
+)
+
+_KEYS = {"disable", "severity", "unnecessary_tools", "compilers"}
+
+
+@dataclass(frozen=True, slots=True)
+class RulesConfig:
+    """User settings for the built-in rules (the `dockerfile:` section of `.container-gate.yml`)."""
+
+    disabled: frozenset[str] = frozenset()
+    severity: tuple[tuple[str, Severity], ...] = ()
+    """Severity overrides as sorted (rule id, severity) pairs."""
+    unnecessary_tools: frozenset[str] = field(default=DEFAULT_UNNECESSARY_TOOLS)
+    compilers: frozenset[str] = field(default=DEFAULT_COMPILERS)
+
+    def severity_of(self, rule: RuleInfo) -> Severity:
+        """The rule's severity after overrides."""
+        return dict(self.severity).get(rule.id, rule.severity)
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, object] | None, *, path: str | None = None) -> RulesConfig:
+        """Validate and build the config; unknown keys, ids or severities raise ConfigError."""
+        if data is None:
+            return cls()
+        if not isinstance(data, Mapping):
+            raise ConfigError("dockerfile: must be a mapping", path=path)
+        unknown = set(data) - _KEYS
+        if unknown:
+            raise ConfigError(f"dockerfile: unknown key(s) {', '.join(sorted(map(str, unknown)))}", path=path)
+        disabled = frozenset(_rule_ids(_strings(data.get("disable", []), "disable", path), path))
+        severity = _severities(data.get("severity", {}), path)
+        tools = data.get("unnecessary_tools")
+        comps = data.get("compilers")
+        return cls(
+            disabled=disabled,
+            severity=severity,
+            unnecessary_tools=frozenset(_strings(tools, "unnecessary_tools", path))
+            if tools is not None
+            else DEFAULT_UNNECESSARY_TOOLS,
+            compilers=frozenset(_strings(comps, "compilers", path)) if comps is not None else DEFAULT_COMPILERS,
+        )
+
+
+def _strings(value: object, key: str, path: str | None) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"dockerfile.{key}: must be a list of strings", path=path)
+    return [v.strip() for v in value]
+
+
+def _rule_ids(ids: list[str], path: str | None) -> list[str]:
+    for rid in ids:
+        if rid not in RULES_BY_ID:
+            raise ConfigError(f"dockerfile: unknown rule id {rid!r} (known: CG-DF-001..{RULES[-1].id})", path=path)
+    return ids
+
+
+def _severities(value: object, path: str | None) -> tuple[tuple[str, Severity], ...]:
+    if not isinstance(value, Mapping):
+        raise ConfigError("dockerfile.severity: must map rule ids to severities", path=path)
+    out: dict[str, Severity] = {}
+    for rid, word in value.items():
+        _rule_ids([str(rid)], path)
+        sev = Severity.parse(word) if isinstance(word, str) else Severity.UNKNOWN
+        if sev is Severity.UNKNOWN or not isinstance(word, str) or word.upper() != sev.name:
+            raise ConfigError(f"dockerfile.severity.{rid}: {word!r} is not CRITICAL, HIGH, MEDIUM or LOW", path=path)
+        out[str(rid)] = sev
+    return tuple(sorted(out.items()))

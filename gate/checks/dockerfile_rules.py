@@ -1,0 +1,101 @@
+"""Runs the built-in Dockerfile rules over a parsed Dockerfile and turns hits into findings, honouring
+inline pragmas (`# container-gate ignore=ID reason`, `# hadolint ignore=DLxxxx`) and the user's config."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+
+from gate.checks import dockerfile_rules_image as image
+from gate.checks import dockerfile_rules_run as run
+from gate.checks.dockerfile_context import Hit, RuleContext
+from gate.checks.dockerfile_registry import RULES, RULES_BY_ID, RuleInfo, RulesConfig
+from gate.dockerfile import Dockerfile, Instruction
+from gate.model import Finding, Kind, Location, Report, Source, Suppression
+
+__all__ = ["RULES", "RuleInfo", "RulesConfig", "check"]
+
+TOOL = "container-gate"
+
+CHECKS: tuple[Callable[[RuleContext], Iterable[Hit]], ...] = (
+    image.root_user,
+    image.base_tag,
+    image.secrets,
+    run.no_install_recommends,
+    run.package_cache,
+    run.extra_tools,
+    image.copy_context,
+    image.add_url,
+    run.pipe_to_shell,
+    run.chmod_world_writable,
+    run.sudo,
+    image.expose_ssh,
+    image.healthcheck,
+    run.compilers,
+    image.secret_files,
+)
+
+_PRAGMA = re.compile(r"^\s*#\s*(container-gate|hadolint)\s+ignore\s*=\s*([A-Za-z0-9_,\- ]*?)(?:\s+(.*))?$", re.I)
+
+
+def check(df: Dockerfile, config: RulesConfig | None = None) -> Report:
+    """Every built-in rule over one Dockerfile: a Report of `policy` findings (tool `container-gate`)."""
+    cfg = config or RulesConfig()
+    ctx = RuleContext(df, cfg)
+    seen: set[tuple[str, int, str]] = set()
+    findings = []
+    for hit in _hits(ctx):
+        key = (hit.rule_id, hit.instruction.start_line, hit.message)
+        if hit.rule_id in cfg.disabled or key in seen:
+            continue
+        seen.add(key)
+        findings.append(_finding(df, cfg, hit))
+    findings.sort(key=lambda f: (f.location.start_line if f.location else 0, f.id))
+    return Report(tool=TOOL, path=df.path, findings=tuple(findings))
+
+
+def _hits(ctx: RuleContext) -> Iterator[Hit]:
+    for rule in CHECKS:
+        yield from rule(ctx)
+
+
+def _finding(df: Dockerfile, cfg: RulesConfig, hit: Hit) -> Finding:
+    rule = RULES_BY_ID[hit.rule_id]
+    ins = hit.instruction
+    return Finding.create(
+        id=rule.id,
+        aliases=rule.equivalents,
+        kind=Kind.POLICY,
+        severity=cfg.severity_of(rule),
+        title=hit.message,
+        target=df.path,
+        location=Location(df.path, ins.start_line, ins.end_line),
+        sources=(Source(tool=TOOL, report=df.path, original_id=rule.id),),
+        description=f"{rule.title}. {rule.why} Fix: {rule.fix}",
+        tool_suppression=_pragma(df, ins, rule),
+        properties=(("rule_title", rule.title),),
+    )
+
+
+def pragmas_before(df: Dockerfile, ins: Instruction) -> Iterator[tuple[str, frozenset[str], str]]:
+    """(tool, ids, reason) of each ignore pragma in the comment block right above an instruction."""
+    line = ins.start_line - 1
+    while line >= 1:
+        text = df.line_text(line)
+        if not text.lstrip().startswith("#"):
+            return
+        m = _PRAGMA.match(text)
+        if m:
+            ids = frozenset(i.strip().upper() for i in m.group(2).split(",") if i.strip())
+            yield m.group(1).lower(), ids, (m.group(3) or "").strip()
+        line -= 1
+
+
+def _pragma(df: Dockerfile, ins: Instruction, rule: RuleInfo) -> Suppression | None:
+    for tool, ids, reason in pragmas_before(df, ins):
+        if tool == "container-gate" and rule.id in ids:
+            return Suppression(by="inline", reason=reason or "inline ignore pragma")
+        if tool == "hadolint" and ids & set(rule.hadolint):
+            shown = ",".join(sorted(ids & set(rule.hadolint)))
+            return Suppression(by="inline", reason=reason or f"hadolint ignore={shown}")
+    return None
