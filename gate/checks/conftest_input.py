@@ -1,0 +1,220 @@
+"""Turns configuration files into the input documents Conftest would hand a policy (YAML, JSON, TOML, Dockerfile)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+from gate.errors import InputError
+
+_STRUCTURED = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".toml": "toml"}
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One input document a policy sees as `input`, with the line it starts on when the file holds several."""
+
+    value: Any
+    line: int | None = None
+
+
+def input_kind(path: Path) -> str | None:
+    """`yaml`, `json`, `toml` or `dockerfile` for a file the engine can take, else None.
+
+    The extension wins; otherwise a name containing `dockerfile` or `containerfile` (any case) is a
+    Dockerfile, as Conftest's own file-type guess does for `Dockerfile`, `app.Dockerfile`, `Dockerfile.dev`.
+    """
+    kind = _STRUCTURED.get(path.suffix.lower())
+    if kind:
+        return kind
+    name = path.name.lower()
+    if "dockerfile" in name or "containerfile" in name:
+        return "dockerfile"
+    return None
+
+
+def is_policy_input(path: Path) -> bool:
+    """True for YAML/JSON/TOML/Dockerfile config files the Rego engine can evaluate."""
+    return input_kind(path) is not None
+
+
+def parse_input(path: Path) -> Any:
+    """What `conftest parse` prints for `path`: a document, a list of YAML documents, or `[[commands]]`."""
+    return _parse(path)[0]
+
+
+def load_documents(path: Path) -> tuple[Document, ...]:
+    """The documents Conftest evaluates one by one: a top-level list is split into its elements."""
+    value, lines = _parse(path)
+    if isinstance(value, list):
+        return tuple(Document(v, lines[i] if i < len(lines) else None) for i, v in enumerate(value))
+    return (Document(value),)
+
+
+def _parse(path: Path) -> tuple[Any, Sequence[int | None]]:
+    kind = input_kind(path)
+    if kind is None:
+        raise InputError("not a YAML, JSON, TOML or Dockerfile input", path=str(path))
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read: {exc}", path=str(path)) from exc
+    if kind == "yaml":
+        return _yaml(text, path)
+    if kind == "json":
+        return _json(text, path), ()
+    if kind == "toml":
+        return _toml(text, path), ()
+    return [dockerfile_commands(text, path)], ()
+
+
+def _json(text: str, path: Path) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"invalid JSON at line {exc.lineno}: {exc.msg}", path=str(path)) from exc
+
+
+def _toml(text: str, path: Path) -> Any:
+    import tomllib
+
+    try:
+        return _plain(tomllib.loads(text))
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"invalid TOML: {exc}", path=str(path)) from exc
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe copy: dates and times become RFC 3339 text, as Go's encoder writes `time.Time`."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, datetime | date | time):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value
+
+
+def _yaml(text: str, path: Path) -> tuple[Any, list[int | None]]:
+    import yaml
+
+    loader = _yaml_loader()(text)
+    docs: list[tuple[Any, int]] = []
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            line = node.start_mark.line + 1 if node is not None else 1
+            docs.append((_plain(loader.construct_document(node)), line))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise InputError(f"invalid YAML{where}: {problem}", path=str(path)) from exc
+    finally:
+        loader.dispose()
+    if len(docs) <= 1:
+        return (docs[0][0] if docs else None), []
+    # Conftest keeps only non-empty documents of a multi-document file.
+    kept = [(v, line) for v, line in docs if v is not None]
+    return [v for v, _ in kept], [line for _, line in kept]
+
+
+_LOADER: Any = None
+
+
+def _yaml_loader() -> Any:
+    """A safe loader that keeps timestamps as text: Conftest's YAML-to-JSON path never makes dates."""
+    global _LOADER
+    if _LOADER is None:
+        import yaml
+
+        class _Loader(yaml.SafeLoader):
+            pass
+
+        _Loader.yaml_implicit_resolvers = {
+            ch: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+            for ch, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+        }
+        _LOADER = _Loader
+    return _LOADER
+
+
+# --- Dockerfile: Conftest's parser/docker shape -------------------------------------------------------------
+
+_KEY_VALUE_COMMANDS = {"env", "label"}
+
+
+def dockerfile_commands(text: str, path: Path | None = None) -> list[dict[str, Any]]:
+    """Conftest's command list for a Dockerfile: `{Cmd, SubCmd, JSON, Flags, Value, Stage}` per instruction,
+    with the comments before an instruction as `Cmd: "comment"` commands (BuildKit's `PrevComment`)."""
+    import dockerfile
+
+    try:
+        parsed = dockerfile.parse_string(text)
+    except dockerfile.GoParseError as exc:
+        raise InputError(f"invalid Dockerfile: {exc}", path=str(path) if path else None) from exc
+    lines = text.splitlines()
+    commands: list[dict[str, Any]] = []
+    stage = -1
+    previous_end = 0
+    for command in parsed:
+        if command.cmd.lower() == "from":
+            stage += 1
+        current = max(stage, 0)
+        comments = _comments_between(lines, previous_end, command.start_line - 1)
+        commands.extend(_command("comment", "", False, None, [c], current) for c in comments)
+        commands.append(_instruction(command, current))
+        previous_end = command.end_line
+    return commands
+
+
+def _instruction(command: Any, stage: int) -> dict[str, Any]:
+    cmd = command.cmd.lower()
+    sub = (command.sub_cmd or "").lower()
+    values = list(command.value)
+    if (sub or cmd) in _KEY_VALUE_COMMANDS and not command.json:
+        values = _with_separators(values, command.original, cmd, sub)
+    return _command(cmd, sub, bool(command.json), list(command.flags), values or None, stage)
+
+
+def _command(
+    cmd: str, sub: str, js: bool, flags: list[str] | None, value: list[str] | None, stage: int
+) -> dict[str, Any]:
+    return {"Cmd": cmd, "SubCmd": sub, "JSON": js, "Flags": flags, "Value": value, "Stage": stage}
+
+
+def _with_separators(values: list[str], original: str, cmd: str, sub: str) -> list[str]:
+    """BuildKit keeps ENV/LABEL pairs as `key, value, sep` triples: `=` for `K=V`, empty for the old `K V` form.
+
+    The `dockerfile` package drops the separator node, so it is put back from the instruction text.
+    """
+    words = original.split()
+    skip = 2 if sub else 1
+    rest = [w for w in words[skip:] if not w.startswith("--")]
+    sep = "=" if rest and "=" in rest[0] else ""
+    out: list[str] = []
+    for i in range(0, len(values) - 1, 2):
+        out += [values[i], values[i + 1], sep]
+    return out
+
+
+_COMMENT = re.compile(r"^\s*#")
+
+
+def _comments_between(lines: list[str], start: int, stop: int) -> list[str]:
+    """Comment texts on lines [start, stop) (0-based) exactly as BuildKit collects them: `#` alone resets the
+    list, and the text is the line minus its first character, trimmed (so an indented `  # x` keeps its `#`)."""
+    found: list[str] = []
+    for raw in lines[start:stop]:
+        if not _COMMENT.match(raw):
+            continue
+        text = raw[1:].strip()
+        found = found + [text] if text else []
+    return found

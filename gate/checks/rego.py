@@ -1,0 +1,344 @@
+"""Evaluates Conftest-compatible Rego policies in process (regorus) and turns the results into findings.
+
+Semantics follow Conftest's `policy/engine.go`: rules named `deny`, `violation` or `warn` (optionally `_suffix`)
+in the selected namespaces; string or object results (`msg` required, `_loc`, other keys are metadata);
+`exception` rules whose `exception[_][_]` names a rule (without its `deny_`/`violation_`/`warn_` prefix, `""` for
+the bare rule) hide that rule's results; a top-level list in an input is evaluated element by element.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Any
+
+from gate.checks.conftest_input import Document, is_policy_input, load_documents, parse_input
+from gate.checks.rego_engine import BUILTIN_PREFIX, RULE_KINDS, PolicySet, load, policy_error
+from gate.checks.rego_verify import TestOutcome, VerifyResult, format_verify, verify
+from gate.errors import PolicyError
+from gate.model import Finding, Kind, Location, Report, Severity, Source, Suppression
+
+__all__ = [
+    "CheckResult",
+    "RegoResult",
+    "TestOutcome",
+    "VerifyResult",
+    "check",
+    "evaluate",
+    "format_summary",
+    "format_verify",
+    "is_policy_input",
+    "parse_input",
+    "verify",
+]
+
+TOOL = "rego"
+_GLOB = set("*?[")
+
+
+@dataclass(frozen=True, slots=True)
+class RegoResult:
+    """One message a deny/violation/warn rule returned for one input document."""
+
+    msg: str
+    namespace: str
+    rule: str
+    metadata: tuple[tuple[str, Any], ...] = ()
+    """Every key of an object result except `msg` and `_loc`, plus Conftest's `query`."""
+    loc_file: str | None = None
+    loc_line: int | None = None
+    document_line: int | None = None
+    """Where the document starts, for files holding several YAML documents."""
+
+    def meta(self, key: str) -> Any:
+        """One metadata value, or None."""
+        return dict(self.metadata).get(key)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """Conftest's tally for one input file in one namespace (`conftest test -o json` entry)."""
+
+    filename: str
+    namespace: str
+    successes: int
+    failures: tuple[RegoResult, ...] = ()
+    warnings: tuple[RegoResult, ...] = ()
+    exceptions: tuple[str, ...] = ()
+    """Conftest records each matching exception under the exception query's text."""
+    excepted: tuple[RegoResult, ...] = ()
+    """The results an exception hid (Conftest drops them; we keep them as suppressed findings)."""
+
+
+def evaluate(
+    inputs: Sequence[Path],
+    *,
+    policies: Sequence[str],
+    namespaces: Sequence[str] = ("main",),
+    all_namespaces: bool = False,
+    data: Sequence[Path] = (),
+    root: Path,
+    rego_version: str = "auto",
+) -> tuple[Report, ...]:
+    """One Report per input with a finding per message, as `conftest test` would print them.
+
+    Policies compile once for the whole run. A `builtin:` pack is always evaluated in its own namespace,
+    whatever `--namespace` says, so `--policy builtin:kubernetes` works on its own.
+    """
+    results = check(
+        inputs,
+        policies=policies,
+        namespaces=namespaces,
+        all_namespaces=all_namespaces,
+        data=data,
+        root=root,
+        rego_version=rego_version,
+    )
+    by_file: dict[str, list[CheckResult]] = {}
+    for result in results:
+        by_file.setdefault(result.filename, []).append(result)
+    return tuple(
+        Report(tool=TOOL, path=name, findings=tuple(f for r in rs for f in _findings(r, root)))
+        for name, rs in by_file.items()
+    )
+
+
+def check(
+    inputs: Sequence[Path],
+    *,
+    policies: Sequence[str],
+    namespaces: Sequence[str] = ("main",),
+    all_namespaces: bool = False,
+    data: Sequence[Path] = (),
+    root: Path,
+    rego_version: str = "auto",
+) -> tuple[CheckResult, ...]:
+    """Conftest's per-file, per-namespace tallies (successes, failures, warnings, exceptions)."""
+    compiled = load(policies, data=data, rego_version=rego_version)
+    selected = select_namespaces(compiled, namespaces, all_namespaces=all_namespaces)
+    selected += tuple(ns for ns in _builtin_namespaces(compiled, policies) if ns not in selected)
+    out: list[CheckResult] = []
+    for path in inputs:
+        out += check_file(compiled, path, selected, display=_relative(path, root))
+    return tuple(out)
+
+
+def select_namespaces(compiled: PolicySet, patterns: Sequence[str], *, all_namespaces: bool) -> tuple[str, ...]:
+    """`--all-namespaces`, or each `--namespace` taken literally unless it holds a glob (`*`, `c*`)."""
+    known = compiled.namespaces()
+    if all_namespaces:
+        return known
+    chosen: list[str] = []
+    for pattern in patterns:
+        chosen += [ns for ns in known if fnmatchcase(ns, pattern)] if _GLOB & set(pattern) else [pattern]
+    return tuple(dict.fromkeys(chosen))
+
+
+def _builtin_namespaces(compiled: PolicySet, policies: Sequence[str]) -> list[str]:
+    packs = [p for p in policies if p.startswith(BUILTIN_PREFIX)]
+    return [m.namespace for m in compiled.modules if any(m.path.startswith(p + "/") for p in packs)]
+
+
+def check_file(compiled: PolicySet, path: Path, namespaces: Sequence[str], *, display: str) -> list[CheckResult]:
+    """Evaluate every document of one file in every namespace; results aggregate per namespace."""
+    documents = load_documents(path)
+    engine = compiled.session()
+    file_info = {"conftest": {"file": {"name": path.name, "dir": str(path.resolve().parent)}}}
+    engine.add_data_json(json.dumps(file_info))
+    tallies = {ns: _Tally() for ns in namespaces}
+    for document in documents:
+        engine.set_input_json(json.dumps(document.value))
+        for ns in namespaces:
+            rules, count = compiled.check_rules(ns)
+            tallies[ns].add(_check_document(engine, ns, rules, count, document))
+    return [tallies[ns].result(display, ns) for ns in namespaces]
+
+
+@dataclass(slots=True)
+class _Tally:
+    successes: int = 0
+    failures: tuple[RegoResult, ...] = ()
+    warnings: tuple[RegoResult, ...] = ()
+    exceptions: tuple[str, ...] = ()
+    excepted: tuple[RegoResult, ...] = ()
+
+    def add(self, other: _Tally) -> None:
+        self.successes += other.successes
+        self.failures += other.failures
+        self.warnings += other.warnings
+        self.exceptions += other.exceptions
+        self.excepted += other.excepted
+
+    def result(self, filename: str, namespace: str) -> CheckResult:
+        return CheckResult(
+            filename, namespace, self.successes, self.failures, self.warnings, self.exceptions, self.excepted
+        )
+
+
+def _check_document(engine: Any, ns: str, rules: Sequence[str], rule_count: int, doc: Document) -> _Tally:
+    tally = _Tally()
+    for rule in rules:
+        exception_query = f"data.{ns}.exception[_][_] == {json.dumps(_exception_name(rule))}"
+        exceptions = tuple(exception_query for _ in _query(engine, exception_query))
+        messages, passed = _rule_results(engine, ns, rule, doc)
+        tally.exceptions += exceptions
+        if exceptions:
+            tally.excepted += tuple(messages)
+            continue
+        tally.successes += passed
+        if RULE_KINDS.match(rule) and RULE_KINDS.match(rule)["fail"]:  # type: ignore[index]
+            tally.failures += tuple(messages)
+        else:
+            tally.warnings += tuple(messages)
+    # Conftest counts a rule that produced nothing as passed: each rule head is one "test".
+    counted = len(tally.failures) + len(tally.warnings) + len(tally.exceptions) + tally.successes
+    tally.successes += max(rule_count - counted, 0)
+    return tally
+
+
+def _exception_name(rule: str) -> str:
+    if rule in ("deny", "violation", "warn"):
+        return ""
+    for prefix in ("violation_", "deny_", "warn_"):
+        rule = rule.removeprefix(prefix)
+    return rule
+
+
+def _query(engine: Any, query: str) -> list[Any]:
+    """Values of the first expression of every solution (Conftest reads `result.Expressions` the same way)."""
+    try:
+        answer = json.loads(engine.eval_query_as_json(query))
+    except RuntimeError as exc:
+        raise policy_error(exc) from None
+    return [e["value"] for r in answer.get("result", []) for e in r.get("expressions", [])[:1]]
+
+
+def _rule_results(engine: Any, ns: str, rule: str, doc: Document) -> tuple[list[RegoResult], int]:
+    """(messages, passed results): a set/array yields one result per string or object element; anything
+    else, or an empty collection, is one passed result; an empty `msg` also counts as passed."""
+    query = f"data.{ns}.{rule}"
+    messages: list[RegoResult] = []
+    passed = 0
+    for value in _query(engine, query):
+        if not isinstance(value, list) or not value:
+            passed += 1
+            continue
+        for item in value:
+            result = _result(item, ns, rule, query, doc)
+            if result is None:
+                continue
+            if result.msg:
+                messages.append(result)
+            else:
+                passed += 1
+    return messages, passed
+
+
+def _result(item: Any, ns: str, rule: str, query: str, doc: Document) -> RegoResult | None:
+    if isinstance(item, str):
+        return RegoResult(item, ns, rule, (("query", query),), document_line=doc.line)
+    if not isinstance(item, dict):
+        return None
+    msg = item.get("msg")
+    if not isinstance(msg, str):
+        raise PolicyError(f'{query}: "msg" field must be present and a string in {json.dumps(item, sort_keys=True)}')
+    raw_loc = item.get("_loc")
+    loc: dict[str, Any] = raw_loc if isinstance(raw_loc, dict) else {}
+    line = loc.get("line")
+    file = loc.get("file")
+    meta = {k: v for k, v in item.items() if k not in ("msg", "_loc")} | {"query": query}
+    return RegoResult(
+        msg,
+        ns,
+        rule,
+        tuple(sorted(meta.items())),
+        loc_file=file if isinstance(file, str) and file else None,
+        loc_line=int(line) if isinstance(line, int | float) and not isinstance(line, bool) else None,
+        document_line=doc.line,
+    )
+
+
+# --- findings ------------------------------------------------------------------------------------------
+
+
+def _findings(result: CheckResult, root: Path) -> list[Finding]:
+    found = [_finding(r, result.filename, Severity.HIGH, "failure", root) for r in result.failures]
+    found += [_finding(r, result.filename, Severity.MEDIUM, "warning", root) for r in result.warnings]
+    for r in result.excepted:
+        failing = RULE_KINDS.match(r.rule)
+        default = Severity.HIGH if failing and failing["fail"] else Severity.MEDIUM
+        reason = f"conftest exception in {r.namespace}"
+        found.append(_finding(r, result.filename, default, "exception", root, Suppression(by="tool", reason=reason)))
+    return found
+
+
+def _finding(
+    r: RegoResult, target: str, default: Severity, kind: str, root: Path, suppression: Suppression | None = None
+) -> Finding:
+    rule_id = r.meta("id") if isinstance(r.meta("id"), str) and r.meta("id") else f"{r.namespace}.{r.rule}"
+    path = _relative(Path(r.loc_file), root) if r.loc_file else target
+    description = r.meta("description")
+    return Finding(
+        id=rule_id,
+        kind=Kind.POLICY,
+        severity=_severity(r.meta("severity"), default),
+        title=r.msg,
+        target=target,
+        location=Location(path=path, start_line=r.loc_line or r.document_line),
+        sources=(Source(tool=TOOL, report=target, original_id=f"data.{r.namespace}.{r.rule}", original_severity=kind),),
+        description=description if isinstance(description, str) else "",
+        tool_suppression=suppression,
+        properties=_properties(r),
+    )
+
+
+def _severity(word: Any, default: Severity) -> Severity:
+    if not isinstance(word, str):
+        return default
+    parsed = Severity.parse(word)
+    # A word we do not know (`error`, `blocker`) keeps the rule's own grade rather than dropping to UNKNOWN.
+    return parsed if parsed is not Severity.UNKNOWN or word.strip().lower() == "unknown" else default
+
+
+def _properties(r: RegoResult) -> tuple[tuple[str, str], ...]:
+    props = {"namespace": r.namespace, "rule": r.rule}
+    for key, value in r.metadata:
+        if key not in ("id", "severity", "description"):
+            props[key] = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return tuple(sorted(props.items()))
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+# --- Conftest-style text -------------------------------------------------------------------------------
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def format_summary(results: Sequence[CheckResult]) -> str:
+    """Conftest's stdout: one `FAIL`/`WARN`/`EXCP` line per result, then the tally line."""
+    lines = []
+    for r in results:
+        lines += [f"WARN - {r.filename} - {r.namespace} - {w.msg}" for w in r.warnings]
+        lines += [f"FAIL - {r.filename} - {r.namespace} - {f.msg}" for f in r.failures]
+        lines += [f"EXCP - {r.filename} - {r.namespace} - {e}" for e in r.exceptions]
+    passed = sum(r.successes for r in results)
+    warnings = sum(len(r.warnings) for r in results)
+    failures = sum(len(r.failures) for r in results)
+    exceptions = sum(len(r.exceptions) for r in results)
+    total = passed + warnings + failures + exceptions
+    tally = (
+        f"{_plural(total, 'test')}, {passed} passed, {_plural(warnings, 'warning')}, "
+        f"{_plural(failures, 'failure')}, {_plural(exceptions, 'exception')}"
+    )
+    return "\n".join([*lines, "", tally]) if lines else tally
