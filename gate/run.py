@@ -228,8 +228,9 @@ def one_line(verdict: Verdict) -> str:
     )
 
 
-def gate_command(args: argparse.Namespace, *, env: Mapping[str, str], out: TextIO = sys.stdout) -> int:
+def gate_command(args: argparse.Namespace, *, env: Mapping[str, str], out: TextIO | None = None) -> int:
     """Run the gate end to end; errors propagate as `GateError` for the CLI to report."""
+    out = out or sys.stdout
     config = read_config(args)
     settings = merge(args, config)
     policy = build_policy(settings, config)

@@ -1,0 +1,120 @@
+"""Bad input gets one line naming the file, exit 2, no traceback; nothing unreadable ever passes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gate.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+TRIVY_OK = '{"SchemaVersion": 2, "ArtifactName": "a", "ArtifactType": "container_image", "Results": []}'
+
+BAD_REPORTS: dict[str, bytes] = {
+    "empty.json": b"",
+    "blank.json": b"  \n\t\n",
+    "truncated.json": TRIVY_OK[:40].encode(),
+    "unknown-shape.json": b'{"hello": "world"}',
+    "list-of-numbers.json": b"[1, 2, 3]",
+    "binary.json": bytes(range(256)) * 4,
+    "trivy-future.json": b'{"SchemaVersion": 99, "ArtifactName": "a", "Results": []}',
+    "trivy-null.json": b"null",
+    "not-utf8.json": b'{"SchemaVersion": 2, "ArtifactName": "\xff\xfe"}',
+    "string.json": b'"just a string"',
+}
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(args)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.mark.parametrize("name", sorted(BAD_REPORTS))
+def test_unreadable_report_is_error_naming_the_file(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(BAD_REPORTS[name])
+    code, out, err = run(["gate", str(path), "--json", str(tmp_path / "out.json")], capsys)
+    assert code == 2
+    assert str(path) in err and err.count("\n") == 1, err
+    assert "Traceback" not in err and "internal error" not in err
+    assert "PASS" not in out
+    assert not (tmp_path / "out.json").exists()  # no output claims a verdict for unreadable input
+
+
+def test_missing_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["gate", str(tmp_path / "nope.json")], capsys)
+    assert code == 2 and "nope.json: no such file or directory" in err
+
+
+def test_folder_with_nothing_to_judge_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "README.md").write_text("hi")
+    code, _, err = run(["gate", str(tmp_path)], capsys)
+    assert code == 2 and "nothing to judge" in err
+
+
+def test_yaml_without_policy_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "pod.yaml").write_text("kind: Pod\n")
+    code, _, err = run(["gate", str(tmp_path / "pod.yaml")], capsys)
+    assert code == 2 and "add --policy" in err
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ("fail-on: 7\n", "key fail-on"),
+        ("only-fixed: sometimes\n", "key only-fixed"),
+        ("a: !!python/object/apply:os.system ['echo pwned']\n", "unsafe or unknown YAML tag"),
+        (
+            "a: &a [x,x,x,x,x,x,x,x,x,x]\n"
+            + "".join(f"b{i}: &b{i} [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\n" for i in range(11)),
+            "alias",
+        ),
+    ],
+)
+def test_bad_config(config: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = tmp_path / "c.yml"
+    cfg.write_text(config)
+    report = tmp_path / "r.json"
+    report.write_text(TRIVY_OK)
+    code, _, err = run(["gate", "--config", str(cfg), str(report)], capsys)
+    assert code == 2 and str(cfg) in err and message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("flag", "content", "message"),
+    [
+        ("--ignore-file", "- reason: no id\n", "needs a string 'id'"),
+        ("--vex", '{"@context": "https://openvex.dev/ns/v0.2.0", "statements": "nope"}', ""),
+        ("--baseline", '{"findings": []}', "not a container-gate --json result"),
+    ],
+)
+def test_bad_side_inputs(
+    flag: str, content: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    side = tmp_path / "side"
+    side.write_text(content)
+    report = tmp_path / "r.json"
+    report.write_text(TRIVY_OK)
+    code, _, err = run(["gate", str(report), flag, str(side)], capsys)
+    assert code == 2 and str(side) in err and message in err
+
+
+def test_real_process_prints_no_traceback_and_debug_does(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{")
+    cmd = [sys.executable, "-m", "gate", "gate", str(bad)]
+    plain = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, check=False)
+    assert plain.returncode == 2 and "Traceback" not in plain.stderr and str(bad) in plain.stderr
+    debug = subprocess.run([*cmd[:3], "--debug", *cmd[3:]], capture_output=True, text=True, cwd=REPO, check=False)
+    assert debug.returncode != 0 and "Traceback" in debug.stderr
+
+
+def test_usage_error_is_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["gate", "--fail-on", "SEVERE", "x"], capsys)
+    assert code == 2 and "invalid choice" in err
