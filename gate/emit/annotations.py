@@ -7,6 +7,8 @@ rest as notices. Suppressed findings are not annotated.
 
 from __future__ import annotations
 
+from urllib.parse import unquote
+
 from gate.emit.base import EmitContext
 from gate.emit.sarif import anchor_index, fix_line, place
 from gate.emit.summary import ordered
@@ -41,7 +43,7 @@ def command(decision: Decision, ctx: EmitContext) -> str:
     f = decision.finding
     props: list[tuple[str, str]] = []
     if p.anchored or f.location is not None:
-        props.append(("file", p.uri))
+        props.append(("file", unquote(p.uri)))
         if p.start_line:
             props += [("line", str(p.start_line)), ("endLine", str(p.end_line or p.start_line))]
     props.append(("title", f"{f.severity.name} {f.id}" + (f" in {f.package}" if f.package else "")))

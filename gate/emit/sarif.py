@@ -166,7 +166,7 @@ def place(decision: Decision, repo_root: str, anchors: dict[str, ImageAnchor]) -
     known, else on the image as a pseudo-path; everything else on its repository file and lines."""
     f = decision.finding
     fp = f.fingerprint
-    if f.kind is Kind.VULNERABILITY:
+    if in_image(f):
         key = image_key(f.target)
         anchor = anchors.get(key)
         if anchor is not None:
@@ -180,6 +180,16 @@ def place(decision: Decision, repo_root: str, anchors: dict[str, ImageAnchor]) -
     start = loc.start_line if loc is not None and loc.start_line and loc.start_line > 0 else None
     end = loc.end_line if loc is not None and loc.end_line and start and loc.end_line >= start else start
     return Placed(decision, fp, uri, start, end, False)
+
+
+def in_image(finding: Finding) -> bool:
+    """True for a vulnerability inside an image (not in a lock file of the repository).
+
+    Readers set a filesystem scan's target to the lock file itself, and its location to the same path;
+    an image finding targets the image and sits at a path inside it."""
+    if finding.kind is not Kind.VULNERABILITY:
+        return False
+    return finding.location is None or finding.location.path != finding.target
 
 
 def placed_decisions(verdict: Verdict, ctx: EmitContext) -> list[Placed]:
@@ -211,11 +221,12 @@ def primary_tool(finding: Finding) -> str:
 def target_key(finding: Finding) -> str:
     """Run identity inside a tool: the image repository for vulnerabilities, the kind otherwise.
 
-    Non-vulnerability findings already sit on distinct repository files, so one run per kind keeps
-    the run count small; per-file runs would hit GitHub's 20-run cap on any real config scan."""
-    if finding.kind is Kind.VULNERABILITY:
+    Findings in repository files (configs, secrets, lock files) already sit on distinct files, so one
+    run per kind keeps the run count small; per-file runs would hit GitHub's 20-run cap on any real
+    config scan or monorepo."""
+    if in_image(finding):
         return image_key(finding.target) or "unknown-target"
-    return finding.kind.value
+    return "dependencies" if finding.kind is Kind.VULNERABILITY else finding.kind.value
 
 
 def category(prefix: str, tool: str, key: str) -> str:
@@ -240,9 +251,9 @@ def plan_sarif(
         cat = category(ctx.category_prefix, tool, key)
         groups.setdefault(cat, (tool, key, []))[2].append(p)
     for report in verdict.reports:
-        if not report.findings:
+        if not report.findings and report.artifact:
             # An empty run closes the category's old alerts on GitHub once everything is fixed.
-            key = image_key(report.artifact) if report.artifact else "vulnerability"
+            key = image_key(report.artifact)
             groups.setdefault(category(ctx.category_prefix, report.tool, key), (report.tool, key, []))
     runs = [
         RunPlan(tool, key, cat, tuple(items[:max_results]), max(0, len(items) - max_results))
@@ -400,11 +411,15 @@ def help_text(f: Finding) -> str:
 def help_markdown(f: Finding) -> str:
     """Markdown help: the same as `help_text` with a table and links."""
     head = f"**{md_escape(f.id)}**: {md_escape(f.title)}" if f.title else f"**{md_escape(f.id)}**"
-    lines = [head, "", "| Severity | Package | Installed | Fixed |", "| --- | --- | --- | --- |"]
-    lines.append(
-        f"| {f.severity.name} | {md_escape(f.package or '—')} | {md_escape(f.installed_version or '—')} "
-        f"| {md_escape(f.fixed_version or 'no fix yet')} |"
-    )
+    lines = [head, ""]
+    if f.package:
+        lines += ["| Severity | Package | Installed | Fixed |", "| --- | --- | --- | --- |"]
+        lines.append(
+            f"| {f.severity.name} | {md_escape(f.package)} | {md_escape(f.installed_version or '—')} "
+            f"| {md_escape(f.fixed_version or 'no fix yet')} |"
+        )
+    else:
+        lines.append(f"Severity: **{f.severity.name}**")
     if f.description:
         lines += ["", md_escape(_clip(f.description, _TEXT_LIMIT))]
     refs = _references(f)

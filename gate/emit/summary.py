@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from urllib.parse import unquote
 
 from gate.emit.base import EmitContext
 from gate.emit.sarif import anchor_index, build, fix_line, md_escape, place
@@ -106,7 +107,7 @@ def _counts_table(verdict: Verdict) -> list[str]:
 def _where(d: Decision, ctx: EmitContext) -> str:
     p = place(d, ctx.repo_root, anchor_index(ctx.anchors))
     line = f":{p.start_line}" if p.start_line else ""
-    return f"`{md_escape(p.uri)}{line}`" if p.anchored or d.finding.location else md_escape(d.finding.target)
+    return f"`{md_escape(unquote(p.uri))}{line}`" if p.anchored or d.finding.location else md_escape(d.finding.target)
 
 
 def _blocking(verdict: Verdict, ctx: EmitContext, limit: int) -> list[str]:
