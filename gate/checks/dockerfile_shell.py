@@ -41,7 +41,12 @@ class Command:
 def script_of(ins: Instruction) -> str:
     """The shell text a RUN executes: heredoc bodies, `sh -c` of the JSON form, or the shell form."""
     if ins.heredocs:
-        return "\n".join(ins.heredocs)
+        line = " ".join(ins.value)
+        first = line.split(maxsplit=1)[0].rsplit("/", 1)[-1] if line.strip() else ""
+        # `RUN <<EOF` and `RUN bash <<EOF` run the body; `RUN cat <<EOF > f` only feeds it data
+        if first.startswith("<<") or first in SHELLS:
+            return "\n".join((line, *ins.heredocs))
+        return line
     if ins.json:
         argv = ins.value
         if len(argv) >= 3 and argv[0].rsplit("/", 1)[-1] in SHELLS and argv[1] == "-c":
