@@ -72,6 +72,8 @@ class BaseImageUse:
     ref: ImageRef
     segments: tuple[Segment, ...]
     """How `resolved` is assembled from the file, piece by piece (see `remediate.rewrite`)."""
+    token_end: int = 0
+    """Offset just past the image token on the FROM line (where an added digest goes)."""
     platform: str | None = None
     final: bool = False
     """True when this FROM's image ends up in the final stage (directly or through `FROM <stage>`)."""

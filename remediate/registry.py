@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlencode, urljoin, urlsplit
@@ -119,14 +119,14 @@ class OciRegistryClient:
         session: requests.Session,
         *,
         mirrors: Mapping[str, str] | None = None,
-        credentials: Mapping[str, Credential] | None = None,
+        credentials: Callable[[str], Credential | None] | None = None,
         page_size: int = 1000,
         max_pages: int = 1000,
         timeout: float = 30.0,
     ) -> None:
         self.session = session
         self.mirrors = dict(mirrors or {})
-        self.credentials = dict(credentials or {})
+        self.credentials = credentials or (lambda host: None)
         self.page_size = page_size
         self.max_pages = max_pages
         self.timeout = timeout
@@ -230,7 +230,7 @@ class OciRegistryClient:
     def _credential(self, base: str, ref: ImageRef) -> Credential | None:
         netloc = urlsplit(base).netloc
         mirrored = ref.registry in self.mirrors
-        return self.credentials.get(netloc if mirrored else ref.registry)
+        return self.credentials(netloc if mirrored else ref.registry)
 
     def _cached_auth(self, base: str, scope: str, ref: ImageRef) -> str | None:
         cred = self._credential(base, ref)
@@ -241,9 +241,7 @@ class OciRegistryClient:
             return f"Bearer {cached[0]}"
         return None
 
-    def _answer_challenge(
-        self, resp: requests.Response, base: str, scope: str, ref: ImageRef, operation: str
-    ) -> str:
+    def _answer_challenge(self, resp: requests.Response, base: str, scope: str, ref: ImageRef, operation: str) -> str:
         header = resp.headers.get("WWW-Authenticate", "")
         scheme = header.split(" ", 1)[0].lower()
         params = dict(_CHALLENGE.findall(header))

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from gate.dockerfile import ArgDecl, Dockerfile, FromLine
 from remediate.model import Segment
 
-_VAR = re.compile(
+VAR = re.compile(
     r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?P<op>:?[-+])?(?P<word>[^}$]*)\}|(?P<bare>[A-Za-z_][A-Za-z0-9_]*))"
 )
 
@@ -47,7 +47,7 @@ def segments(df: Dockerfile, from_: FromLine) -> tuple[Segment, ...] | None:
     decls = _global_decls(df.global_args)
     out: list[Segment] = []
     pos = 0
-    for m in _VAR.finditer(token):
+    for m in VAR.finditer(token):
         if m.start() > pos:
             out.append(Segment(token[pos : m.start()], span.start + pos, "from", from_.line))
         out.append(_var_segment(df, m, decls, span.start, from_.line))

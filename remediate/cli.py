@@ -1,0 +1,163 @@
+"""`container-gate remediate`: argparse wiring, the session and registry client, outputs and exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from gate.errors import ERROR, ConfigError, GateError, OutputError
+
+if TYPE_CHECKING:
+    from remediate.model import FileEdit
+    from remediate.registry import OciRegistryClient
+
+DEFAULT_CONFIG = ".container-gate.yml"
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the `remediate` subcommand (the gate's CLI finds this through an entry point)."""
+    p = subparsers.add_parser(
+        "remediate",
+        help="bump Dockerfile base images to the newest allowed tag (and digest)",
+        description="Find Dockerfiles, ask the registry for newer base image tags, and print or apply "
+        "the edits. Exit 0 done, 2 error.",
+    )
+    p.add_argument("paths", nargs="*", default=["."], metavar="PATH", help="repo roots or Dockerfiles (default .)")
+    p.add_argument(
+        "--findings",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="Trivy/Grype report of a built image: only bases with fixable OS-package vulnerabilities move",
+    )
+    p.add_argument("--update", choices=("patch", "minor", "major"), help="how far a tag may move (default minor)")
+    p.add_argument(
+        "--pin-digest",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="add (or, with --no-pin-digest, drop) digests; default: keep what the file does",
+    )
+    p.add_argument(
+        "--registry-mirror",
+        action="append",
+        default=[],
+        metavar="HOST=URL",
+        help="serve HOST's images from URL (pull-through cache); plain http only to loopback",
+    )
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--dry-run", action="store_true", help="print the plan and a unified diff (the default)")
+    mode.add_argument("--write", action="store_true", help="apply the edits to the files in place")
+    p.add_argument("--json", metavar="FILE", help="write the plan as JSON ('-' for stdout)")
+    p.add_argument("--config", metavar="FILE", help=f"config file with a remediate: section (default {DEFAULT_CONFIG})")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Plan, print, and write what was asked; a `GateError` prints one line and returns 2."""
+    try:
+        return _run(args)
+    except GateError as exc:
+        print(f"container-gate remediate: {exc.diagnostics()}", file=sys.stderr)
+        return ERROR
+
+
+def _run(args: argparse.Namespace) -> int:
+    from remediate import config as cfg
+    from remediate import findings as fnd
+    from remediate import render
+    from remediate.plan import Options, plan
+
+    conf = cfg.load(Path(args.config or DEFAULT_CONFIG), required=args.config is not None)
+    mirrors = cfg.mirrors_from([*conf.registry_mirrors, *(_mirror_arg(m) for m in args.registry_mirror)])
+    reports = fnd.load([Path(f) for f in args.findings]) if args.findings else None
+    options = Options(
+        update=args.update or conf.update,
+        pin=args.pin_digest if args.pin_digest is not None else conf.pin_digest,
+        config=conf,
+    )
+    client, notes = _registry_client(mirrors)
+    try:
+        result = plan([Path(p) for p in args.paths], registry=client, findings=reports, options=options)
+    finally:
+        client.session.close()
+    sys.stdout.write(render.table(result))
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    if args.write:
+        _write_files(result.edits)
+    elif result.edits:
+        sys.stdout.write("\n" + render.diff(result))
+    if args.json:
+        _write_output(args.json, render.json_text(result))
+    return 0
+
+
+def _mirror_arg(text: str) -> tuple[str, str]:
+    host, sep, url = text.partition("=")
+    if not sep:
+        raise ConfigError(f"--registry-mirror {text!r}: expected HOST=URL, e.g. docker.io=http://127.0.0.1:5000")
+    return host, url
+
+
+def _registry_client(mirrors: dict[str, str]) -> tuple[OciRegistryClient, list[str]]:
+    from remediate import credentials
+    from remediate.registry import Credential, OciRegistryClient, retrying_session
+
+    env = dict(os.environ)
+    from_config, notes = credentials.from_docker_config(env)
+    from_env = credentials.from_env(env)
+
+    def lookup(host: str) -> Credential | None:
+        return from_env.get(credentials.env_key(host)) or from_config.get(host)
+
+    return OciRegistryClient(retrying_session(), mirrors=mirrors, credentials=lookup), notes
+
+
+def _write_files(edits: Sequence[FileEdit]) -> None:
+    """Replace each file atomically (temp file in the same folder, then rename), keeping its mode."""
+    for edit in edits:
+        target = Path(edit.path)
+        tmp = target.with_name(f".{target.name}.container-gate.tmp")
+        try:
+            with tmp.open("w", encoding="utf-8", newline="") as fh:
+                fh.write(edit.after)
+            os.chmod(tmp, target.stat().st_mode & 0o7777)
+            os.replace(tmp, target)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise OutputError(f"cannot write: {exc.strerror}", path=edit.display) from None
+
+
+def _write_output(dest: str, text: str) -> None:
+    if dest == "-":
+        sys.stdout.write(text)
+        return
+    try:
+        Path(dest).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise OutputError(f"cannot write: {exc.strerror}", path=dest) from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Stand-alone entry (`python -m remediate`): the same subcommand on its own parser."""
+    parser = argparse.ArgumentParser(prog="container-gate")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
+    sub = parser.add_subparsers(dest="command", required=True)
+    register(sub)
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(f"container-gate remediate: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return ERROR
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
