@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -143,6 +144,7 @@ class Finding:
     """Set when the tool itself marked the finding excepted (Conftest exceptions, SARIF suppressions)."""
     properties: tuple[tuple[str, str], ...] = ()
     """Extra tool data kept for outputs (e.g. the OS of an image), as sorted key/value pairs."""
+    _fingerprint: str | None = field(default=None, init=False, repr=False, compare=False, hash=False)
 
     @classmethod
     def create(cls, *, id: str, aliases: Iterable[str] = (), **kwargs: object) -> Finding:
@@ -165,7 +167,11 @@ class Finding:
     @property
     def fingerprint(self) -> str:
         """Stable identity: same finding, same value, whatever the report order, report path or run."""
-        return fingerprint(self)
+        if self._fingerprint is None:
+            # Memoised on the frozen value: outputs sort and key by it many times on 100k-finding runs.
+            object.__setattr__(self, "_fingerprint", fingerprint(self))
+        assert self._fingerprint is not None
+        return self._fingerprint
 
     def prop(self, key: str) -> str | None:
         """Look up one extra property."""
@@ -233,6 +239,7 @@ def canonical_id(primary: str, aliases: Iterable[str] = ()) -> tuple[str, tuple[
     return chosen, tuple(sorted(ids - {chosen}))
 
 
+@lru_cache(maxsize=4096)
 def image_key(target: str) -> str:
     """An image reference reduced to its repository, so tags, digests and Trivy's `(os x.y)` suffix
     do not split one image into two (trivy#2357: alerts churn when the tag is in the identity)."""

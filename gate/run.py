@@ -124,7 +124,7 @@ def _dockerfile_reports(dockerfiles: Sequence[Path], config: GateConfig) -> list
     from gate import dockerfile
     from gate.checks import dockerfile_rules
 
-    rules_config = dockerfile_rules.RulesConfig.from_mapping(dict(config.dockerfile))
+    rules_config = dockerfile_rules.RulesConfig.from_mapping(dict(config.dockerfile), path=config.path)
     return [dockerfile_rules.check(dockerfile.parse_file(p), rules_config) for p in dockerfiles]
 
 

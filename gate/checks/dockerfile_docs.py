@@ -15,7 +15,7 @@ stable. Disable or re-grade rules in `.container-gate.yml`:
 dockerfile:
   disable: [CG-DF-003]
   severity: {CG-DF-014: MEDIUM}
-  unnecessary_tools: [curl, wget, vim, nano, openssh-server, netcat]
+  unnecessary-tools: [curl, wget, vim, nano, openssh-server, netcat]
   compilers: [gcc, g++, make, build-essential]
 ```
 

@@ -123,7 +123,7 @@ RULES: tuple[RuleInfo, ...] = (
         "what an attacker reaches for after getting in. Builder stages may install them; a tool the final "
         "HEALTHCHECK calls, or one removed in the same RUN, is not flagged.",
         "Install such tools only in a builder stage, or remove them in the same RUN; configure the list with "
-        "`dockerfile.unnecessary_tools`.",
+        "`dockerfile.unnecessary-tools`.",
         scope=_FINAL,
     ),
     RuleInfo(
@@ -262,7 +262,7 @@ DEFAULT_COMPILERS: frozenset[str] = frozenset(
     }
 )
 
-_KEYS = {"disable", "severity", "unnecessary_tools", "compilers"}
+_KEYS = {"disable", "severity", "unnecessary-tools", "compilers"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,12 +291,12 @@ class RulesConfig:
             raise ConfigError(f"dockerfile: unknown key(s) {', '.join(sorted(map(str, unknown)))}", path=path)
         disabled = frozenset(_rule_ids(_strings(data.get("disable", []), "disable", path), path))
         severity = _severities(data.get("severity", {}), path)
-        tools = data.get("unnecessary_tools")
+        tools = data.get("unnecessary-tools")
         comps = data.get("compilers")
         return cls(
             disabled=disabled,
             severity=severity,
-            unnecessary_tools=frozenset(_strings(tools, "unnecessary_tools", path))
+            unnecessary_tools=frozenset(_strings(tools, "unnecessary-tools", path))
             if tools is not None
             else DEFAULT_UNNECESSARY_TOOLS,
             compilers=frozenset(_strings(comps, "compilers", path)) if comps is not None else DEFAULT_COMPILERS,

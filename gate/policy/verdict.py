@@ -87,7 +87,7 @@ def _judge(
     notes: list[str] = []
     if policy.only_fixed and finding.kind is Kind.VULNERABILITY and not finding.fixable:
         notes.append("no fix available (--only-fixed)")
-    if finding.fingerprint in policy.baseline:
+    if policy.baseline and finding.fingerprint in policy.baseline:
         notes.append("already in the baseline")
     return finding, None, tuple(notes)
 

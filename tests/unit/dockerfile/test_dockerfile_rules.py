@@ -154,7 +154,7 @@ def test_pragma_suppresses_only_named_rules() -> None:
 
 def test_config_disables_and_regrades() -> None:
     cfg = RulesConfig.from_mapping(
-        {"disable": ["CG-DF-014"], "severity": {"CG-DF-003": "HIGH"}, "unnecessary_tools": ["jq"]}
+        {"disable": ["CG-DF-014"], "severity": {"CG-DF-003": "HIGH"}, "unnecessary-tools": ["jq"]}
     )
     report = check(parse("FROM debian:12\nUSER 1\nRUN apk add --no-cache jq curl\n"), cfg)
     ids = {f.id: f for f in report.findings}
@@ -169,7 +169,7 @@ def test_config_disables_and_regrades() -> None:
         {"disable": ["DL3008"]},
         {"severity": {"CG-DF-001": "SEVERE"}},
         {"severity": ["CG-DF-001"]},
-        {"unnecessary_tools": "curl"},
+        {"unnecessary-tools": "curl"},
         {"trusted": []},
         ["disable"],
     ],
