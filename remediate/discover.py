@@ -16,7 +16,7 @@ from remediate.rewrite import VAR, segments
 
 SKIP_DIRS = frozenset({".git", ".hg", ".svn", "vendor", "node_modules", "third_party", ".venv", "__pycache__"})
 """Folders never walked: VCS metadata and vendored code (their Dockerfiles are someone else's)."""
-_NAME = re.compile(r"^(?:[Dd]ocker|[Cc]ontainer)file(?:[.-].*)?$|.\.(?:[Dd]ocker|[Cc]ontainer)file$")
+_NAME = re.compile(r"^(?:[Dd]ocker|[Cc]ontainer)file(?:[.-].*)?$|.+\.(?:[Dd]ocker|[Cc]ontainer)file$")
 _NOT_DOCKERFILE = re.compile(r"\.(?:dockerignore|containerignore|md|txt|orig|rej|swp)$|~$")
 
 

@@ -32,7 +32,7 @@ class Pusher:
         resp = self.session.request(method, url, headers=headers, timeout=30, **kwargs)  # type: ignore[arg-type]
         if resp.status_code == 401 and "Bearer" in resp.headers.get("WWW-Authenticate", ""):
             params = dict(re.findall(r'(\w+)="([^"]*)"', resp.headers["WWW-Authenticate"]))
-            auth = (self.username, self.password) if self.username else None
+            auth = (self.username, self.password or "") if self.username else None
             scope = f"repository:{repo}:pull,push"
             tok = self.session.get(
                 params["realm"], params={"service": params["service"], "scope": scope}, auth=auth, timeout=30
