@@ -228,6 +228,24 @@ def one_line(verdict: Verdict) -> str:
     )
 
 
+MAX_LOG_LINES = 25
+
+
+def blocking_lines(verdict: Verdict, limit: int = MAX_LOG_LINES) -> list[str]:
+    """The blocking findings, most severe first, one line each: the log says why without opening a file."""
+    lines = []
+    for d in verdict.blocking[:limit]:
+        f = d.finding
+        what = f" {f.package} {f.installed_version or ''}".rstrip() if f.package else ""
+        fix = f" -> {f.fixed_version}" if f.fixed_version else (" (no fix)" if f.kind.value == "vulnerability" else "")
+        loc = f.location
+        where = f" at {loc.path}:{loc.start_line}" if loc and loc.start_line else f" in {f.target}"
+        lines.append(f"  {f.severity.name:<8} {f.id}{what}{fix}{where}: {f.title}"[:240])
+    if len(verdict.blocking) > limit:
+        lines.append(f"  ... and {len(verdict.blocking) - limit} more blocking findings (see the summary or --json)")
+    return lines
+
+
 def gate_command(args: argparse.Namespace, *, env: Mapping[str, str], out: TextIO | None = None) -> int:
     """Run the gate end to end; errors propagate as `GateError` for the CLI to report."""
     out = out or sys.stdout
@@ -255,6 +273,8 @@ def gate_command(args: argparse.Namespace, *, env: Mapping[str, str], out: TextI
     files = render_outputs(args, verdict, ctx)
     write_outputs(files)
     print(one_line(verdict), file=out)
+    for line in blocking_lines(verdict):
+        print(line, file=out)
     for path in files:
         print(f"  wrote {path}", file=out)
     _ci_integration(args, verdict, ctx, env=env, out=out)

@@ -25,7 +25,9 @@ def test_demo_passes_with_vex_and_waiver(tmp_path: Path, monkeypatch: pytest.Mon
     assert json.loads(sarif.read_text())["version"] == "2.1.0"
 
 
-def test_demo_blocks_without_its_waivers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_demo_blocks_without_its_waivers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(APP)
     empty = tmp_path / "empty.yml"
     empty.write_text("fail-on: HIGH\n")
@@ -33,3 +35,8 @@ def test_demo_blocks_without_its_waivers(tmp_path: Path, monkeypatch: pytest.Mon
     assert main(["gate", ".", "--config", str(empty), "--json", str(out)]) == 1
     blocking = {f["id"] for f in json.loads(out.read_text())["findings"] if f["blocking"]}
     assert blocking == {"CVE-2024-45490", "CVE-2024-6119"}
+    log = capsys.readouterr().out.splitlines()
+    assert log[0].startswith("container-gate: FAIL: 2 blocking (1 CRITICAL, 1 HIGH)")
+    # the log names each blocking finding, most severe first, with the fix and where it shows
+    assert log[1].split()[:2] == ["CRITICAL", "CVE-2024-45490"] and "-> 2.5.0-1+deb12u1 at Dockerfile:" in log[1]
+    assert log[2].split()[:2] == ["HIGH", "CVE-2024-6119"]
