@@ -6,7 +6,6 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +90,8 @@ def policy_files(policies: Sequence[str]) -> Iterable[tuple[str, str]]:
 def _resolve(entry: str) -> tuple[Path, str]:
     if not entry.startswith(BUILTIN_PREFIX):
         return Path(entry), entry
+    from importlib import resources
+
     name = entry[len(BUILTIN_PREFIX) :]
     if name not in BUILTIN_PACKS:
         raise ConfigError(f"unknown built-in policy pack {entry!r} (available: {', '.join(BUILTIN_PACKS)})")
