@@ -76,7 +76,12 @@ def upload_sarif(
         "Accept": "application/vnd.github+json",
         "X-GitHub-Api-Version": API_VERSION,
     }
-    body: dict[str, Any] = {"commit_sha": commit_sha, "ref": ref, "sarif": encode_sarif(sarif_text), "tool_name": tool_name}
+    body: dict[str, Any] = {
+        "commit_sha": commit_sha,
+        "ref": ref,
+        "sarif": encode_sarif(sarif_text),
+        "tool_name": tool_name,
+    }
     if checkout_uri:
         body["checkout_uri"] = checkout_uri
     if started_at:
@@ -111,7 +116,9 @@ def _poll(
         if state == "failed":
             errors = tuple(str(e) for e in status.get("errors") or ()) or ("no reason given",)
             return UploadResult("failed", sarif_id, errors=errors)
-    return UploadResult("pending", sarif_id, warning="GitHub had not finished processing the SARIF when we stopped waiting")
+    return UploadResult(
+        "pending", sarif_id, warning="GitHub had not finished processing the SARIF when we stopped waiting"
+    )
 
 
 def _send(

@@ -66,11 +66,7 @@ def render(verdict: Verdict, ctx: EmitContext) -> str:
     import orjson
 
     systems = _operating_systems(verdict)
-    vulns = [
-        _vulnerability(p, systems)
-        for p in placed_decisions(verdict, ctx)
-        if p.finding.kind is Kind.VULNERABILITY
-    ]
+    vulns = [_vulnerability(p, systems) for p in placed_decisions(verdict, ctx) if p.finding.kind is Kind.VULNERABILITY]
     doc = {"version": SCHEMA_VERSION, "scan": _scan(verdict, ctx), "vulnerabilities": vulns, "remediations": []}
     return orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode()
 

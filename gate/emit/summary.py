@@ -42,7 +42,13 @@ def ordered(decisions: Iterable[Decision]) -> list[Decision]:
     """Most severe first, blocking before non-blocking; cheap keys (no fingerprint hashing)."""
     return sorted(
         decisions,
-        key=lambda d: (-int(d.finding.severity), not d.blocking, d.finding.id, d.finding.package or "", d.finding.target),
+        key=lambda d: (
+            -int(d.finding.severity),
+            not d.blocking,
+            d.finding.id,
+            d.finding.package or "",
+            d.finding.target,
+        ),
     )
 
 
@@ -54,7 +60,10 @@ def _sections(verdict: Verdict, ctx: EmitContext, limit: int) -> list[str]:
     lines += _suppressed(verdict, ctx, limit)
     lines += _bullets(
         "Expired ignores (they no longer suppress anything)",
-        [f"`{md_escape(e.id)}` expired {e.expires} ({md_escape(e.origin)}){_reason(e.reason)}" for e in verdict.expired_ignores],
+        [
+            f"`{md_escape(e.id)}` expired {e.expires} ({md_escape(e.origin)}){_reason(e.reason)}"
+            for e in verdict.expired_ignores
+        ],
         limit,
     )
     lines += _bullets(
@@ -148,7 +157,7 @@ def _bullets(title: str, items: Sequence[str], limit: int) -> list[str]:
 
 
 def _more(total: int, limit: int) -> list[str]:
-    return [f"", f"… and {total - limit} more"] if total > limit else []
+    return ["", f"… and {total - limit} more"] if total > limit else []
 
 
 def _link(vuln_id: str, uri: str | None) -> str:

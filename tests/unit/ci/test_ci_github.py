@@ -32,8 +32,15 @@ def parse_outputs(text: str) -> dict[str, str]:
 
 def finding(severity: Severity, fid: str) -> Finding:
     return Finding.create(
-        id=fid, kind=Kind.VULNERABILITY, severity=severity, title="t", target="app:1", package="p",
-        installed_version="1", fixed_version="2", sources=(Source("trivy", "r.json"),),
+        id=fid,
+        kind=Kind.VULNERABILITY,
+        severity=severity,
+        title="t",
+        target="app:1",
+        package="p",
+        installed_version="1",
+        fixed_version="2",
+        sources=(Source("trivy", "r.json"),),
     )
 
 
@@ -52,9 +59,15 @@ def test_env_reads_the_pull_request_head_and_hides_the_token(tmp_path: Path) -> 
     event = tmp_path / "event.json"
     event.write_text(json.dumps({"number": 42, "pull_request": {"number": 42, "head": {"sha": "b" * 40}}}))
     env = {
-        "GITHUB_ACTIONS": "true", "GITHUB_TOKEN": TOKEN, "GITHUB_REPOSITORY": "octo/app", "GITHUB_SHA": "c" * 40,
-        "GITHUB_REF": "refs/pull/42/merge", "GITHUB_EVENT_NAME": "pull_request", "GITHUB_EVENT_PATH": str(event),
-        "GITHUB_API_URL": "https://ghe.example/api/v3/", "GITHUB_WORKSPACE": str(tmp_path),
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_TOKEN": TOKEN,
+        "GITHUB_REPOSITORY": "octo/app",
+        "GITHUB_SHA": "c" * 40,
+        "GITHUB_REF": "refs/pull/42/merge",
+        "GITHUB_EVENT_NAME": "pull_request",
+        "GITHUB_EVENT_PATH": str(event),
+        "GITHUB_API_URL": "https://ghe.example/api/v3/",
+        "GITHUB_WORKSPACE": str(tmp_path),
     }
     gh = GitHubEnv.from_environ(env)
     assert gh.upload_target() == ("b" * 40, "refs/pull/42/head")
@@ -88,8 +101,11 @@ def test_output_delimiters_are_random_and_cannot_be_forged() -> None:
 def test_publish_masks_first_then_annotates_and_writes_summary_and_outputs(tmp_path: Path) -> None:
     out, summary_file, output_file = io.StringIO(), tmp_path / "summary.md", tmp_path / "output"
     env = {
-        "GITHUB_ACTIONS": "true", "GITHUB_TOKEN": TOKEN, "INPUT_TOKEN": TOKEN + "x",
-        "GITHUB_STEP_SUMMARY": str(summary_file), "GITHUB_OUTPUT": str(output_file),
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_TOKEN": TOKEN,
+        "INPUT_TOKEN": TOKEN + "x",
+        "GITHUB_STEP_SUMMARY": str(summary_file),
+        "GITHUB_OUTPUT": str(output_file),
     }
     publish(VERDICT, CTX, env=env, sarif_path="container-gate.sarif", out=out)
     lines = out.getvalue().splitlines()
@@ -97,7 +113,11 @@ def test_publish_masks_first_then_annotates_and_writes_summary_and_outputs(tmp_p
     assert [line.split(" ", 1)[0] for line in lines[2:]] == ["::error", "::error", "::warning"]
     assert summary_file.read_text().startswith("## ❌ container-gate: blocked by 2 findings")
     assert parse_outputs(output_file.read_text()) == {
-        "verdict": "fail", "blocking": "2", "critical": "1", "high": "2", "sarif-file": "container-gate.sarif",
+        "verdict": "fail",
+        "blocking": "2",
+        "critical": "1",
+        "high": "2",
+        "sarif-file": "container-gate.sarif",
     }
     everything = "\n".join(lines[2:]) + summary_file.read_text() + output_file.read_text()
     assert TOKEN not in everything

@@ -15,7 +15,12 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from fakes.github import CodeScanningFake, ContractValidator, ContractViolation, Reply  # noqa: E402
+from fakes.github import (  # type: ignore[import-not-found]  # noqa: E402
+    CodeScanningFake,
+    ContractValidator,
+    ContractViolation,
+    Reply,
+)
 
 from gate.ci.upload import encode_sarif, upload_sarif  # noqa: E402
 from gate.errors import OutputError  # noqa: E402
@@ -68,7 +73,9 @@ def test_upload_is_gzip_base64_and_polled_until_complete(fake: CodeScanningFake)
 
 
 def test_processing_errors_are_reported(fake: CodeScanningFake) -> None:
-    fake.processing = [{"processing_status": "failed", "errors": ["locationFromSarifResult: expected at least one location"]}]
+    fake.processing = [
+        {"processing_status": "failed", "errors": ["locationFromSarifResult: expected at least one location"]}
+    ]
     result = upload(fake)
     assert result.status == "failed"  # type: ignore[attr-defined]
     assert result.errors == ("locationFromSarifResult: expected at least one location",)  # type: ignore[attr-defined]
@@ -136,18 +143,24 @@ def test_bad_repository_name_is_refused_before_any_request(fake: CodeScanningFak
 
 
 def test_encoding_round_trips() -> None:
-    assert gzip.decompress(base64.b64decode(encode_sarif("{\"a\": \"é\"}"))).decode() == "{\"a\": \"é\"}"
+    assert gzip.decompress(base64.b64decode(encode_sarif('{"a": "é"}'))).decode() == '{"a": "é"}'
 
 
 def test_contract_validator_rejects_what_github_would(fake: CodeScanningFake) -> None:
     validator: ContractValidator = fake.validator
     with pytest.raises(ContractViolation, match="commit_sha"):
-        validator.check_request("POST", "/repos/o/r/code-scanning/sarifs", {"commit_sha": "abc", "ref": "refs/heads/m", "sarif": "x"})
+        validator.check_request(
+            "POST", "/repos/o/r/code-scanning/sarifs", {"commit_sha": "abc", "ref": "refs/heads/m", "sarif": "x"}
+        )
     with pytest.raises(ContractViolation, match="ref"):
-        validator.check_request("POST", "/repos/o/r/code-scanning/sarifs", {"commit_sha": "a" * 40, "ref": "main", "sarif": "x"})
+        validator.check_request(
+            "POST", "/repos/o/r/code-scanning/sarifs", {"commit_sha": "a" * 40, "ref": "main", "sarif": "x"}
+        )
     with pytest.raises(ContractViolation, match="Additional properties"):
         validator.check_request(
-            "POST", "/repos/o/r/code-scanning/sarifs", {"commit_sha": "a" * 40, "ref": "refs/heads/m", "sarif": "x", "x": 1}
+            "POST",
+            "/repos/o/r/code-scanning/sarifs",
+            {"commit_sha": "a" * 40, "ref": "refs/heads/m", "sarif": "x", "x": 1},
         )
     with pytest.raises(ContractViolation, match="not documented"):
         validator.check_response("GET", "/repos/o/r/code-scanning/sarifs/1", 418, None)
@@ -155,7 +168,9 @@ def test_contract_validator_rejects_what_github_would(fake: CodeScanningFake) ->
         validator.check_response("GET", "/repos/o/r/code-scanning/sarifs/1", 200, {"processing_status": "done"})
     with pytest.raises(ContractViolation, match="no such operation"):
         validator.check_request("GET", "/repos/o/r/code-scanning/alerts", None)
-    validator.check_response("GET", "/repos/o/r/code-scanning/sarifs/1", 200, {"processing_status": "complete", "errors": None})
+    validator.check_response(
+        "GET", "/repos/o/r/code-scanning/sarifs/1", 200, {"processing_status": "complete", "errors": None}
+    )
 
 
 def test_contract_validator_is_generic_over_other_operations(fake: CodeScanningFake) -> None:

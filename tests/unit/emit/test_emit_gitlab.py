@@ -7,7 +7,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from emit_helpers import (
+from emit_helpers import (  # type: ignore[import-not-found]
     corpus_ctx,
     corpus_verdict,
     ctx,
@@ -126,12 +126,19 @@ def test_codequality_from_corpus(corpus: Path, relative: str) -> None:
 @pytest.mark.corpus
 def test_codequality_golden(corpus: Path) -> None:
     v = corpus_verdict(corpus, "hadolint/defectdojo_hadolint_one_dockerfile.json")
-    golden("gitlab/defectdojo_hadolint_one_dockerfile.gl-code-quality.json", gitlab.CODEQUALITY.render(v, corpus_ctx(corpus)) + "\n")
+    golden(
+        "gitlab/defectdojo_hadolint_one_dockerfile.gl-code-quality.json",
+        gitlab.CODEQUALITY.render(v, corpus_ctx(corpus)) + "\n",
+    )
 
 
 def test_codequality_covers_only_file_findings_and_maps_severity() -> None:
     v = verdict(
-        [vuln(), misconfig("S1", kind=Kind.SECRET, severity=Severity.CRITICAL), misconfig(severity=Severity.LOW, line=None)],
+        [
+            vuln(),
+            misconfig("S1", kind=Kind.SECRET, severity=Severity.CRITICAL),
+            misconfig(severity=Severity.LOW, line=None),
+        ],
         blocking=[misconfig("P1", kind=Kind.POLICY, severity=Severity.CRITICAL)],
         suppressed=[(misconfig("DS9"), Suppression("ignore", "fine"))],
     )

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from emit_helpers import (
+from emit_helpers import (  # type: ignore[import-not-found]
     anchor,
     check_github_rules,
     corpus_ctx,
@@ -71,7 +71,9 @@ def test_corpus_reports_give_schema_valid_sarif_code_scanning_accepts(corpus: Pa
     check_github_rules(doc)
     results = [r for run in doc["runs"] for r in run["results"]]
     assert len(results) == len(v.decisions)
-    assert {r["partialFingerprints"]["containerGate/v1"] for r in results} == {d.finding.fingerprint for d in v.decisions}
+    assert {r["partialFingerprints"]["containerGate/v1"] for r in results} == {
+        d.finding.fingerprint for d in v.decisions
+    }
 
 
 @pytest.mark.corpus
@@ -89,7 +91,9 @@ def test_trivy_alpine_matches_trivys_own_rules_and_scores(corpus: Path) -> None:
     theirs = {r["id"]: r["properties"]["security-severity"] for r in trivy_doc["runs"][0]["tool"]["driver"]["rules"]}
     mine = {r["id"]: r["properties"]["security-severity"] for r in ours["runs"][0]["tool"]["driver"]["rules"]}
     assert mine == theirs
-    assert ours["runs"][0]["automationDetails"]["id"] == "container-gate/trivy/testdata/fixtures/images/alpine-310.tar.gz/"
+    assert (
+        ours["runs"][0]["automationDetails"]["id"] == "container-gate/trivy/testdata/fixtures/images/alpine-310.tar.gz/"
+    )
 
 
 def test_one_run_per_tool_and_image_with_stable_categories_free_of_tags_and_digests() -> None:
@@ -109,7 +113,9 @@ def test_one_run_per_tool_and_image_with_stable_categories_free_of_tags_and_dige
         "container-gate/trivy/misconfiguration/",
         "container-gate/trivy/registry.example/app/",
     ]
-    retagged = verdict([vuln(target="registry.example/app:9.9"), vuln("CVE-2024-0003", target="alpine@sha256:" + "b" * 64)])
+    retagged = verdict(
+        [vuln(target="registry.example/app:9.9"), vuln("CVE-2024-0003", target="alpine@sha256:" + "b" * 64)]
+    )
     again = sorted(run["automationDetails"]["id"] for run in json.loads(sarif.render(retagged, ctx()))["runs"])
     assert again == ["container-gate/trivy/alpine/", "container-gate/trivy/registry.example/app/"]
 
@@ -122,9 +128,7 @@ def test_category_prefix_is_used_and_sanitised() -> None:
 def test_image_vulnerabilities_sit_on_the_dockerfile_from_line_when_anchored() -> None:
     v = verdict([vuln(), vuln("CVE-2024-0009", target="other/image:1")])
     doc = json.loads(sarif.render(v, ctx(anchors=(anchor(path="/repo/build/Dockerfile", line=7),))))
-    locations = {
-        r["ruleId"]: r["locations"][0]["physicalLocation"] for run in doc["runs"] for r in run["results"]
-    }
+    locations = {r["ruleId"]: r["locations"][0]["physicalLocation"] for run in doc["runs"] for r in run["results"]}
     assert locations["CVE-2024-0001"] == {
         "artifactLocation": {"uri": "build/Dockerfile"},
         "region": {"startLine": 7, "endLine": 7},
@@ -215,7 +219,10 @@ def test_oversized_sarif_is_shrunk_below_the_gzip_limit(monkeypatch: pytest.Monk
     rng = random.Random(7)
     noise = [" ".join(f"{rng.getrandbits(64):x}" for _ in range(40)) for _ in range(400)]
     v = verdict(
-        [vuln(f"CVE-2024-{i:05d}", description=noise[i], severity=Severity.CRITICAL if i < 5 else Severity.LOW) for i in range(400)]
+        [
+            vuln(f"CVE-2024-{i:05d}", description=noise[i], severity=Severity.CRITICAL if i < 5 else Severity.LOW)
+            for i in range(400)
+        ]
     )
     monkeypatch.setattr(sarif, "MAX_GZIP_BYTES", 60_000)
     text, plan = sarif.build(v, ctx())
@@ -238,7 +245,10 @@ def test_empty_report_gives_an_empty_run_that_closes_old_alerts() -> None:
 def test_lock_file_vulnerabilities_sit_on_the_lock_file_in_one_dependencies_run() -> None:
     from dataclasses import replace
 
-    findings = [replace(vuln(f"CVE-2024-000{i}"), target=p, location=Location(p, None, None)) for i, p in enumerate(["a/yarn.lock", "b/go.sum"])]
+    findings = [
+        replace(vuln(f"CVE-2024-000{i}"), target=p, location=Location(p, None, None))
+        for i, p in enumerate(["a/yarn.lock", "b/go.sum"])
+    ]
     doc = json.loads(sarif.render(verdict(findings), ctx()))
     assert [r["automationDetails"]["id"] for r in doc["runs"]] == ["container-gate/trivy/dependencies/"]
     uris = sorted(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in doc["runs"][0]["results"])

@@ -7,11 +7,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from emit_helpers import REPO, anchor, corpus_ctx, corpus_verdict, ctx, golden, misconfig, verdict, vuln
+from emit_helpers import REPO, anchor, corpus_ctx, corpus_verdict, ctx, golden, misconfig, verdict, vuln  # type: ignore[import-not-found]
 
-from gate.emit import annotations, summary
+from gate.emit import annotations as annotations_emitter
+from gate.emit import summary
 from gate.emit.registry import EMITTERS, emitter
-from gate.model import ExpiredIgnore, Severity, Skipped, Report, Suppression
+from gate.model import ExpiredIgnore, Report, Severity, Skipped, Suppression
 
 
 def test_summary_puts_the_verdict_first_then_counts_blocking_and_suppressions() -> None:
@@ -25,8 +26,12 @@ def test_summary_puts_the_verdict_first_then_counts_blocking_and_suppressions() 
     text = summary.render(v, ctx())
     assert text.startswith("## ❌ container-gate: blocked by 1 finding (fail on HIGH)")
     assert "| trivy | 1 | 0 | 0 | 1 | 0 | 1 |" in text
-    assert "| CRITICAL | [CVE-2024-0001](https://nvd.nist.gov/vuln/detail/CVE-2024-0001) | openssl 1.0 → 1.1 |" not in text
-    assert "| CRITICAL | CVE-2024-0001 | openssl 1.0 → 1.1 | registry.example/app:1.2 (debian 12.5) | a \\| pipe |" in text
+    assert (
+        "| CRITICAL | [CVE-2024-0001](https://nvd.nist.gov/vuln/detail/CVE-2024-0001) | openssl 1.0 → 1.1 |" not in text
+    )
+    assert (
+        "| CRITICAL | CVE-2024-0001 | openssl 1.0 → 1.1 | registry.example/app:1.2 (debian 12.5) | a \\| pipe |" in text
+    )
     assert "| HIGH | DS002 | `Dockerfile:3` | ignore | base image is patched upstream | 2030-01-01 |" in text
     assert "`CVE-2020-1` expired 2023-01-01 (.trivyignore): old" in text
     assert "r.json: Results[3]: malformed entry" in text
@@ -60,8 +65,8 @@ def test_summary_golden(corpus: Path) -> None:
 
 
 def test_annotation_escaping_follows_the_runner_rules() -> None:
-    assert annotations.escape_data("50%\r\nnext") == "50%25%0D%0Anext"
-    assert annotations.escape_property("a:b,c%\n") == "a%3Ab%2Cc%25%0A"
+    assert annotations_emitter.escape_data("50%\r\nnext") == "50%25%0D%0Anext"
+    assert annotations_emitter.escape_property("a:b,c%\n") == "a%3Ab%2Cc%25%0A"
 
 
 def test_annotations_are_capped_per_level_most_severe_first_and_never_inject_commands() -> None:
@@ -69,7 +74,7 @@ def test_annotations_are_capped_per_level_most_severe_first_and_never_inject_com
     warn = [misconfig(f"W{i}", severity=Severity.MEDIUM, title="line\n::error::injected") for i in range(12)]
     notes = [misconfig(f"N{i}", severity=Severity.LOW, path="/repo/a,b:c.yaml") for i in range(3)]
     muted = [(misconfig("MUTED"), Suppression("ignore", "x"))]
-    lines = annotations.render(verdict(warn + notes, blocking=blocking, suppressed=muted), ctx()).splitlines()
+    lines = annotations_emitter.render(verdict(warn + notes, blocking=blocking, suppressed=muted), ctx()).splitlines()
     levels = [line.split(" ", 1)[0] for line in lines]
     assert levels.count("::error") == 10 and levels.count("::warning") == 10 and levels.count("::notice") == 3
     assert "CVE-2024-0014" in lines[0]

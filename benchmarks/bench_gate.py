@@ -1,0 +1,140 @@
+"""Times the whole gate against `trivy convert --format sarif` on generated Trivy reports (not a test).
+
+Reports of N vulnerabilities are built by repeating the real entries of the corpus's Trivy goldens with
+distinct CVE ids and package names (so dedupe keeps every one). Each command runs as a child process;
+wall time and peak RSS come from `os.wait4` on that child, so the two tools are measured the same way.
+
+    .venv/bin/python benchmarks/bench_gate.py [--sizes 20000 100000] [--keep DIR] [--in-process]
+
+Without a CLI that writes the outputs (or with --in-process) the gate side is this script's own
+`--pipeline` mode: read, dedupe, verdict, SARIF, JSON (when available), summary, in a fresh interpreter.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = Path(os.environ.get("CONTAINER_GATE_SHARED", REPO.parent / "shared")) / "corpus"
+SOURCES = ("alpine-310", "debian-buster", "ubuntu-1804", "centos-7")
+BIN = REPO / ".venv" / "bin"
+
+
+def generate(count: int, path: Path) -> None:
+    """A Trivy JSON v2 image report with `count` distinct vulnerabilities."""
+    docs = [json.loads((CORPUS / "trivy" / f"trivy-golden_{name}.json").read_text()) for name in SOURCES]
+    base = docs[0]
+    entries: list[dict[str, Any]] = [v for d in docs for r in d["Results"] for v in r.get("Vulnerabilities") or []]
+    severities = ["CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN", "MEDIUM", "LOW"]
+    vulns = []
+    for i in range(count):
+        v = copy.deepcopy(entries[i % len(entries)])
+        v["VulnerabilityID"] = f"CVE-2099-{i // 40:05d}"
+        v["PkgName"] = f"{v['PkgName']}-{i % 40}"
+        v["PkgID"] = f"{v['PkgName']}@{v.get('InstalledVersion', '')}"
+        v["Severity"] = severities[i % len(severities)]
+        vulns.append(v)
+    result = copy.deepcopy(base["Results"][0])
+    result["Vulnerabilities"] = vulns
+    doc = dict(base, Results=[result])
+    path.write_text(json.dumps(doc))
+
+
+def measure(cmd: list[str]) -> tuple[float, float, int]:
+    """(wall seconds, peak RSS MiB, exit code) of one child process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    if proc.stderr is not None:
+        err = proc.stderr.read().decode(errors="replace")
+        proc.stderr.close()
+        if os.waitstatus_to_exitcode(status) not in (0, 1):
+            print(err, file=sys.stderr)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return wall, usage.ru_maxrss / 1024, proc.returncode
+
+
+def gate_command(report: Path, out: Path, in_process: bool) -> list[str]:
+    """The gate invocation: the real CLI, or this script's in-process pipeline."""
+    outputs = ["--sarif", str(out / "gate.sarif"), "--json", str(out / "gate.json"), "--summary", str(out / "gate.md")]
+    if in_process:
+        return [sys.executable, __file__, "--pipeline", str(report), str(out)]
+    return [str(BIN / "container-gate"), "gate", str(report), *outputs]
+
+
+def pipeline(report: Path, out: Path) -> None:
+    """read → dedupe → verdict → SARIF, JSON (if the emitter exists), summary; files written as the CLI would."""
+    import datetime as dt
+
+    from gate.emit import sarif, summary
+    from gate.emit.base import EmitContext
+    from gate.ingest import load_report
+    from gate.policy.verdict import Policy, evaluate
+
+    verdict = evaluate([load_report(report)], Policy(), today=dt.date.today())
+    ctx = EmitContext(tool_version="bench", repo_root=str(REPO), now=dt.datetime.now(dt.UTC).isoformat())
+    (out / "gate.sarif").write_text(sarif.render(verdict, ctx))
+    try:
+        from gate.emit import json as json_emitter
+
+        (out / "gate.json").write_text(json_emitter.render(verdict, ctx))  # type: ignore[attr-defined]
+    except (ImportError, AttributeError):
+        pass
+    (out / "gate.md").write_text(summary.render(verdict, ctx))
+
+
+def cli_writes_outputs(report: Path, out: Path) -> bool:
+    """True when the CLI exists and writes the SARIF we ask for (it is being wired up in parallel)."""
+    if not (BIN / "container-gate").exists():
+        return False
+    subprocess.run(gate_command(report, out, False), capture_output=True, check=False)
+    return (out / "gate.sarif").is_file()
+
+
+def run(sizes: list[int], keep: Path | None, in_process: bool) -> None:
+    """Generate, measure both tools per size, print a table."""
+    work = keep or Path(tempfile.mkdtemp(prefix="bench-gate-"))
+    work.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for size in sizes:
+        report = work / f"trivy-{size}.json"
+        generate(size, report)
+        use_pipeline = in_process or not cli_writes_outputs(report, work)
+        gate_wall, gate_rss, gate_rc = measure(gate_command(report, work, use_pipeline))
+        trivy = [str(BIN / "trivy"), "convert", "--format", "sarif", "--output", str(work / "trivy.sarif"), str(report)]
+        trivy_wall, trivy_rss, _ = measure(trivy)
+        mode = "pipeline" if use_pipeline else "cli"
+        rows.append((size, mode, gate_wall, gate_rss, gate_rc, trivy_wall, trivy_rss))
+    head = f"{'vulns':>7} {'gate':>8} {'wall s':>7} {'RSS MiB':>8} {'rc':>3}"
+    print(f"{head} | {'trivy s':>8} {'RSS MiB':>8} | time x  mem x")
+    for size, mode, gw, gr, rc, tw, tr in rows:
+        ratios = f"{gw / tw:5.2f}  {gr / tr:5.2f}"
+        print(f"{size:>7} {mode:>8} {gw:>7.2f} {gr:>8.0f} {rc:>3} | {tw:>8.2f} {tr:>8.0f} | {ratios}")
+
+
+def main() -> None:
+    """Command line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[20_000, 100_000])
+    parser.add_argument("--keep", type=Path, help="folder for the generated reports and outputs")
+    parser.add_argument("--in-process", action="store_true", help="time the pipeline instead of the CLI")
+    parser.add_argument("--pipeline", nargs=2, type=Path, metavar=("REPORT", "OUTDIR"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.pipeline:
+        pipeline(*args.pipeline)
+        return
+    run(args.sizes, args.keep, args.in_process)
+
+
+if __name__ == "__main__":
+    main()
