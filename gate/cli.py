@@ -110,7 +110,7 @@ def _run_verify(args: argparse.Namespace) -> int:
 
     result = rego.verify(args.dirs, data=[Path(d) for d in args.data or ()])
     print(rego.format_verify(result))
-    return 0 if not result.failures else 1
+    return 0 if result.ok else 1
 
 
 def _run_parse(args: argparse.Namespace) -> int:
