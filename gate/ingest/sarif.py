@@ -252,7 +252,7 @@ def _describe_rule(tool: str, rule_id: str, raw: dict[str, Any]) -> _Rule:
     return _Rule(
         id=rule_id,
         kind=kind,
-        vuln_id=found.group(0).upper() if found else None,
+        vuln_id=_canonical_vuln_id(found.group(0)) if found else None,
         title=_text(_block_text(raw.get("shortDescription"))),
         description=_text(_block_text(raw.get("fullDescription"))) or help_text or "",
         help_uri=_text(raw.get("helpUri")),
@@ -262,6 +262,13 @@ def _describe_rule(tool: str, rule_id: str, raw: dict[str, Any]) -> _Rule:
         fields=_fields(help_text) if kind is Kind.VULNERABILITY and help_text else {},
         purl=purls[0] if isinstance(purls, list) and purls and isinstance(purls[0], str) else None,
     )
+
+
+def _canonical_vuln_id(text: str) -> str:
+    # CVE ids are upper case; GHSA ids keep their lower-case body (GHSA-xxxx-xxxx-xxxx).
+    if text[:4].upper() == "CVE-":
+        return text.upper()
+    return "GHSA" + text[4:].lower()
 
 
 def _kind(tool: str, tags: set[str], vuln_id: bool) -> Kind:
@@ -326,12 +333,17 @@ def _fields(text: str) -> dict[str, str]:
 
 
 def _purl_name_version(purl: str) -> tuple[str | None, str | None]:
+    """Package name and version from a purl, named as scanners name them (`@scope/pkg`, `group:artifact`)."""
     body = purl.split("?", 1)[0].split("#", 1)[0]
     if not body.startswith("pkg:") or "/" not in body:
         return None, None
-    name_version = body.rsplit("/", 1)[1]
+    kind, *namespace, name_version = body[4:].split("/")
     name, _, version = name_version.partition("@")
-    return unquote(name) or None, unquote(version) or None
+    name = unquote(name)
+    if namespace:
+        space = unquote("/".join(namespace))
+        name = f"{space}:{name}" if kind == "maven" else f"{space}/{name}"
+    return name or None, unquote(version) or None
 
 
 def _describe(message: str, rule: _Rule) -> str:
