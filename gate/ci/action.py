@@ -48,6 +48,8 @@ class Input:
     kind: Kind
     flag: str | None = None
     """The option (`--fail-on`); None for positional paths and environment-only inputs."""
+    unless: str | None = None
+    """A boolean input that, when true or unset, drops this one (the forge inputs mean nothing in a dry run)."""
 
 
 GATE_INPUTS: tuple[Input, ...] = (
@@ -71,17 +73,21 @@ GATE_INPUTS: tuple[Input, ...] = (
     Input("token", Kind.ENV),
 )
 
+# The forge inputs (pull requests) reach the CLI only when `dry-run` is false; the CLI's default mode is
+# the dry run, so an unset `dry-run` is one too.
 REMEDIATE_INPUTS: tuple[Input, ...] = (
     Input("paths", Kind.PATHS),
+    Input("config", Kind.VALUE, "--config"),
     Input("findings", Kind.LIST, "--findings"),
     Input("update", Kind.VALUE, "--update"),
     Input("pin-digest", Kind.TRISTATE, "--pin-digest"),
     Input("registry-mirror", Kind.LIST, "--registry-mirror"),
-    Input("forge", Kind.VALUE, "--forge"),
     Input("dry-run", Kind.FLAG, "--dry-run"),
-    Input("group", Kind.FLAG, "--group"),
-    Input("labels", Kind.LIST, "--label"),
-    Input("reviewers", Kind.LIST, "--reviewer"),
+    Input("json", Kind.VALUE, "--json"),
+    Input("forge", Kind.VALUE, "--forge", unless="dry-run"),
+    Input("group", Kind.FLAG, "--group", unless="dry-run"),
+    Input("labels", Kind.LIST, "--label", unless="dry-run"),
+    Input("reviewers", Kind.LIST, "--reviewer", unless="dry-run"),
     Input("token", Kind.ENV),
 )
 
@@ -161,6 +167,8 @@ def build_argv(command: str, env: Mapping[str, str], *, workspace: Path) -> list
     paths: list[str] = []
     for item in inputs:
         text = read_input(env, item.name)
+        if item.unless is not None and boolean(item.unless, read_input(env, item.unless)) is not False:
+            continue
         if item.kind is Kind.PATHS:
             paths = expand_paths(lines(text), workspace)
         elif item.kind is not Kind.ENV:
@@ -173,7 +181,15 @@ def _workspace(env: Mapping[str, str]) -> Path:
 
 
 def run_action(command: str, env: Mapping[str, str]) -> int:
-    """Translate the inputs and run the CLI in this process; input errors exit 2 with one line."""
+    """Translate the inputs and run the CLI in this process; input errors exit 2 with one line.
+
+    The token is masked first, so that nothing the CLI prints later can reveal it."""
+    token = read_input(env, "token")
+    if token and env.get("GITHUB_ACTIONS") == "true":
+        from gate.ci.github import mask_commands
+
+        sys.stdout.write(mask_commands((token,)))
+        sys.stdout.flush()
     try:
         argv = build_argv(command, env, workspace=_workspace(env))
     except ConfigError as exc:

@@ -1,0 +1,137 @@
+"""Fixtures for the act end-to-end tests: a running Docker engine, the local base image, fixture repositories."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, missing, require_tool
+
+SETUP_SCRIPT = REPO / ".ci" / "setup-docker.sh"
+WORKFLOWS = Path(__file__).resolve().parent / "workflows"
+RUNNER_UID = 1001
+"""The uid of GitHub's hosted runner user, who owns the workspace there (see docs/action.md)."""
+
+# What the image build needs from the project (the Dockerfile's COPY lines), plus what the workflows use.
+PROJECT_FILES = ("Dockerfile", ".dockerignore", "pyproject.toml", "README.md", "action.yml")
+PROJECT_DIRS = ("gate", "remediate", "examples", ".github")
+_SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", ".mypy_cache", ".ruff_cache", ".pytest_cache")
+
+
+def _engine_up(docker: str) -> bool:
+    probe = subprocess.run([docker, "version", "--format", "{{.Server.Version}}"], capture_output=True, check=False)
+    return probe.returncode == 0
+
+
+@pytest.fixture(scope="session")
+def base_image() -> str:
+    """A running engine and the local Debian base image, made by .ci/setup-docker.sh when we may (as root)."""
+    docker = shutil.which("docker")
+    if docker is None:
+        missing("the docker client (apt-get install docker.io)")
+    assert docker is not None
+    if os.geteuid() == 0:
+        done = subprocess.run(["bash", str(SETUP_SCRIPT)], capture_output=True, text=True, check=False)
+        assert done.returncode == 0, f"setup-docker.sh failed:\n{done.stderr[-3000:]}"
+        return done.stdout.strip().splitlines()[-1]
+    if not _engine_up(docker):
+        missing("a running Docker engine (run .ci/setup-docker.sh as root)")
+    name = os.environ.get("CG_BASE_IMAGE", "container-gate-e2e-base:bookworm")
+    if subprocess.run([docker, "image", "inspect", name], capture_output=True, check=False).returncode != 0:
+        missing(f"the local base image {name} (run .ci/setup-docker.sh as root)")
+    return name
+
+
+def substitute_base(dockerfile: Path, image: str) -> None:
+    """Point `ARG BASE_IMAGE` at the local image, and give the build stage's pip this machine's CA bundle.
+
+    act builds local actions itself and passes no build arguments, so the defaults are rewritten in the copy."""
+    text = dockerfile.read_text(encoding="utf-8")
+    text, count = re.subn(r"(?m)^ARG BASE_IMAGE=\S+$", f"ARG BASE_IMAGE={image}", text)
+    assert count == 1, "Dockerfile must declare exactly one `ARG BASE_IMAGE=` default"
+    text, count = re.subn(r"(?m)^ARG PIP_CERT$", "ARG PIP_CERT=/etc/ssl/certs/ca-certificates.crt", text)
+    assert count == 1, "Dockerfile must declare `ARG PIP_CERT` (no default)"
+    dockerfile.write_text(text, encoding="utf-8")
+
+
+def make_fixture_repo(root: Path, image: str, workflows: Iterable[str], files: dict[str, Path | str]) -> Path:
+    """A git repository holding this project (so `uses: ./` finds action.yml) plus fixture files.
+
+    `files` maps repository paths to a source file (read in place, e.g. from the corpus) or literal text."""
+    root.mkdir(parents=True, exist_ok=True)
+    for name in PROJECT_FILES:
+        shutil.copy2(REPO / name, root / name)
+    for name in PROJECT_DIRS:
+        if (REPO / name).is_dir():
+            shutil.copytree(REPO / name, root / name, ignore=_SKIP, dirs_exist_ok=True)
+    substitute_base(root / "Dockerfile", image)
+    (root / ".github" / "workflows").mkdir(parents=True, exist_ok=True)
+    for workflow in workflows:
+        shutil.copy2(WORKFLOWS / workflow, root / ".github" / "workflows" / workflow)
+    for relative, source in files.items():
+        target = root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(source, Path):
+            shutil.copy2(source, target)
+        else:
+            target.write_text(source, encoding="utf-8")
+    (root / "out").mkdir(exist_ok=True)
+    _git_commit(root)
+    if os.geteuid() == 0:
+        # On GitHub-hosted runners the runner user owns the workspace; the image runs as that uid.
+        subprocess.run(["chown", "-R", f"{RUNNER_UID}:{RUNNER_UID}", str(root)], check=True)
+    return root
+
+
+def _git_commit(root: Path) -> None:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "e2e", "GIT_AUTHOR_EMAIL": "e2e@example.invalid"}
+    env |= {"GIT_COMMITTER_NAME": "e2e", "GIT_COMMITTER_EMAIL": "e2e@example.invalid"}
+    for args in (
+        ["init", "-q", "-b", "main"],
+        ["add", "-A"],
+        ["commit", "-q", "-m", "fixture"],
+        ["remote", "add", "origin", "https://github.com/container-gate/fixture.git"],
+    ):
+        subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True)
+
+
+@dataclass(frozen=True, slots=True)
+class ActRun:
+    """One finished `act` run: its exit status, its log, and how long it took."""
+
+    returncode: int
+    log: str
+    seconds: float
+
+    def outputs(self) -> dict[str, str]:
+        """Step outputs as act prints them (`::set-output:: name=value`)."""
+        return dict(re.findall(r"::set-output:: ([\w-]+)=(.*)", self.log))
+
+    def annotations(self, level: str) -> list[str]:
+        """Workflow-command annotations of one level (`error`, `warning`, `notice`) as act relays them."""
+        return re.findall(rf"::{level}(?: [^:\n]*)?::[^\n]*", self.log)
+
+    def summary(self) -> str:
+        """The step summary text act prints after `Summary - ` (up to the next log line of act's own)."""
+        match = re.search(r"Summary - (.*?)(?=\n\[)", self.log, re.S)
+        return match.group(1) if match else ""
+
+
+def run_act(repo: Path, workflow: str, image: str, *extra: str, timeout: float = 900) -> ActRun:
+    """`act push -W <workflow> -P ubuntu-latest=<image> --pull=false --bind` in `repo`.
+
+    --bind mounts the fixture repository as the workspace, so files the action writes are visible here."""
+    act = require_tool("act")
+    argv = [act, "push", "-W", f".github/workflows/{workflow}", "-P", f"ubuntu-latest={image}", "--pull=false"]
+    argv += ["--bind", *extra]
+    started = time.monotonic()
+    done = subprocess.run(argv, cwd=repo, capture_output=True, text=True, timeout=timeout, check=False)
+    return ActRun(done.returncode, done.stdout + done.stderr, time.monotonic() - started)
