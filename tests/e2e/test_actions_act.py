@@ -125,5 +125,6 @@ def test_remediate_action_dry_run_against_local_registry(tmp_path: Path, base_im
     assert run.returncode == 0, run.log[-4000:]
     assert "+FROM python:3.12.0-slim" in run.log and "-FROM python:3.11.1-slim" in run.log
     plan = json.loads((repo / "out" / "plan.json").read_text(encoding="utf-8"))
-    assert [(u["from"], u["to"], u["line"]) for u in plan["updates"]] == [("python:3.11.1-slim", "python:3.12.0-slim", 1)]
+    updates = [(u["from"], u["to"], u["line"]) for u in plan["updates"]]
+    assert updates == [("python:3.11.1-slim", "python:3.12.0-slim", 1)]
     assert (repo / "fixtures" / "remediate" / "Dockerfile").read_text(encoding="utf-8") == dockerfile
