@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-from functools import lru_cache
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from enum import IntEnum, StrEnum
+from functools import lru_cache
 
 
 class Severity(IntEnum):
@@ -162,6 +162,8 @@ class Finding:
     @property
     def tools(self) -> tuple[str, ...]:
         """Distinct tools that reported it, in a stable order."""
+        if len(self.sources) == 1:
+            return (self.sources[0].tool,)
         return tuple(sorted({s.tool for s in self.sources}))
 
     @property

@@ -223,6 +223,7 @@ def _order(p: Placed) -> tuple[int, int, int, str, str]:
 # --- plan ----------------------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=4096)
 def image_name(target: str) -> str:
     """A scan target without Trivy's ` (os x.y)` suffix: the image as the user named it."""
     return re.sub(r"\s+\([^()]*\)$", "", target.strip()) or target

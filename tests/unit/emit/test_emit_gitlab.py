@@ -98,7 +98,10 @@ def test_identifiers_ids_and_solution() -> None:
             "url": "https://github.com/advisories/GHSA-abcd-efgh-ijkl",
         }
     ]
-    assert entry["id"] == str(uuid.uuid5(gitlab.ID_NAMESPACE, finding.fingerprint))
+    ident = uuid.UUID(entry["id"])
+    assert ident.version == 5 and str(ident) == entry["id"]
+    assert entry["id"] == gitlab.vulnerability_id(finding.fingerprint)
+    assert gitlab.vulnerability_id("f" * 64) != gitlab.vulnerability_id("e" + "f" * 63)
     assert entry["solution"].startswith("No fixed version of openssl")
     assert entry["location"]["operating_system"] == "debian 12.5"
     assert entry["location"]["image"] == "registry.example/app:1.2"
