@@ -128,7 +128,8 @@ class TokenIssuer:
         access = []
         if scope:
             kind, name, actions = scope.split(":", 2)
-            allowed = [a for a in actions.split(",") if authorized or a == "pull"]
+            # anonymous callers may pull anything but `private/*`; authenticated ones get what they ask
+            allowed = [a for a in actions.split(",") if authorized or (a == "pull" and not name.startswith("private/"))]
             access.append({"type": kind, "name": name, "actions": allowed})
         now = int(time.time())
         header = {"typ": "JWT", "alg": "RS256", "x5c": [base64.b64encode(self.cert_der).decode()]}
@@ -226,3 +227,95 @@ def token_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[R
     yield server, issuer
     stop(server)
     issuer.server.shutdown()
+    issuer.server.server_close()
+
+
+class Front:
+    """A small HTTP server in front of a real registry, for behaviour Debian's registry (distribution
+    2.8) lacks: it ignores `n` on tag lists and never sends `Link`, so `paginate` serves tag lists in
+    pages as the distribution spec says (lexical order, `n`, `last`, `Link: <…>; rel="next"`); and
+    `throttle` answers the first requests with 429 and the given headers. Everything else is forwarded."""
+
+    def __init__(
+        self, upstream: str, *, paginate: bool = False, throttle: int = 0, headers: dict[str, str] | None = None
+    ):
+        self.upstream, self.paginate, self.throttle = upstream, paginate, throttle
+        self.headers = headers or {}
+        self.seen = 0
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        front = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                front.answer(self, body=True)
+
+            def do_HEAD(self) -> None:
+                front.answer(self, body=False)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        return Handler
+
+    def answer(self, h: BaseHTTPRequestHandler, *, body: bool) -> None:
+        self.seen += 1
+        if self.seen <= self.throttle:
+            self._send(h, 429, self.headers, b"", body)
+            return
+        parts = urlsplit(h.path)
+        up = requests.request(h.command, self.upstream + parts.path, headers=dict(h.headers), timeout=10)
+        if self.paginate and parts.path.endswith("/tags/list") and up.status_code == 200:
+            self._page(h, parts.path, parse_qs(parts.query), up.json(), body)
+            return
+        keep = {
+            k: v
+            for k, v in up.headers.items()
+            if k.lower() not in ("transfer-encoding", "connection", "content-length")
+        }
+        self._send(h, up.status_code, keep, up.content, body)
+
+    def _page(
+        self, h: BaseHTTPRequestHandler, path: str, query: dict[str, list[str]], doc: dict[str, Any], body: bool
+    ) -> None:
+        tags = sorted(doc.get("tags") or [])
+        last = query.get("last", [""])[0]
+        n = int(query.get("n", ["0"])[0]) or len(tags)
+        rest = [t for t in tags if t > last] if last else tags
+        page = rest[:n]
+        headers = {"Content-Type": "application/json"}
+        if len(rest) > n:
+            headers["Link"] = f'<{path}?n={n}&last={page[-1]}>; rel="next"'
+        self._send(h, 200, headers, json.dumps({"name": doc["name"], "tags": page}).encode(), body)
+
+    @staticmethod
+    def _send(h: BaseHTTPRequestHandler, status: int, headers: dict[str, str], data: bytes, body: bool) -> None:
+        h.send_response(status)
+        for k, v in headers.items():
+            h.send_header(k, v)
+        h.send_header("Content-Length", str(len(data)))
+        h.end_headers()
+        if body:
+            h.wfile.write(data)
+
+
+@pytest.fixture
+def front(registry: RegistryServer) -> Iterator[type[Front]]:
+    """Factory for `Front` servers before the session registry; closes them after the test."""
+    made: list[Front] = []
+
+    class Made(Front):
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(registry.url, **kwargs)
+            made.append(self)
+
+    yield Made
+    for f in made:
+        f.close()
