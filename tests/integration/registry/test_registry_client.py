@@ -5,18 +5,18 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import requests
-from conftest import TOKEN_PASSWORD, TOKEN_USER, Front, RegistryServer, TokenIssuer
-from oci import Pusher
 
 from remediate.credentials import from_docker_config
 from remediate.errors import RegistryError
 from remediate.imageref import parse
 from remediate.registry import Credential, OciRegistryClient, retrying_session
+from tests.integration.registry.oci import Pusher
+from tests.integration.registry.servers import TOKEN_PASSWORD, TOKEN_USER, Front, RegistryServer, TokenIssuer
 
 pytestmark = pytest.mark.registry
 
@@ -59,7 +59,7 @@ def test_registry_returns_every_tag_in_one_answer(
 
 
 def test_tags_are_read_from_every_page_and_cached(
-    many_tags: dict[str, str], counted: Counted, front: type[Front]
+    many_tags: dict[str, str], counted: Counted, front: Callable[..., Front]
 ) -> None:
     paged = front(paginate=True)
     client = OciRegistryClient(counted.session, mirrors={"docker.io": paged.url}, page_size=50)
@@ -164,7 +164,7 @@ def test_ready_token_from_the_environment_is_sent_as_bearer(
 
 @pytest.mark.parametrize("header", [{"Retry-After": "1"}, {"RateLimit-Reset": "1"}])
 def test_429_is_retried_after_the_servers_wait(
-    many_tags: dict[str, str], counted: Counted, header: dict[str, str], front: type[Front]
+    many_tags: dict[str, str], counted: Counted, header: dict[str, str], front: Callable[..., Front]
 ) -> None:
     proxy = front(throttle=2, headers=header)
     client = OciRegistryClient(counted.session, mirrors={"docker.io": proxy.url})
@@ -174,7 +174,7 @@ def test_429_is_retried_after_the_servers_wait(
     assert proxy.seen == 3
 
 
-def test_429_that_never_ends_becomes_a_registry_error(counted: Counted, front: type[Front]) -> None:
+def test_429_that_never_ends_becomes_a_registry_error(counted: Counted, front: Callable[..., Front]) -> None:
     proxy = front(throttle=100, headers={"Retry-After": "0"})
     client = OciRegistryClient(counted.session, mirrors={"docker.io": proxy.url})
     with pytest.raises(RegistryError) as err:

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import RegistryServer
-from oci import Pusher
 
 from remediate.cli import main
 from tests.conftest import corpus_file
+from tests.integration.registry.oci import Pusher
+from tests.integration.registry.servers import RegistryServer
 
 pytestmark = pytest.mark.registry
 
