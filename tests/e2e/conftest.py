@@ -135,3 +135,23 @@ def run_act(repo: Path, workflow: str, image: str, *extra: str, timeout: float =
     started = time.monotonic()
     done = subprocess.run(argv, cwd=repo, capture_output=True, text=True, timeout=timeout, check=False)
     return ActRun(done.returncode, done.stdout + done.stderr, time.monotonic() - started)
+
+
+IMAGE_TAG = "container-gate-e2e:test"
+
+
+def build_image(context: Path, tag: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    """`docker build` with the classic builder, the one act uses for local actions."""
+    docker = shutil.which("docker") or "docker"
+    env = {**os.environ, "DOCKER_BUILDKIT": "0"}
+    argv = [docker, "build", "-q", "-t", tag, *extra, str(context)]
+    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=900, check=False)
+
+
+@pytest.fixture(scope="session")
+def action_image(base_image: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The action image built from our Dockerfile on the local base (once per session)."""
+    context = make_fixture_repo(tmp_path_factory.mktemp("image"), base_image, [], {})
+    done = build_image(context, IMAGE_TAG)
+    assert done.returncode == 0, f"docker build failed:\n{done.stderr[-3000:]}"
+    return IMAGE_TAG

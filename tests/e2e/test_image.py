@@ -1,0 +1,80 @@
+"""The action image itself: what it runs as, what it contains, and what it leaves out."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from gate import __version__
+
+pytestmark = pytest.mark.docker
+
+
+def _docker(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([shutil.which("docker") or "docker", *args], capture_output=True, text=True, check=False)
+
+
+def _inspect(image: str) -> dict[str, object]:
+    done = _docker("image", "inspect", image)
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)[0]
+    assert isinstance(data, dict)
+    return data
+
+
+def _config(image: str) -> dict[str, object]:
+    config = _inspect(image)["Config"]
+    assert isinstance(config, dict)
+    return config
+
+
+def test_version_answers(action_image: str) -> None:
+    done = _docker("run", "--rm", action_image, "--version")
+    assert (done.returncode, done.stdout) == (0, f"container-gate {__version__}\n")
+
+
+def test_runs_as_the_runner_uid_with_no_healthcheck(action_image: str) -> None:
+    config = _config(action_image)
+    assert config["User"] == "1001:1001"
+    assert config["Healthcheck"] == {"Test": ["NONE"]}
+    assert config["Entrypoint"] == ["/opt/venv/bin/python", "-I", "-m", "gate.ci.action"]
+    assert _docker("run", "--rm", "--entrypoint", "id", action_image, "-u").stdout.strip() == "1001"
+
+
+def test_oci_labels(action_image: str) -> None:
+    labels = _config(action_image)["Labels"]
+    assert isinstance(labels, dict)
+    for key in ("title", "description", "source", "licenses", "version", "revision"):
+        assert labels.get(f"org.opencontainers.image.{key}"), key
+
+
+def test_no_build_tools_caches_or_build_settings_in_the_final_image(action_image: str) -> None:
+    script = (
+        "import os, shutil, sys;"
+        "paths = ('/wheels', '/src', '/opt/build', '/root/.cache/pip', '/opt/venv/bin/pip');"
+        "bad = [p for p in paths if os.path.exists(p)];"
+        "bad += [t for t in ('gcc', 'cc', 'make') if shutil.which(t)];"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    done = _docker("run", "--rm", "--entrypoint", "/opt/venv/bin/python", action_image, "-c", script)
+    assert done.returncode == 0, done.stdout + done.stderr
+    env = _config(action_image)["Env"]
+    assert isinstance(env, list)
+    assert not [e for e in env if str(e).startswith("PIP_")]
+
+
+def test_hyphenated_input_variables_reach_the_entrypoint(action_image: str) -> None:
+    # `INPUT_FAIL-ON` cannot be read by a POSIX shell; the Python entrypoint must see it anyway.
+    done = _docker(
+        "run", "--rm", "-e", "INPUT_FAIL-ON=bogus", "-e", "INPUT_PATHS=.", action_image, "github-action", "gate"
+    )
+    assert done.returncode == 2
+    assert "--fail-on: invalid choice: 'BOGUS'" in done.stderr
+
+
+def test_the_image_adds_little_to_its_base(action_image: str, base_image: str) -> None:
+    added = int(str(_inspect(action_image)["Size"])) - int(str(_inspect(base_image)["Size"]))
+    assert 0 < added < 120 * 1024 * 1024, f"the image adds {added / 2**20:.1f} MiB to its base"
