@@ -105,7 +105,7 @@ def test_selftest_workflow_runs_green(tmp_path: Path, base_image: str) -> None:
 
 @pytest.mark.registry
 def test_remediate_action_dry_run_against_local_registry(tmp_path: Path, base_image: str) -> None:
-    from tests.integration.registry.conftest import start_registry, stop
+    from tests.integration.registry.servers import start_registry, stop
     from tests.integration.registry.oci import Pusher
 
     server = start_registry(tmp_path / "registry")
