@@ -83,6 +83,11 @@ class Instruction:
     heredocs: tuple[str, ...] = ()
     """Bodies of the instruction's heredocs, in order."""
 
+    @property
+    def kind(self) -> str:
+        """What the instruction does: `cmd`, or for `ONBUILD RUN ...` the wrapped `run`."""
+        return self.sub_cmd if self.cmd == "onbuild" and self.sub_cmd else self.cmd
+
     def flag(self, name: str) -> str | None:
         """The value of `--name=value` (the last one wins, as in BuildKit); `""` for a bare `--name`."""
         found: str | None = None
@@ -402,7 +407,7 @@ class _Builder:
             cmd=cmd,
             sub_cmd=c.sub_cmd.lower() if c.sub_cmd else None,
             json=bool(c.json),
-            flags=tuple(c.flags),
+            flags=_onbuild_flags(c) if cmd == "onbuild" else tuple(c.flags),
             value=tuple(c.value),
             original=c.original,
             start_line=c.start_line,
@@ -493,6 +498,18 @@ class _Builder:
                 default_span=dspan,
                 stage=ins.stage,
             )
+
+
+def _onbuild_flags(c: Any) -> tuple[str, ...]:
+    """Flags of the instruction an ONBUILD wraps (BuildKit's parse leaves them out of ONBUILD's own)."""
+    import dockerfile as bk
+
+    inner = re.sub(r"^\s*onbuild\s+", "", c.original, flags=re.IGNORECASE)
+    try:
+        parsed = bk.parse_string(inner + "\n")
+    except bk.GoParseError:
+        return tuple(c.flags)
+    return tuple(parsed[0].flags) if parsed else tuple(c.flags)
 
 
 def _default_span(raw: str, span: Span) -> Span:

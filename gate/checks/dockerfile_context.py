@@ -32,6 +32,6 @@ class RuleContext:
         return self.df.parent_chain(final) if final else ()
 
     def final_instructions(self, *cmds: str) -> tuple[Instruction, ...]:
-        """Instructions of the given kinds that end up in the final image, in file order."""
-        found = [i for st in self.final_chain for i in st.instructions if i.cmd in cmds]
+        """Instructions of the given kinds (ONBUILD triggers by what they wrap) in the final image, in file order."""
+        found = [i for st in self.final_chain for i in st.instructions if i.kind in cmds]
         return tuple(sorted(found, key=lambda i: i.start_line))

@@ -56,7 +56,9 @@ RULES: tuple[RuleInfo, ...] = (
         "The image runs as root",
         Severity.HIGH,
         "A process running as root inside the container is root on the host if it escapes; the final "
-        "stage sets no USER (none inherited from a parent stage) or its last USER is root/0.",
+        "stage sets no USER (none inherited from a parent stage) or its last USER is root/0 (or Windows' "
+        "ContainerAdministrator). Bases that already run as non-root (`:nonroot` tags, Chainguard runtime "
+        "images, nanoserver, `*-unprivileged`) need no USER; a USER root in a builder stage never ships.",
         "Create an unprivileged user and end the final stage with `USER <name or uid>` (e.g. `USER 65532`), "
         "or build on a base that already runs as non-root (`...:nonroot`).",
         hadolint=("DL3002",),
@@ -68,7 +70,9 @@ RULES: tuple[RuleInfo, ...] = (
         "Base image uses `latest` or no tag",
         Severity.MEDIUM,
         "`latest` (or no tag, which means `latest`) changes under you: builds stop being reproducible and "
-        "an unreviewed base can ship. Stage references and `scratch` are not images and are never flagged.",
+        "an unreviewed base can ship. Stage references and `scratch` are not images and are never flagged. "
+        "ARGs resolve to their defaults (`${TAG:-3.12}` too); a FROM that needs a build arg with no default "
+        "is left alone, and a registry port (`host:5000/app`) is not a tag.",
         "Name an explicit version tag (`python:3.12.4-slim`), better still with its digest.",
         hadolint=("DL3006", "DL3007"),
         trivy=("DS-0001",),
@@ -88,7 +92,10 @@ RULES: tuple[RuleInfo, ...] = (
         "ENV values are stored in the image config and ARG values in its history: anyone who can pull the "
         "image can read them. Names are matched on whole words (PASSWORD, TOKEN, SECRET, API_KEY, "
         "PRIVATE_KEY, ...) and values on known credential formats; names ending in _FILE, _PATH, _URL, "
-        "_NAME and similar are references, not secrets, and GPG_KEY/PUBLIC_KEY are public.",
+        "_NAME and similar are references, not secrets, and GPG_KEY/PUBLIC_KEY are public. Run-together names "
+        "(PGPASSWORD) count; yes/no/true/false/0/1 values are switches (MYSQL_ALLOW_EMPTY_PASSWORD=yes), not "
+        "secrets; a placeholder (SECRET_KEY_BASE=dummy) is flagged because it becomes the running app's key "
+        "unless overridden. A `user:password@` inside a URL value is flagged whatever the name.",
         "Pass secrets at build time with `RUN --mount=type=secret,id=<id>` (`docker build --secret`) and at "
         "run time through the orchestrator's secret store; never bake them into the image.",
         trivy=("DS-0031",),
@@ -108,7 +115,10 @@ RULES: tuple[RuleInfo, ...] = (
         "Package manager cache left in the image",
         Severity.LOW,
         "Package indexes and caches left in a layer add size and stale metadata to the image; cleaning them "
-        "in a later RUN does not shrink the earlier layer.",
+        "in a later RUN does not shrink the earlier layer (hadolint DL3009 semantics). `apt-get clean` alone "
+        "leaves /var/lib/apt/lists; `find <lists> -delete`, `rm -rf /var/lib/{apt,dpkg}` and a cache mount "
+        "on the lists count as cleanup; a mount of /var/cache/apt alone does not. Builder stages are not "
+        "flagged: their layers never ship.",
         "In the same RUN: `rm -rf /var/lib/apt/lists/*` after apt-get, `apk add --no-cache`, `yum clean all`, "
         "`dnf clean all`, `zypper clean -a`; or mount the cache: `RUN --mount=type=cache,target=/var/cache/apt`.",
         hadolint=("DL3009", "DL3019", "DL3032", "DL3036", "DL3040"),
@@ -121,7 +131,9 @@ RULES: tuple[RuleInfo, ...] = (
         Severity.LOW,
         "Download tools, editors, remote shells and network utilities (curl, wget, vim, ssh, netcat, ...) are "
         "what an attacker reaches for after getting in. Builder stages may install them; a tool the final "
-        "HEALTHCHECK calls, or one removed in the same RUN, is not flagged.",
+        "HEALTHCHECK calls, or one removed in the same RUN (by name, as an apk `--virtual` group, or through "
+        "`apt-mark auto` + `apt-get purge --auto-remove` as the official images do), is not flagged. Package "
+        "lists in shell variables (`buildDeps='gcc make'`, ENV/ARG) are expanded.",
         "Install such tools only in a builder stage, or remove them in the same RUN; configure the list with "
         "`dockerfile.unnecessary-tools`.",
         scope=_FINAL,
@@ -131,7 +143,9 @@ RULES: tuple[RuleInfo, ...] = (
         "Whole build context copied into the image",
         Severity.MEDIUM,
         "`COPY . .` copies everything the build context holds (.git, .env, keys, local build output) unless "
-        ".dockerignore excludes it. Builder stages are not flagged: only what reaches the final image matters.",
+        ".dockerignore excludes it. Builder stages are not flagged: only what reaches the final image matters. "
+        "`ONBUILD COPY . .` is flagged (it copies every downstream build's context); `COPY --from=<stage> . .` "
+        "is not the build context.",
         "Copy explicit paths (`COPY src/ ./src/`), and keep a .dockerignore that excludes secrets and VCS data.",
         scope=_FINAL,
     ),
@@ -139,22 +153,30 @@ RULES: tuple[RuleInfo, ...] = (
         ADD_URL,
         "ADD fetches a remote URL",
         Severity.MEDIUM,
-        "ADD downloads without verifying what it got; a compromised or changed server changes your image.",
-        "Use `ADD --checksum=sha256:<hash> <url> <dest>`, or download in a RUN and verify the checksum.",
+        "ADD downloads without verifying what it got; a compromised or changed server changes your image. "
+        "A git source (`git@host:repo`, `https://.../repo.git`) is flagged unless pinned to a full commit id "
+        "(`#<sha>`): branches and tags move.",
+        "Use `ADD --checksum=sha256:<hash> <url> <dest>` (or `#<commit>` for git), or download in a RUN and "
+        "verify the checksum.",
     ),
     RuleInfo(
         PIPE_SHELL,
         "Remote script piped to a shell",
         Severity.HIGH,
-        "`curl ... | sh` runs whatever the server returns, unverified, as root during the build.",
+        "`curl ... | sh` runs whatever the server returns, unverified, as root during the build. The same "
+        "goes for `| python3 -` (an interpreter reading its stdin; `python3 -c` parsing the response is fine), "
+        "`sh <(curl ...)`, PowerShell `iex (...DownloadString(...))`, ONBUILD RUN triggers, and "
+        "`curl -o x.sh URL && sh x.sh` when the same RUN checks no checksum or signature (sha256sum, gpg "
+        "--verify, ...) — hadolint does not flag that last form.",
         "Download to a file, verify its checksum or signature, then run it; or install from a package manager.",
     ),
     RuleInfo(
         CHMOD_777,
         "World-writable permissions",
         Severity.MEDIUM,
-        "`chmod 777` / `a+w` lets any user in the container rewrite the files (COPY --from keeps the mode). "
-        "Sticky-bit modes such as 1777 (shared temp dirs) are not flagged.",
+        "`chmod 777` / `0777` / `a+w` lets any user in the container rewrite the files (COPY --from keeps the "
+        "mode), also through `find -exec chmod` or `xargs chmod`. Sticky-bit modes such as 1777 (shared temp "
+        "dirs) are not flagged.",
         "Give ownership to the user that needs it (`chown app:app`, `COPY --chown`) and use 755/644 or tighter.",
     ),
     RuleInfo(
@@ -180,7 +202,8 @@ RULES: tuple[RuleInfo, ...] = (
         "No HEALTHCHECK in the final image",
         Severity.LOW,
         "Without a health check the engine cannot tell a hung service from a healthy one. Not flagged for "
-        "scratch or distroless bases (no shell to run one) or when `HEALTHCHECK NONE` is explicit.",
+        "scratch, distroless, Chainguard runtime or Ubuntu chiseled bases (no shell to run one) or when "
+        "`HEALTHCHECK NONE` is explicit.",
         "Add `HEALTHCHECK CMD <command that fails when the service is unhealthy>`, or `HEALTHCHECK NONE` to "
         "state that the orchestrator probes it.",
         trivy=("DS-0026",),
@@ -231,6 +254,7 @@ DEFAULT_UNNECESSARY_TOOLS: frozenset[str] = frozenset(
         "nc",
         "ncat",
         "nmap",
+        "nmap-ncat",
         "socat",
         "tcpdump",
         "ftp",

@@ -26,6 +26,8 @@ class Command:
     """Wrappers peeled off the front (`sudo`, `env`, ...)."""
     substituted_into: Command | None = None
     """The command reading this one's output through process substitution (`bash <(curl ...)`)."""
+    assigns: tuple[tuple[str, str], ...] = ()
+    """Leading `NAME=value` words (shell variables when the command has no program)."""
 
     @property
     def name(self) -> str:
@@ -84,7 +86,7 @@ def _logical_lines(script: str) -> Iterator[str]:
 
 
 def _tokens(line: str) -> list[str]:
-    lexer = shlex.shlex(line, posix=True, punctuation_chars=";&|(){}")
+    lexer = shlex.shlex(line, posix=True, punctuation_chars=";&|()")
     lexer.whitespace_split = True
     lexer.commenters = "#"
     try:
@@ -117,10 +119,13 @@ def _split(tokens: list[str]) -> Iterator[Command]:
 
 def _command(words: list[str], piped_from: Command | None, into: Command | None = None) -> Command:
     wrappers: list[str] = []
+    assigns: list[tuple[str, str]] = []
     i = 0
     while i < len(words):
         w = words[i]
         if _ASSIGN.match(w):
+            name, _, value = w.partition("=")
+            assigns.append((name, value))
             i += 1
         elif w in _WRAPPERS:
             wrappers.append(w)
@@ -130,4 +135,10 @@ def _command(words: list[str], piped_from: Command | None, into: Command | None 
                 i += 2 if words[i] in ("-u", "-g", "-C", "-D", "-U") else 1
         else:
             break
-    return Command(argv=tuple(words[i:]), piped_from=piped_from, wrapped_by=tuple(wrappers), substituted_into=into)
+    return Command(
+        argv=tuple(words[i:]),
+        piped_from=piped_from,
+        wrapped_by=tuple(wrappers),
+        substituted_into=into,
+        assigns=tuple(assigns),
+    )
