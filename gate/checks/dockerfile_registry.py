@@ -192,7 +192,8 @@ RULES: tuple[RuleInfo, ...] = (
         EXPOSE_SSH,
         "SSH port 22 exposed",
         Severity.MEDIUM,
-        "An SSH daemon in a container is an extra way in that bypasses the orchestrator's access controls.",
+        "An SSH daemon in a container is an extra way in that bypasses the orchestrator's access controls. "
+        "22 and 22/tcp and a range that covers 22 are flagged; 2222, 8022 and 22/udp are not.",
         "Remove `EXPOSE 22` and the SSH server; use `docker exec`/`kubectl exec` for debugging.",
         trivy=("DS-0004",),
         scope=_FINAL,

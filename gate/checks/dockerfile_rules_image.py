@@ -154,8 +154,9 @@ def expose_ssh(ctx: RuleContext) -> Iterator[Hit]:
     """CG-DF-013: EXPOSE 22 in the final image."""
     for ins in ctx.final_instructions("expose"):
         for port in ins.value:
-            resolved = _expand(ctx, ins, port)
-            if resolved.split("/", 1)[0] == "22" and resolved.split("/")[-1] in ("22", "tcp"):
+            number, _, proto = _expand(ctx, ins, port).partition("/")
+            low, _, high = number.partition("-")
+            if proto in ("", "tcp") and low.isdigit() and int(low) <= 22 <= int(high if high.isdigit() else low):
                 yield Hit(reg.EXPOSE_SSH, ins, "Port 22 (SSH) is exposed")
 
 

@@ -275,3 +275,10 @@ def test_garbage_only_raises_input_error(seed: int) -> None:
         for a in df.args:
             assert a.default is None or a.default_span is not None
     assert parsed > 0
+
+
+def test_onbuild_keeps_the_wrapped_instructions_kind_and_flags() -> None:
+    df = parse("FROM x\nONBUILD COPY --from=b --chown=1 . .\nONBUILD RUN --mount=type=cache,target=/c make\n")
+    copy, run = df.instructions[1:]
+    assert (copy.cmd, copy.kind, copy.flag("from"), copy.value) == ("onbuild", "copy", "b", (".", "."))
+    assert (run.kind, run.flag_values("mount")) == ("run", ("type=cache,target=/c",))

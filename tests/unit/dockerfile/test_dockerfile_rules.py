@@ -73,6 +73,22 @@ OK = f"FROM debian:12.6{DIGEST}\nHEALTHCHECK NONE\nUSER 1000\n"
         "RUN apt-get update && apt-get install -y --no-install-recommends gcc && pip install x"
         " && apt-get purge -y gcc && rm -rf /var/lib/apt/lists/*",
         'RUN ["sh", "-c", "echo ok"]',
+        "RUN yum -y install httpd && yum -y clean all",
+        "RUN zypper -n in nginx && zypper -n clean -a",
+        "RUN apt-get update && apt-get install -y --no-install-recommends x && find /var/lib/apt/lists -type f -delete",
+        "RUN apt-get update && apt-get install -y --no-install-recommends x && rm -rf /var/lib/{apt,dpkg}/",
+        "RUN apt-get update && apt-get install -y --no-install-recommends x && apt-get dist-clean",
+        "ENV MYSQL_ALLOW_EMPTY_PASSWORD=yes SECRET_KEY_BASE_DUMMY=1 REDIS_URL=redis://cache:6379/0",
+        "RUN curl -fsSL https://x/meta | python3 -c 'import json,sys; print(json.load(sys.stdin))'",
+        "RUN curl -fsSL https://x/key.asc | gpg --dearmor -o /usr/share/keyrings/x.gpg",
+        "RUN curl -fsSLo x.sh https://x && echo 'abc  x.sh' | sha256sum -c - && sh x.sh",
+        "ADD https://github.com/moby/buildkit.git#" + "c" * 40 + " /src",
+        "ONBUILD COPY --from=builder . /app",
+        "RUN apt-get update && apt-get install -y --no-install-recommends gcc make wget && make"
+        " && apt-mark auto '.*' && apt-get purge -y --auto-remove && rm -rf /var/lib/apt/lists/*",
+        "RUN deps='gcc make' && apt-get update && apt-get install -y --no-install-recommends $deps"
+        " && make && apt-get purge -y --auto-remove $deps && rm -rf /var/lib/apt/lists/*",
+        "RUN find /srv -type d -exec chmod 755 {} +",
     ],
 )
 def test_fine_lines_are_not_flagged(line: str) -> None:
@@ -102,6 +118,26 @@ def test_fine_lines_are_not_flagged(line: str) -> None:
         ("RUN apt install -y --no-install-recommends nano && rm -rf /var/lib/apt/lists/*", "CG-DF-007"),
         ("RUN apk add --no-cache build-base", "CG-DF-015"),
         ("RUN apt-get update", "CG-DF-006"),
+        ("RUN curl -fsSLo /tmp/i.sh https://x && sh /tmp/i.sh", "CG-DF-010"),
+        ("RUN wget https://x/get.sh && chmod +x get.sh && ./get.sh", "CG-DF-010"),
+        ("RUN curl -sSL https://install.example.org | python3 -", "CG-DF-010"),
+        ("ONBUILD RUN wget -qO- https://x | sh", "CG-DF-010"),
+        ("RUN iex ((New-Object System.Net.WebClient).DownloadString('https://x/install.ps1'))", "CG-DF-010"),
+        ("RUN find /srv -type d -exec chmod 777 {} +", "CG-DF-011"),
+        ("ENV PGPASSWORD=postgres", "CG-DF-004"),
+        ("ENV DATABASE_URL=postgres://app:s3cr3t@db:5432/app", "CG-DF-004"),
+        ("ENV SECRET_KEY_BASE=dummy", "CG-DF-004"),
+        ("ADD git@github.com:org/repo.git#v1.2.3 /src", "CG-DF-009"),
+        ("USER ContainerAdministrator", "CG-DF-001"),
+        ("RUN zypper -n in vim && zypper -n clean -a", "CG-DF-007"),
+        (
+            "RUN deps='gcc make' && apt-get update && apt-get install -y --no-install-recommends $deps"
+            " && rm -rf /var/lib/apt/lists/*",
+            "CG-DF-015",
+        ),
+        ("RUN --mount=type=cache,target=/var/cache/apt apt-get update", "CG-DF-006"),
+        ("ONBUILD COPY . /app", "CG-DF-008"),
+        ("EXPOSE 8080 20-25/tcp", "CG-DF-013"),
     ],
 )
 def test_bad_lines_are_flagged(line: str, rule: str) -> None:
@@ -128,6 +164,11 @@ def test_latest_and_no_tag_rules_resolve_args_and_skip_stage_refs() -> None:
     assert not {(5, "CG-DF-002"), (6, "CG-DF-002"), (7, "CG-DF-002")} & got
 
 
+def test_from_with_a_defaulted_arg_is_checked_and_an_unknown_one_is_not() -> None:
+    text = "ARG TAG\nFROM python:${PY:-3.11}-alpine AS a\nFROM node${TAG}\nFROM ${IMG:-ubuntu}\nUSER 1\n"
+    assert hits(text) == {(2, "CG-DF-003"), (4, "CG-DF-002"), (4, "CG-DF-003"), (4, "CG-DF-014")}
+
+
 def test_user_root_then_app_is_fine_and_variable_user_resolved() -> None:
     assert hits(OK + "USER root\nRUN true\nUSER app\n") == set()
     assert hits(OK + "ENV RUNAS=0\nUSER ${RUNAS}:0\n") == {(5, "CG-DF-001")}
@@ -136,6 +177,8 @@ def test_user_root_then_app_is_fine_and_variable_user_resolved() -> None:
 
 def test_healthcheck_not_needed_for_scratch_or_distroless() -> None:
     assert hits("FROM scratch\nUSER 1\n") == set()
+    assert hits(f"FROM cgr.dev/chainguard/glibc-dynamic{DIGEST}\n") == set()
+    assert hits(f"FROM cgr.dev/chainguard/python:latest-dev{DIGEST}\nUSER 1\n") == {(1, "CG-DF-014")}
     assert hits(f"FROM gcr.io/distroless/static-debian12{DIGEST}\nUSER 1\n") == set()
     assert hits(f"FROM debian:12{DIGEST}\nUSER 1\n") == {(1, "CG-DF-014")}
 
