@@ -71,6 +71,7 @@ class SarifParser:
         findings: list[Finding] = []
         skipped: list[Skipped] = []
         tools: list[str] = []
+        states: list[_Run] = []
         own = 0
         for index, run in enumerate(doc["runs"]):
             state = _start_run(run, origin)
@@ -83,6 +84,7 @@ class SarifParser:
                 skipped.append(Skipped(origin, f"runs[{index}]: written by container-gate itself, not read again"))
                 continue
             tools.append(state.tool)
+            states.append(state)
             _read_results(state, run.get("results"), index, findings, skipped)
         if own and not tools:
             raise InputError(
@@ -90,9 +92,7 @@ class SarifParser:
                 path=origin,
             )
         tool = tools[0] if len(set(tools)) == 1 else "sarif"
-        versions = {
-            _text(r.get("tool", {}).get("driver", {}).get("version")) for r in doc["runs"] if isinstance(r, dict)
-        }
+        versions = {state.version for state in states}
         return Report(
             tool=tool,
             path=origin,
@@ -110,7 +110,8 @@ def _start_run(run: Any, origin: str) -> _Run | None:
         return None
     rules: list[Any] = list(driver.get("rules") or ()) if isinstance(driver.get("rules"), list) else []
     by_id = {r["id"]: r for r in rules if isinstance(r, dict) and isinstance(r.get("id"), str)}
-    for extension in tool.get("extensions") or ():
+    extensions = tool.get("extensions")
+    for extension in extensions if isinstance(extensions, list) else ():
         ext_rules = extension.get("rules") if isinstance(extension, dict) else None
         for rule in ext_rules if isinstance(ext_rules, list) else ():
             if isinstance(rule, dict) and isinstance(rule.get("id"), str):

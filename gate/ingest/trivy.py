@@ -315,7 +315,7 @@ def _vulnerability(scope: _Scope, result: dict[str, Any], target: str, v: dict[s
         location=Location(path=path) if path else None,
         sources=(Source("trivy", scope.origin, scope.tool_version, vid, word if isinstance(word, str) else None),),
         description=description if isinstance(description, str) else "",
-        references=tuple(r for r in refs if isinstance(r, str)) if isinstance(refs, list) else (),
+        references=_texts(refs),
         help_uri=primary if isinstance(primary, str) and primary else None,
         cvss_score=_cvss(v),
         package_class=pkg_class,
@@ -406,7 +406,7 @@ def _misconfiguration(scope: _Scope, result: dict[str, Any], target: str, m: dic
         location=Location(path=path, start_line=_line(cause.get("StartLine")), end_line=_line(cause.get("EndLine"))),
         sources=(Source("trivy", scope.origin, scope.tool_version, rule, _text(m.get("Severity"))),),
         description=description,
-        references=tuple(refs) if isinstance(refs, list) else (),
+        references=_texts(refs),
         help_uri=_text(m.get("PrimaryURL")),
         tool_suppression=Suppression(by="tool", reason="excepted by a Trivy policy exception (Status EXCEPTION)")
         if status == "EXCEPTION"
@@ -507,6 +507,10 @@ def _obj(value: Any) -> dict[str, Any]:
 
 def _text(value: Any) -> str | None:
     return value.strip() or None if isinstance(value, str) else None
+
+
+def _texts(value: Any) -> tuple[str, ...]:
+    return tuple(v for v in value if isinstance(v, str)) if isinstance(value, list) else ()
 
 
 def _first_text(value: Any) -> str | None:

@@ -85,7 +85,7 @@ def _statement(raw: Any, index: int, origin: str, default_time: str | None) -> V
         raise InputError(f"{where} is not an object", path=origin)
     name, aliases = _vulnerability(raw.get("vulnerability"), where, origin)
     status = raw.get("status")
-    if status not in STATUSES:
+    if not isinstance(status, str) or status not in STATUSES:
         raise InputError(f"{where}: status {status!r} is not one of {', '.join(sorted(STATUSES))}", path=origin)
     justification = _text(raw.get("justification"))
     impact = _text(raw.get("impact_statement"))
