@@ -84,13 +84,15 @@ def _run(args: argparse.Namespace) -> int:
         result = plan([Path(p) for p in args.paths], registry=client, findings=reports, options=options)
     finally:
         client.session.close()
-    sys.stdout.write(render.table(result))
+    # with `--json -` stdout carries only the JSON document; the readable plan goes to stderr
+    human = sys.stderr if args.json == "-" else sys.stdout
+    human.write(render.table(result))
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
     if args.write:
         _write_files(result.edits)
     elif result.edits:
-        sys.stdout.write("\n" + render.diff(result))
+        human.write("\n" + render.diff(result))
     if args.json:
         _write_output(args.json, render.json_text(result))
     return 0

@@ -84,6 +84,7 @@ def retrying_session(*, retries: int = 4, backoff: float = 0.5) -> requests.Sess
 
     policy = RegistryRetry(
         total=retries,
+        connect=min(retries, 2),  # an unreachable host will not come back within this run
         backoff_factor=backoff,
         status_forcelist=(429, 500, 502, 503, 504),
         allowed_methods=frozenset({"GET", "HEAD"}),
@@ -138,6 +139,8 @@ class OciRegistryClient:
         """Where the API for `registry` is served: its mirror, else https (http for loopback hosts)."""
         if registry in self.mirrors:
             return self.mirrors[registry]
+        if registry in ("registry-1.docker.io", "index.docker.io") and "docker.io" in self.mirrors:
+            return self.mirrors["docker.io"]
         host = api_host(registry)
         return f"{'http' if is_loopback(host) else 'https'}://{host}"
 

@@ -169,3 +169,24 @@ def test_bad_inputs_exit_2_with_one_line(
     bad.write_text("FROM\n")
     assert remediate(registry, str(bad)) == 2
     assert "bad/Dockerfile" in capsys.readouterr().err
+
+
+def test_python_dash_m_remediate_prints_json(
+    registry: RegistryServer, filled: dict[str, dict[str, str]], tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "Dockerfile").write_text("FROM node:20.11.1\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "remediate", "--registry-mirror", f"docker.io={registry.url}", "--json", "-", "."],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert "Dockerfile:1" in proc.stderr
+    assert doc["updates"][0]["to"] == "node:20.12.2" and doc["updates"][0]["file"] == "Dockerfile"

@@ -124,3 +124,10 @@ def test_name_change_is_refused() -> None:
     with pytest.raises(RewriteError, match="name would change"):
         edits_for(use.segments, use.resolved, "busybox:1", use.token_end, 1)
     assert replace(use, ref=parse_ref("alpine:3.19")).ref.tag == "3.19"
+
+
+def test_bom_crlf_and_arg_in_one_file() -> None:
+    text = "\ufeff# syntax=docker/dockerfile:1\r\nARG TAG=3.19.4\r\nFROM alpine:${TAG} AS a\r\n"
+    out = rewrite(text, 3, "3.20.3")
+    assert out == text.replace("TAG=3.19.4", "TAG=3.20.3") and out.startswith("\ufeff")
+    assert changed_lines(text, out) == [2]
