@@ -23,8 +23,9 @@ report = load_report(Path(sys.argv[1]))
 t1 = time.perf_counter()
 verdict = evaluate([report], Policy(), today=dt.date(2026, 11, 29))
 t2 = time.perf_counter()
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"parse": t1 - t0, "verdict": t2 - t1, "findings": len(verdict.decisions),
-                  "blocking": len(verdict.blocking), "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "blocking": len(verdict.blocking), "rss_mib": rss}))
 """
 
 

@@ -38,5 +38,8 @@ def test_demo_blocks_without_its_waivers(
     log = capsys.readouterr().out.splitlines()
     assert log[0].startswith("container-gate: FAIL: 2 blocking (1 CRITICAL, 1 HIGH)")
     # the log names each blocking finding, most severe first, with the fix and where it shows
-    assert log[1].split()[:2] == ["CRITICAL", "CVE-2024-45490"] and "-> 2.5.0-1+deb12u1 in ghcr.io/example/app:1.0" in log[1]
+    assert (
+        log[1].split()[:2] == ["CRITICAL", "CVE-2024-45490"]
+        and "-> 2.5.0-1+deb12u1 in ghcr.io/example/app:1.0" in log[1]
+    )
     assert log[2].split()[:2] == ["HIGH", "CVE-2024-6119"]

@@ -67,7 +67,10 @@ def test_ignore_suppresses_until_it_expires_and_expiry_is_reported() -> None:
 
 def test_ignore_matches_alias_and_path_scope() -> None:
     finding = f("GHSA-xxxx", Severity.HIGH)
-    assert run(finding, ignores=(IgnoreEntry(id="ghsa-xxxx", reason="r", origin="o"),))["GHSA-xxxx"] == (False, "ignore")
+    assert run(finding, ignores=(IgnoreEntry(id="ghsa-xxxx", reason="r", origin="o"),))["GHSA-xxxx"] == (
+        False,
+        "ignore",
+    )
     scoped = IgnoreEntry(id="GHSA-xxxx", reason="r", origin="o", paths=("other/*",))
     assert run(finding, ignores=(scoped,))["GHSA-xxxx"] == (True, None)
 

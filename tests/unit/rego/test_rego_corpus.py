@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
-from gate.checks.rego import check, evaluate, format_summary, parse_input, verify
+from gate.checks.rego import CheckResult, check, evaluate, format_summary, parse_input, verify
 from gate.model import Kind, Severity
 
 IMAGE_MSG = 'unallowed image found ["openjdk:8-jdk-alpine"]'
@@ -16,7 +17,7 @@ COMMANDS_MSG = (
 )
 
 
-def messages(results):  # type: ignore[no-untyped-def]
+def messages(results: Sequence[CheckResult]) -> list[str]:
     return sorted(m.msg for r in results for m in (*r.failures, *r.warnings))
 
 
