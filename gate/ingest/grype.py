@@ -94,7 +94,7 @@ def _scope(doc: dict[str, Any], descriptor: dict[str, Any], origin: str) -> _Sco
     image = None
     if isinstance(target, dict):
         # Image sources (and newer SBOM sources) describe the target as an object.
-        image = _text(target.get("userInput")) or _text(target.get("name"))
+        image = _text(target.get("userInput")) or _text(target.get("name")) or _text(target.get("path"))
         fallback = image or "unknown"
     else:
         # Grype 0.2x quoted directory targets (`"\".\""`); the quotes are not part of the path.

@@ -134,7 +134,7 @@ def _parse_v2(doc: dict[str, Any], origin: str) -> Report:
         origin=origin,
         tool_version=_tool_version(doc),
         artifact=artifact,
-        image=doc.get("ArtifactType") in ("container_image", "vm") and artifact is not None,
+        image=artifact is not None and _is_image(doc.get("ArtifactType"), meta),
         os=_os_name(meta),
     )
     _read_results(scope, results or (), where="")
@@ -481,6 +481,13 @@ def _severity(word: Any) -> Severity:
         found = _SEVERITY.get(word)
         return found if found is not None else Severity.parse(word)
     return Severity.UNKNOWN
+
+
+def _is_image(artifact_type: Any, meta: dict[str, Any]) -> bool:
+    # Reports without ArtifactType (edited or converted ones) still show an image through its ImageID.
+    if artifact_type is None:
+        return isinstance(meta.get("ImageID"), str)
+    return artifact_type in ("container_image", "vm")
 
 
 def _tool_version(doc: dict[str, Any]) -> str | None:

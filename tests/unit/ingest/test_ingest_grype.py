@@ -162,3 +162,16 @@ def test_wrong_types_inside_never_crash(tmp_path: Path) -> None:
     )
     report = load_report(path)
     assert len(report.findings) + len(report.skipped) == 1
+
+
+def test_object_targets_of_directory_sources(tmp_path: Path) -> None:
+    path = tmp_path / "grype.json"
+    path.write_text(
+        '{"matches": [{"vulnerability": {"id": "CVE-1", "severity": "High"}, "artifact": {"name": "p", "version": "1",'
+        ' "type": "go-module", "locations": [{"path": "/srv/go.mod"}]}}], "source": {"type": "directory", "target":'
+        ' {"path": "/work/repo"}}, "descriptor": {"name": "grype", "version": "0.80.0"}}'
+    )
+    report = load_report(path)
+    assert report.artifact == "/work/repo"
+    (finding,) = report.findings
+    assert (finding.target, finding.package_class, finding.severity) == ("srv/go.mod", "lang-pkgs", Severity.HIGH)

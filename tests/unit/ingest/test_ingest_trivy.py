@@ -293,3 +293,16 @@ def test_wrong_types_inside_never_crash(tmp_path: Path, results: bytes) -> None:
     for finding in report.findings:
         assert all(isinstance(r, str) for r in finding.references)
         assert finding.title  # a non-text Title falls back to the id
+
+
+def test_image_without_artifact_type_is_known_by_its_image_id(tmp_path: Path) -> None:
+    path = tmp_path / "report.json"
+    path.write_text(
+        '{"SchemaVersion": 2, "ArtifactName": "app:1", "Metadata": {"ImageID": "sha256:ab"}, "Results": [{"Target":'
+        ' "app:1 (alpine 3.19)", "Class": "os-pkgs", "Vulnerabilities": [{"VulnerabilityID": "CVE-1", "PkgName": "p",'
+        ' "InstalledVersion": "1", "Severity": "HIGH"}]}, {"Target": "srv/go.mod", "Class": "lang-pkgs",'
+        ' "Vulnerabilities": [{"VulnerabilityID": "CVE-2", "PkgName": "q", "InstalledVersion": "2"}]}]}'
+    )
+    report = load_report(path)
+    assert {f.target for f in report.findings} == {"app:1"}
+    assert by_key(report)[("CVE-2", "q")].location == Location(path="srv/go.mod")
