@@ -135,12 +135,18 @@ class OciRegistryClient:
         self._digests: dict[tuple[str, str, str], str | RegistryError] = {}
         self._tokens: dict[tuple[str, str], tuple[str, float]] = {}
 
+    def mirror_of(self, registry: str) -> str | None:
+        """The mirror serving `registry`, if one was given (Docker Hub under any of its host names)."""
+        name = registry.lower()
+        if name in ("registry-1.docker.io", "index.docker.io") and name not in self.mirrors:
+            name = "docker.io"
+        return self.mirrors.get(name)
+
     def base_url(self, registry: str) -> str:
         """Where the API for `registry` is served: its mirror, else https (http for loopback hosts)."""
-        if registry in self.mirrors:
-            return self.mirrors[registry]
-        if registry in ("registry-1.docker.io", "index.docker.io") and "docker.io" in self.mirrors:
-            return self.mirrors["docker.io"]
+        mirror = self.mirror_of(registry)
+        if mirror is not None:
+            return mirror
         host = api_host(registry)
         return f"{'http' if is_loopback(host) else 'https'}://{host}"
 
@@ -232,7 +238,7 @@ class OciRegistryClient:
 
     def _credential(self, base: str, ref: ImageRef) -> Credential | None:
         netloc = urlsplit(base).netloc
-        mirrored = ref.registry in self.mirrors
+        mirrored = self.mirror_of(ref.registry) is not None
         return self.credentials(netloc if mirrored else ref.registry)
 
     def _cached_auth(self, base: str, scope: str, ref: ImageRef) -> str | None:
@@ -289,7 +295,7 @@ class OciRegistryClient:
     def _error(
         self, ref: ImageRef, base: str, operation: str, message: str, status: int | None = None
     ) -> RegistryError:
-        mirror = f" (mirror {base})" if ref.registry in self.mirrors else ""
+        mirror = f" (mirror {base})" if self.mirror_of(ref.registry) is not None else ""
         return RegistryError(
             message, operation=operation, registry=ref.registry + mirror, image=ref.familiar, status=status
         )

@@ -104,7 +104,7 @@ def edits_for(segs: Sequence[Segment], old: str, new: str, token_end: int, line:
     if old_tag != new_tag:
         if a.tag is None or new_tag is None:
             raise RewriteError("adding or removing a tag is not supported")
-        edits.append(_replace_part(segs, old, a.tag, new_tag))
+        edits.extend(_replace_part(segs, old, a.tag, new_tag))
     old_digest = old[a.digest[0] :] if a.digest else None
     new_digest = new[b.digest[0] :] if b.digest else None
     if old_digest != new_digest:
@@ -113,12 +113,13 @@ def edits_for(segs: Sequence[Segment], old: str, new: str, token_end: int, line:
         elif new_digest is None:
             edits.append(_within_one(segs, a.digest[0] - 1, len(old), ""))
         else:
-            edits.append(_replace_part(segs, old, a.digest, new_digest))
+            edits.extend(_replace_part(segs, old, a.digest, new_digest))
     return tuple(edits)
 
 
-def _replace_part(segs: Sequence[Segment], old: str, span: tuple[int, int], new_part: str) -> TextEdit:
-    """Edit the smallest run of `old[span]` that differs from `new_part`, widened to whole alphanumeric runs."""
+def _replace_part(segs: Sequence[Segment], old: str, span: tuple[int, int], new_part: str) -> list[TextEdit]:
+    """Edit the smallest run of `old[span]` that differs from `new_part`, widened to whole alphanumeric
+    runs; when that run crosses segments (`${MAJOR}.${MINOR}`), edit each ARG its share."""
     part = old[span[0] : span[1]]
     p = 0
     while p < min(len(part), len(new_part)) and part[p] == new_part[p]:
@@ -132,7 +133,41 @@ def _replace_part(segs: Sequence[Segment], old: str, span: tuple[int, int], new_
     while end_old < len(part) and part[end_old].isalnum():
         end_old += 1
         end_new += 1
-    return _within_one(segs, span[0] + p, span[0] + end_old, new_part[p:end_new])
+    try:
+        return [_within_one(segs, span[0] + p, span[0] + end_old, new_part[p:end_new])]
+    except RewriteError:
+        split = _per_segment(segs, span, new_part)
+        if split is None:
+            raise
+        return split
+
+
+def _per_segment(segs: Sequence[Segment], span: tuple[int, int], new_part: str) -> list[TextEdit] | None:
+    """Match `new_part` against the part's pieces, the FROM line's text held fixed and each ARG's share
+    free; None when it does not fit that shape (or two ARGs touch, which would make the split a guess)."""
+    pieces: list[tuple[Segment, int, int]] = []
+    offset = 0
+    for seg in segs:
+        lo, hi = max(span[0], offset), min(span[1], offset + len(seg.text))
+        if lo < hi:
+            pieces.append((seg, lo - offset, hi - offset))
+        offset += len(seg.text)
+    free = [seg.source != "from" for seg, _, _ in pieces]
+    if any(a and b for a, b in zip(free, free[1:], strict=False)):
+        return None
+    pattern = "".join(
+        "(.+?)" if f else f"({re.escape(seg.text[a:b])})" for (seg, a, b), f in zip(pieces, free, strict=True)
+    )
+    m = re.fullmatch(pattern, new_part)
+    if m is None:
+        return None
+    edits = []
+    for (seg, a, b), f, value in zip(pieces, free, m.groups(), strict=True):
+        if f and value != seg.text[a:b]:
+            if seg.start is None:
+                raise RewriteError(f"the version is in {seg.source}, whose value cannot be edited in place")
+            edits.append(TextEdit(seg.start + a, seg.start + b, value, seg.source, seg.line))
+    return edits
 
 
 def _append(segs: Sequence[Segment], extra: str, token_end: int, line: int) -> TextEdit:

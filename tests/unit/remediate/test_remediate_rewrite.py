@@ -101,10 +101,19 @@ def test_continuation_lines_keep_layout() -> None:
     assert out == text.replace("3.12-slim", "3.13-slim") and changed_lines(text, out) == [3]
 
 
-def test_change_spanning_two_args_is_refused() -> None:
-    text = "ARG MAJ=3\nARG MIN=18\nFROM alpine:${MAJ}.${MIN}\n"
+def test_change_spanning_two_args_edits_each_its_share() -> None:
+    text = "ARG MAJ=3\nARG MIN=18\nFROM alpine:${MAJ}.${MIN}-slim\n"
+    assert rewrite(text, 3, "4.0-slim") == "ARG MAJ=4\nARG MIN=0\nFROM alpine:${MAJ}.${MIN}-slim\n"
+    assert rewrite(text, 3, "3.19-slim") == "ARG MAJ=3\nARG MIN=19\nFROM alpine:${MAJ}.${MIN}-slim\n"
+
+
+def test_changes_that_do_not_fit_the_args_are_refused() -> None:
+    glued = "ARG A=1\nARG B=2\nFROM x/y:${A}${B}\n"
     with pytest.raises(RewriteError, match="spans several parts"):
-        rewrite(text, 3, "4.0")
+        rewrite(glued, 3, "13")
+    literal = "ARG MAJ=3\nFROM alpine:${MAJ}.18-slim\n"
+    with pytest.raises(RewriteError, match="spans several parts"):
+        rewrite(literal, 2, "4.0-alpine")
 
 
 def test_conflicting_edits_are_refused() -> None:
