@@ -22,6 +22,8 @@ _HASH = re.compile(r"^[a-f0-9]{7,40}$")
 _RELEASE = re.compile(r"^(?P<rel>\d+(?:\.\d+)*)(?:_(?P<build>\d+))?(?P<pre>[A-Za-z_]\w*)?$")
 _DATE = re.compile(r"^(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])$")
 _PREFIXED_DATE = re.compile(r"^(?P<prefix>[a-z][a-z0-9.]*)-(?P<date>\d{8})(?:-(?P<suffix>.+))?$")
+_PRE_SUFFIX = re.compile(r"^(?:alpha|beta|rc|preview)[.]?\d*$", re.IGNORECASE)
+"""A suffix piece that marks a pre-release (`1.9.0-rc.0`, `3.13.0-beta2-slim`) rather than a variant."""
 _BOUND = re.compile(r"^\s*(?P<op>>=|<=|==|!=|>|<)\s*v?(?P<ver>\d+(?:\.\d+)*)\s*$")
 
 
@@ -80,7 +82,11 @@ def parse_tag(tag: str) -> TagVersion | None:
     if m.group("build") is not None:
         release += (int(m.group("build")),)
     date = len(release) == 1 and bool(_DATE.match(m.group("rel"))) and not m.group("build")
-    return TagVersion(tag, release, suffix, m.group("pre") or "", v=v, date=date)
+    pre = m.group("pre") or ""
+    head, _, rest = suffix.partition("-")
+    if not pre and _PRE_SUFFIX.match(head):
+        pre, suffix = f"-{head}", rest
+    return TagVersion(tag, release, suffix, pre, v=v, date=date)
 
 
 def jump(current: TagVersion, candidate: TagVersion) -> str:

@@ -94,3 +94,11 @@ def test_ignore_versions_and_allowed_range() -> None:
     assert best("3.11.9", tags, allowed=Range.parse("<3.12.6")) == ["3.12.5"]
     with pytest.raises(ValueError, match="not a version bound"):
         Range.parse("~3.12")
+
+
+def test_dash_prerelease_words_are_prereleases_not_variants() -> None:
+    rc = parse_tag("3.13.0-rc1-slim")
+    assert rc is not None and rc.pre == "-rc1" and rc.suffix == "slim" and not rc.stable
+    assert best("3.12.0-slim", "3.13.0-rc1-slim 3.12.1-slim") == ["3.12.1-slim"]
+    assert best("3.13.0-rc1", "3.13.0-rc1 3.13.0-rc2 3.13.0 3.14.0-rc1") == ["3.13.0", "3.13.0-rc2"]
+    assert best("1.0.0-beta.1", "1.0.0-beta.1 1.0.0-beta.2 1.0.0") == ["1.0.0", "1.0.0-beta.2"]
