@@ -272,18 +272,22 @@ def dedupe_key(finding: Finding) -> tuple[str, ...]:
             image_key(finding.target),
         )
     loc = finding.location
-    return (
+    key = (
         finding.kind.value,
         finding.id,
         loc.path if loc else finding.target,
         str(loc.start_line or "") if loc else "",
         finding.title if finding.kind is Kind.POLICY else "",
     )
+    # Licenses are keyed by license name, so two packages under one license in one target would
+    # otherwise merge; the package is what tells them apart.
+    return (*key, finding.package) if finding.package else key
 
 
 def fingerprint(finding: Finding) -> str:
     """sha256 over the dedupe key: vulnerabilities by id, package, version and image repository;
-    everything else by rule id, file and line (and a policy's message, as one rule can say several)."""
+    everything else by rule id, file, line and package when there is one (and a policy's message, as one
+    rule can say several)."""
     return hashlib.sha256("\x1f".join(dedupe_key(finding)).encode()).hexdigest()
 
 

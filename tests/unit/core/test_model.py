@@ -93,3 +93,12 @@ def test_fixable() -> None:
     assert not vuln("t", "CVE-1").fixable
     misconf = Finding(id="DS-1", kind=Kind.MISCONFIGURATION, severity=Severity.HIGH, title="x", target="Dockerfile")
     assert misconf.fixable
+
+
+def test_licenses_of_two_packages_stay_two() -> None:
+    def lic(pkg: str) -> Finding:
+        return Finding(
+            id="GPL-3.0", kind=Kind.LICENSE, severity=Severity.HIGH, title="GPL-3.0", target="img", package=pkg
+        )
+
+    assert len(dedupe([lic("bash"), lic("grep"), lic("bash")])) == 2
