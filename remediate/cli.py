@@ -95,6 +95,11 @@ def _run(args: argparse.Namespace) -> int:
         human.write("\n" + render.diff(result))
     if args.json:
         _write_output(args.json, render.json_text(result))
+    if result.registry_down:
+        # nothing could be checked: a nightly run must not pass quietly when its registry is unreachable
+        first = next(s for s in result.skipped if s.registry_error)
+        print(f"container-gate remediate: no registry lookup succeeded: {first.reason}", file=sys.stderr)
+        return ERROR
     return 0
 
 

@@ -114,6 +114,8 @@ class SkippedImage:
     line: int
     image: str
     reason: str
+    registry_error: bool = False
+    """True when the registry could not answer for this image (as opposed to a decision to leave it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,3 +139,11 @@ class Plan:
     edits: tuple[FileEdit, ...] = ()
     notes: tuple[str, ...] = field(default=())
     """Run-level remarks (a findings report that matched no Dockerfile, a credential helper not used)."""
+    checked: int = 0
+    """Base image uses that were looked up in a registry (the denominator for "every lookup failed")."""
+
+    @property
+    def registry_down(self) -> bool:
+        """True when images were to be checked and not one registry lookup succeeded."""
+        failed = sum(1 for s in self.skipped if s.registry_error)
+        return self.checked > 0 and failed == self.checked

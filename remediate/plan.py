@@ -62,7 +62,7 @@ def plan(
     edits, applied, failed = _edit_files(sources, bumps)
     skipped.extend(failed)
     skipped.sort(key=lambda s: (s.file, s.line))
-    return Plan(bumps=tuple(applied), skipped=tuple(skipped), edits=tuple(edits), notes=tuple(notes))
+    return Plan(bumps=tuple(applied), skipped=tuple(skipped), edits=tuple(edits), notes=tuple(notes), checked=len(uses))
 
 
 def _collect(
@@ -120,7 +120,7 @@ def _decide(
             digest_of=lambda tag: registry.digest(use.ref, tag),
         )
     except RegistryError as exc:
-        return SkippedImage(use.file, use.line, use.resolved, exc.diagnostics())
+        return SkippedImage(use.file, use.line, use.resolved, exc.diagnostics(), registry_error=True)
 
 
 def new_reference(bump: Bump) -> str:

@@ -190,3 +190,17 @@ def test_python_dash_m_remediate_prints_json(
     doc = json.loads(proc.stdout)
     assert "Dockerfile:1" in proc.stderr
     assert doc["updates"][0]["to"] == "node:20.12.2" and doc["updates"][0]["file"] == "Dockerfile"
+
+
+def test_every_lookup_failing_exits_2_but_one_failure_does_not(
+    registry: RegistryServer, filled: dict[str, dict[str, str]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "Dockerfile"
+    path.write_text("FROM nosuch/one:1.0\nFROM redis:7.2.4\n")
+    assert remediate(registry, "--write", str(path)) == 0
+    assert path.read_text() == "FROM nosuch/one:1.0\nFROM redis:7.4.1\n"
+    path.write_text("FROM alpine:3.18.4\n")
+    assert main(["remediate", "--registry-mirror", "docker.io=http://127.0.0.1:9", "--write", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "no registry lookup succeeded: list tags of alpine on docker.io (mirror http://127.0.0.1:9)" in err
+    assert path.read_text() == "FROM alpine:3.18.4\n"
