@@ -105,8 +105,8 @@ def test_selftest_workflow_runs_green(tmp_path: Path, base_image: str) -> None:
 
 @pytest.mark.registry
 def test_remediate_action_dry_run_against_local_registry(tmp_path: Path, base_image: str) -> None:
-    from tests.integration.registry.servers import start_registry, stop
     from tests.integration.registry.oci import Pusher
+    from tests.integration.registry.servers import start_registry, stop
 
     server = start_registry(tmp_path / "registry")
     try:

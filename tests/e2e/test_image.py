@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from gate import __version__
+from tests.conftest import corpus_file
 
 pytestmark = pytest.mark.docker
 
@@ -78,3 +80,19 @@ def test_hyphenated_input_variables_reach_the_entrypoint(action_image: str) -> N
 def test_the_image_adds_little_to_its_base(action_image: str, base_image: str) -> None:
     added = int(str(_inspect(action_image)["Size"])) - int(str(_inspect(base_image)["Size"]))
     assert 0 < added < 120 * 1024 * 1024, f"the image adds {added / 2**20:.1f} MiB to its base"
+
+
+@pytest.mark.corpus
+def test_an_unwritable_workspace_fails_closed_with_one_line(action_image: str, tmp_path: Path) -> None:
+    """A runner whose workspace uid 1001 cannot write (see docs/action.md): exit 2 and a one-line reason."""
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    shutil.copy2(corpus_file("trivy/trivy-golden_alpine-310.json"), workspace / "report.json")
+    workspace.chmod(0o555)
+    done = _docker(
+        "run", "--rm", "-v", f"{workspace}:/github/workspace", "-w", "/github/workspace",
+        "-e", "GITHUB_WORKSPACE=/github/workspace", "-e", "INPUT_PATHS=report.json",
+        "-e", "INPUT_SARIF=container-gate.sarif", action_image, "github-action", "gate",
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr == "container-gate: error: container-gate.sarif: cannot write: Permission denied\n"
