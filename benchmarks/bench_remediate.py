@@ -27,25 +27,24 @@ FILES = 200
 TAGS_PER_IMAGE = ("1.0.0", "1.0.1", "1.1.0", "1.2.3", "2.0.0", "1.2.3-slim", "1.3.0-slim", "latest")
 
 
-def fill(url: str) -> list[str]:
+def fill(url: str) -> dict[str, dict[str, str]]:
+    """Push every tag of every image; returns repo → tag → digest."""
     repos = [f"library/base{i:02d}" for i in range(IMAGES)]
     with requests.Session() as s:
         pusher = Pusher(url, session=s)
-        for repo in repos:
-            for tag in TAGS_PER_IMAGE:
-                pusher.image(repo, tag)
-    return repos
+        return {repo: {tag: pusher.image(repo, tag) for tag in TAGS_PER_IMAGE} for repo in repos}
 
 
-def write_dockerfiles(root: Path, repos: list[str], rng: random.Random) -> None:
+def write_dockerfiles(root: Path, digests: dict[str, dict[str, str]], rng: random.Random) -> None:
+    """FROM lines in the forms people write: plain tags, ARG-built tags, and a quarter pinned by digest."""
     for n in range(FILES):
-        stages = rng.sample(repos, k=rng.randint(1, 3))
+        stages = rng.sample(sorted(digests), k=rng.randint(1, 3))
         lines = ["# generated", "ARG V=1.0.0"]
         for i, repo in enumerate(stages):
             name = repo.removeprefix("library/")
             tag = rng.choice(["1.0.0", "1.1.0", "1.2.3-slim", "${V}"])
-            digest_free = f"FROM {name}:{tag} AS s{i}"
-            lines += [digest_free, f"RUN echo {n}-{i}"]
+            pin = f"@{digests[repo]['1.0.0']}" if tag == "1.0.0" and rng.random() < 0.5 else ""
+            lines += [f"FROM {name}:{tag}{pin} AS s{i}", f"RUN echo {n}-{i}"]
         folder = root / f"svc{n:03d}"
         folder.mkdir()
         (folder / "Dockerfile").write_text("\n".join(lines) + "\n")
@@ -56,11 +55,13 @@ def main() -> None:
         server = start_registry(Path(tmp) / "registry")
         try:
             t0 = time.perf_counter()
-            repos = fill(server.url)
-            print(f"filled {len(repos)} repositories x {len(TAGS_PER_IMAGE)} tags in {time.perf_counter() - t0:.1f} s")
+            digests = fill(server.url)
+            print(
+                f"filled {len(digests)} repositories x {len(TAGS_PER_IMAGE)} tags in {time.perf_counter() - t0:.1f} s"
+            )
             root = Path(tmp) / "repo"
             root.mkdir()
-            write_dockerfiles(root, repos, random.Random(7))
+            write_dockerfiles(root, digests, random.Random(7))
             calls: list[tuple[str, str]] = []
             session = retrying_session()
             session.hooks["response"].append(lambda r, *a, **k: calls.append((r.request.method, r.request.url)))
@@ -72,13 +73,16 @@ def main() -> None:
         finally:
             stop(server)
     tag_lists = Counter(url.split("/v2/", 1)[1].split("/tags/", 1)[0] for _, url in calls if "/tags/list" in url)
-    heads = sum(1 for method, _ in calls if method == "HEAD")
+    heads = Counter(url for method, url in calls if method == "HEAD")
     uses = len(result.bumps) + sum(1 for s in result.skipped if s.line)
     print(f"dockerfiles: {FILES}, base image uses: {uses}, distinct images: {len(tag_lists)}")
     print(f"updates: {len(result.bumps)}, skipped: {len(result.skipped)}, files edited: {len(result.edits)}")
-    print(f"registry requests: {len(calls)} (tag lists: {sum(tag_lists.values())}, manifest HEADs: {heads})")
+    print(
+        f"registry requests: {len(calls)} (tag lists: {sum(tag_lists.values())}, manifest HEADs: {sum(heads.values())})"
+    )
     print(f"plan wall time: {wall * 1000:.0f} ms")
     print(f"each tag list fetched once: {all(c == 1 for c in tag_lists.values())} (max {max(tag_lists.values())})")
+    print(f"each digest resolved once: {all(c == 1 for c in heads.values())} (max {max(heads.values(), default=0)})")
 
 
 if __name__ == "__main__":
