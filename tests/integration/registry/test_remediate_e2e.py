@@ -68,6 +68,7 @@ FROM scratch AS empty
 FROM build AS again
 FROM nosuch/image:1.0 AS missing
 FROM ${{BASE}}
+FROM ${{UNSET_REDIS:-redis:7.2.4}} AS fallback
 COPY --from=build /x /x
 """
 
@@ -103,7 +104,7 @@ def test_write_minor_updates_every_form_byte_exactly(
     assert path.read_bytes().decode() == expected(text, filled, registry.port)
     plan = json.loads(out_json.read_text())
     updates = {u["line"]: (u["from"], u["to"]) for u in plan["updates"]}
-    assert sorted(updates) == [4, 6, 7, 8, 11, 12, 13, 17]
+    assert sorted(updates) == [4, 6, 7, 8, 11, 12, 13, 17, 18]
     assert updates[6] == ("node:20.11.1-alpine", "node:20.12.2-alpine")
     assert updates[17] == ("python:3.12.1-slim-bookworm", "python:3.14.0-slim-bookworm")
     assert all(set(u) >= {"file", "line", "from", "to", "fixes"} for u in plan["updates"])
