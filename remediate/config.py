@@ -19,14 +19,14 @@ SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
     "properties": {
         "update": _UPDATE,
-        "pin_digest": {"type": "boolean"},
+        "pin-digest": {"type": "boolean"},
         "include": _GLOBS,
         "exclude": _GLOBS,
-        "registry_mirrors": {
+        "registry-mirrors": {
             "type": "object",
             "additionalProperties": {"type": "string", "pattern": "^https?://"},
         },
-        "ignore_images": _GLOBS,
+        "ignore-images": _GLOBS,
         "images": {
             "type": "array",
             "items": {
@@ -37,12 +37,12 @@ SCHEMA: dict[str, Any] = {
                     "match": {"type": "string", "minLength": 1},
                     "update": _UPDATE,
                     "allowed": {"type": "string", "minLength": 1},
-                    "ignore_versions": _GLOBS,
+                    "ignore-versions": _GLOBS,
                     "ignore": {"type": "boolean"},
                 },
             },
         },
-        "findings_map": {
+        "findings-map": {
             "type": "array",
             "items": {
                 "type": "object",
@@ -102,22 +102,15 @@ class RemediateConfig:
 
 
 def load(path: Path | None, *, required: bool) -> RemediateConfig:
-    """Read the `remediate:` section of a config file; a missing default file means defaults."""
+    """Read the `remediate:` section of a config file; a missing default file means defaults.
+
+    The whole file goes through the gate's loader first (safe YAML, the shipped schema), so the
+    gate and the fixer accept and refuse exactly the same files."""
     if path is None or (not required and not path.exists()):
         return RemediateConfig()
-    import yaml
+    from gate.policy.config import load_config
 
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read config: {exc.strerror}", path=str(path)) from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"not valid YAML: {str(exc).splitlines()[0]}", path=str(path)) from None
-    if doc is None:
-        return RemediateConfig()
-    if not isinstance(doc, dict):
-        raise ConfigError("expected a mapping at the top level", path=str(path))
-    return from_mapping(doc.get("remediate") or {}, origin=str(path))
+    return from_mapping(load_config(path).remediate, origin=str(path))
 
 
 def from_mapping(section: Mapping[str, Any], *, origin: str) -> RemediateConfig:
@@ -130,13 +123,13 @@ def from_mapping(section: Mapping[str, Any], *, origin: str) -> RemediateConfig:
         raise ConfigError(f"{where.rstrip('.')}: {errors[0].message}", path=origin)
     return RemediateConfig(
         update=section.get("update", "minor"),
-        pin_digest=section.get("pin_digest"),
+        pin_digest=section.get("pin-digest"),
         include=tuple(section.get("include", ())),
         exclude=tuple(section.get("exclude", ())),
-        registry_mirrors=tuple(section.get("registry_mirrors", {}).items()),
-        ignore_images=tuple(section.get("ignore_images", ())),
+        registry_mirrors=tuple(section.get("registry-mirrors", {}).items()),
+        ignore_images=tuple(section.get("ignore-images", ())),
         images=tuple(_image_rule(r, i, origin) for i, r in enumerate(section.get("images", ()))),
-        findings_map=tuple((m["report"], m["dockerfile"]) for m in section.get("findings_map", ())),
+        findings_map=tuple((m["report"], m["dockerfile"]) for m in section.get("findings-map", ())),
     )
 
 
@@ -151,7 +144,7 @@ def _image_rule(raw: Mapping[str, Any], index: int, origin: str) -> ImageRule:
         match=raw["match"],
         update=raw.get("update"),
         allowed=allowed,
-        ignore_versions=tuple(raw.get("ignore_versions", ())),
+        ignore_versions=tuple(raw.get("ignore-versions", ())),
         ignore=bool(raw.get("ignore", False)),
     )
 

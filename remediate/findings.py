@@ -75,7 +75,7 @@ def match(
     for rep in reports:
         targets = _targets(rep, files, finals, mapping)
         if not targets:
-            notes.append(f"{rep.report}: matches no Dockerfile (map it under remediate.findings_map)")
+            notes.append(f"{rep.report}: matches no Dockerfile (map it under remediate.findings-map)")
         for file in targets:
             for use in finals[file]:
                 fixes.setdefault((use.file, use.line), set()).update(rep.fixable)

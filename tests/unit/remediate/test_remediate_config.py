@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from gate.errors import ConfigError
-from remediate.config import from_mapping, load, mirrors_from
+from remediate.config import SCHEMA, from_mapping, load, mirrors_from
 from remediate.imageref import parse
 
 
@@ -15,9 +16,9 @@ def test_rules_per_image_and_ignores() -> None:
     conf = from_mapping(
         {
             "update": "patch",
-            "ignore_images": ["ghcr.io/org/*"],
+            "ignore-images": ["ghcr.io/org/*"],
             "images": [
-                {"match": "python", "update": "major", "allowed": "<3.13", "ignore_versions": ["3.12.5"]},
+                {"match": "python", "update": "major", "allowed": "<3.13", "ignore-versions": ["3.12.5"]},
                 {"match": "busybox", "ignore": True},
             ],
         },
@@ -47,15 +48,15 @@ def test_bad_sections_are_config_errors(section: dict[str, object], message: str
 
 def test_load_files(tmp_path: Path) -> None:
     assert load(tmp_path / "absent.yml", required=False).update == "minor"
-    with pytest.raises(ConfigError, match="cannot read config"):
+    with pytest.raises(ConfigError, match="no such file"):
         load(tmp_path / "absent.yml", required=True)
     bad = tmp_path / "bad.yml"
     bad.write_text("remediate: [\n")
-    with pytest.raises(ConfigError, match="not valid YAML"):
+    with pytest.raises(ConfigError, match="invalid YAML"):
         load(bad, required=True)
     good = tmp_path / "ok.yml"
     good.write_text(
-        "gate: {}\nremediate:\n  pin_digest: true\n  registry_mirrors: {docker.io: 'http://127.0.0.1:5000'}\n"
+        "fail-on: HIGH\nremediate:\n  pin-digest: true\n  registry-mirrors: {docker.io: 'http://127.0.0.1:5000'}\n"
     )
     conf = load(good, required=True)
     assert conf.pin_digest is True and mirrors_from(conf.registry_mirrors) == {"docker.io": "http://127.0.0.1:5000"}
@@ -67,3 +68,11 @@ def test_mirrors_http_only_to_loopback() -> None:
     assert mirrors_from([("index.docker.io", "https://mirror.example.com/")]) == {
         "docker.io": "https://mirror.example.com"
     }
+
+
+def test_shipped_config_schema_embeds_this_section() -> None:
+    from gate.schemas import load as load_schema
+
+    shipped = dict(load_schema("config.schema.json")["properties"]["remediate"])
+    shipped.pop("description")
+    assert shipped == json.loads(json.dumps(SCHEMA))

@@ -48,7 +48,7 @@ def test_artifact_name_picks_the_dockerfile_and_os_vetoes() -> None:
     wrong_os = ImageFindings("x.json", "ghcr.io/org/api:3", "alpine 3.19.1", ("CVE-X",))
     fixes, notes = match([api, worker, wrong_os], u)
     assert fixes == {("svc/api/Dockerfile", 1): ("CVE-A",), ("svc/Dockerfile.worker", 1): ("CVE-W",)}
-    assert notes == ["x.json: matches no Dockerfile (map it under remediate.findings_map)"]
+    assert notes == ["x.json: matches no Dockerfile (map it under remediate.findings-map)"]
 
 
 def test_scan_of_the_base_itself_and_config_mapping() -> None:
