@@ -6,7 +6,7 @@ DEMO_OUT := out/demo
 # pytest workers: parallel where it helps; the slow end-to-end tests are few.
 WORKERS ?= auto
 
-.PHONY: demo test lint typecheck check bench clean
+.PHONY: demo test lint typecheck check bench docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,8 +42,13 @@ typecheck: $(VENV)/.installed-test
 check: lint typecheck test
 
 bench: $(VENV)/.installed-test
-	$(BIN)/python benchmarks/bench_gate.py
 	$(BIN)/python benchmarks/bench_core.py
+	$(BIN)/python benchmarks/bench_gate.py
+	$(BIN)/python benchmarks/compare_dockerfile_rules.py
+	$(BIN)/python benchmarks/bench_remediate.py
+
+docs: $(VENV)/.installed
+	$(BIN)/python -m gate.checks.dockerfile_docs > docs/dockerfile-rules.md
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
