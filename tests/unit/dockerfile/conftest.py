@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
+from tests import conftest as ROOT  # noqa: N812 - the root fixtures module, named for what it is
+
 HERE = Path(__file__).resolve().parent
 FIXTURES = HERE / "fixtures"
-
-
-def _root_conftest() -> ModuleType:
-    # tests/ is not a package, so the root conftest is loaded by path rather than by a module name
-    # that could collide with this file's own `conftest` module name.
-    spec = importlib.util.spec_from_file_location("_cg_root_conftest", HERE.parents[1] / "conftest.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-ROOT = _root_conftest()
 
 
 @pytest.fixture
