@@ -155,3 +155,23 @@ def action_image(base_image: str, tmp_path_factory: pytest.TempPathFactory) -> s
     done = build_image(context, IMAGE_TAG)
     assert done.returncode == 0, f"docker build failed:\n{done.stderr[-3000:]}"
     return IMAGE_TAG
+
+
+def pin_prebuilt_image(action_yml: Path, reference: str) -> None:
+    """Point `runs.image` at a prebuilt image by digest, as the release workflow does (docs/action.md)."""
+    assert re.fullmatch(r"[^@\s]+@sha256:[0-9a-f]{64}", reference), reference
+    text, count = re.subn(r"(?m)^  image: Dockerfile$", f"  image: docker://{reference}", action_yml.read_text())
+    assert count == 1, "action.yml must build from `image: Dockerfile` on main"
+    action_yml.write_text(text, encoding="utf-8")
+
+
+def push_by_digest(image: str, registry_host: str) -> str:
+    """Push `image` to a local registry and drop the local copy of that name: returns `host/name@sha256:...`."""
+    docker = shutil.which("docker") or "docker"
+    tagged = f"{registry_host}/container-gate:e2e"
+    subprocess.run([docker, "tag", image, tagged], check=True, capture_output=True)
+    pushed = subprocess.run([docker, "push", tagged], check=True, capture_output=True, text=True).stdout
+    found = re.search(r"digest: (sha256:[0-9a-f]{64})", pushed)
+    assert found, pushed
+    subprocess.run([docker, "rmi", tagged], check=True, capture_output=True)
+    return f"{registry_host}/container-gate@{found.group(1)}"

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import jsonschema
 import pytest
 
-from tests.conftest import corpus_file
-from tests.e2e.conftest import RUNNER_UID, make_fixture_repo, run_act
+from tests.conftest import corpus_file, require_tool
+from tests.e2e.conftest import RUNNER_UID, make_fixture_repo, pin_prebuilt_image, push_by_digest, run_act
 
 pytestmark = [pytest.mark.act, pytest.mark.docker, pytest.mark.corpus]
 
@@ -128,3 +129,33 @@ def test_remediate_action_dry_run_against_local_registry(tmp_path: Path, base_im
     updates = [(u["from"], u["to"], u["line"]) for u in plan["updates"]]
     assert updates == [("python:3.11.1-slim", "python:3.12.0-slim", 1)]
     assert (repo / "fixtures" / "remediate" / "Dockerfile").read_text(encoding="utf-8") == dockerfile
+
+
+@pytest.mark.registry
+def test_prebuilt_image_by_digest_is_pulled_not_built(tmp_path: Path, base_image: str, action_image: str) -> None:
+    """The release path: `image: docker://REGISTRY/container-gate@sha256:...` starts without any build."""
+    from tests.integration.registry.servers import start_registry, stop
+
+    server = start_registry(tmp_path / "registry")
+    try:
+        reference = push_by_digest(action_image, server.host)
+        files: dict[str, Path | str] = {"fixtures/pass/alpine-310.json": corpus_file(PASSING_REPORT)}
+        repo = make_fixture_repo(tmp_path / "repo", base_image, ["gate-pass.yml"], files)
+        pin_prebuilt_image(repo / "action.yml", reference)
+        run = run_act(repo, "gate-pass.yml", base_image)
+    finally:
+        subprocess.run(["docker", "rmi", reference], capture_output=True, check=False)
+        stop(server)
+
+    assert run.returncode == 0, run.log[-3000:]
+    assert f"docker pull image={reference}" in run.log
+    assert "docker build" not in run.log
+    assert run.outputs()["verdict"] == "pass"
+    # The pinned form is what zizmor and Scorecard accept: no unpinned-images finding.
+    zizmor = subprocess.run(
+        [require_tool("zizmor"), "--offline", "--persona=pedantic", str(repo / "action.yml")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert zizmor.returncode == 0, zizmor.stdout
