@@ -1,0 +1,121 @@
+"""The GitLab CI/CD component: its inputs map to real CLI flags, and the job is valid GitLab CI."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from gate.cli import build_parser
+from tests.conftest import require_tool
+
+TEMPLATE = Path(__file__).resolve().parents[3] / "templates" / "gate" / "template.yml"
+JOB_SETTINGS = {"stage", "job-name", "image", "allow-failure"}
+"""Inputs that shape the job itself rather than pass a flag."""
+OUTPUT_FLAGS = {"--sarif", "--gitlab-report", "--codequality", "--json", "--summary", "--upload-sarif", "--config"}
+
+
+def documents() -> tuple[dict[str, Any], dict[str, Any]]:
+    spec, jobs = yaml.safe_load_all(TEMPLATE.read_text())
+    return spec, jobs
+
+
+def gate_options() -> dict[str, argparse.Action]:
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return {opt: a for a in sub.choices["gate"]._actions for opt in a.option_strings if opt.startswith("--")}
+
+
+def test_every_input_is_a_gate_flag_and_every_policy_flag_an_input() -> None:
+    inputs = documents()[0]["spec"]["inputs"]
+    options = gate_options()
+    flag_inputs = set(inputs) - JOB_SETTINGS - {"paths"}
+    assert {f"--{name}" for name in flag_inputs} <= set(options)
+    # every flag that changes the verdict can be set from the component (outputs are fixed files)
+    assert set(options) - {"--help"} - OUTPUT_FLAGS <= {f"--{n}" for n in flag_inputs} | {"--config"}
+    assert "config" in inputs
+
+
+def test_choices_and_booleans_agree_with_the_cli() -> None:
+    inputs = documents()[0]["spec"]["inputs"]
+    options = gate_options()
+    assert set(inputs["fail-on"]["options"]) - {""} == set(options["--fail-on"].choices or ())
+    for name in ("only-fixed", "all-namespaces"):
+        assert inputs[name]["type"] == "boolean" and isinstance(options[f"--{name}"], argparse._StoreTrueAction)
+
+
+def test_free_text_inputs_reach_the_shell_only_through_variables() -> None:
+    _, jobs = documents()
+    job = next(iter(jobs.values()))
+    script = "\n".join(job["script"])
+    assert "$[[" not in script  # interpolating input text into a script would be shell injection
+    for name, value in job["variables"].items():
+        assert re.fullmatch(r"\$\[\[ inputs\.[a-z-]+ \]\]", value)
+        assert f"${name}" in script, f"{name} is never used"
+
+
+def test_reports_are_declared_for_gitlab() -> None:
+    job = next(iter(documents()[1].values()))
+    assert job["artifacts"]["reports"] == {
+        "container_scanning": "gl-container-scanning-report.json",
+        "codequality": "gl-code-quality-report.json",
+    }
+    assert job["artifacts"]["when"] == "always"
+
+
+@pytest.mark.tool
+def test_job_is_valid_gitlab_ci(tmp_path: Path) -> None:
+    check = require_tool("check-jsonschema")
+    spec, _ = documents()
+    text = TEMPLATE.read_text().split("\n---\n", 1)[1]
+    for name, decl in spec["spec"]["inputs"].items():
+        default = decl.get("default", "")
+        text = text.replace(
+            f"$[[ inputs.{name} ]]", str(default).lower() if isinstance(default, bool) else str(default)
+        )
+    rendered = tmp_path / ".gitlab-ci.yml"
+    rendered.write_text(text)
+    assert "$[[" not in text
+    result = subprocess.run(
+        [check, "--builtin-schema", "vendor.gitlab-ci", str(rendered)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def run_job_script(tmp_path: Path, **variables: str) -> subprocess.CompletedProcess[str]:
+    """Run the job's script lines in one POSIX shell, as the GitLab runner does, with the real CLI."""
+    job = next(iter(documents()[1].values()))
+    env = {"PATH": f"{Path(require_tool('container-gate')).parent}:/usr/bin:/bin", "HOME": str(tmp_path)}
+    for name in job["variables"]:
+        env[name] = variables.get(name, "")
+    script = "set -e\n" + "\n".join(job["script"]) + "\n"
+    return subprocess.run(["sh", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
+
+
+TRIVY = '{"SchemaVersion": 2, "ArtifactName": "app:1", "ArtifactType": "container_image", "Results": [{"Target": "app:1 (alpine 3.20.0)", "Class": "os-pkgs", "Type": "alpine", "Vulnerabilities": [{"VulnerabilityID": "CVE-2024-1", "PkgName": "musl", "InstalledVersion": "1.2.5-r0", "FixedVersion": "1.2.5-r1", "Severity": "HIGH"}]}]}'
+
+
+def test_job_script_runs_the_gate_and_writes_the_reports(tmp_path: Path) -> None:
+    (tmp_path / "trivy.json").write_text(TRIVY)
+    blocked = run_job_script(tmp_path, CG_PATHS="trivy.json", CG_FAIL_ON="HIGH")
+    assert blocked.returncode == 1, blocked.stderr
+    assert "CVE-2024-1" in blocked.stdout
+    for name in ("gl-container-scanning-report.json", "gl-code-quality-report.json", "container-gate.sarif"):
+        assert (tmp_path / name).is_file()
+    passed = run_job_script(tmp_path, CG_PATHS="trivy.json", CG_FAIL_ON="NONE", CG_ONLY_FIXED="true")
+    assert passed.returncode == 0, passed.stderr
+
+
+def test_job_script_treats_input_text_as_data(tmp_path: Path) -> None:
+    (tmp_path / "trivy.json").write_text(TRIVY)
+    result = run_job_script(
+        tmp_path, CG_PATHS="trivy.json", CG_CONFIG="x.yml; touch pwned", CG_BASELINE="$(touch pwned2)"
+    )
+    assert result.returncode == 2
+    assert "x.yml; touch pwned" in result.stderr
+    assert not (tmp_path / "pwned").exists() and not (tmp_path / "pwned2").exists()
