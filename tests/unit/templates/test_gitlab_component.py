@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -97,7 +98,29 @@ def run_job_script(tmp_path: Path, **variables: str) -> subprocess.CompletedProc
     return subprocess.run(["sh", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
 
 
-TRIVY = '{"SchemaVersion": 2, "ArtifactName": "app:1", "ArtifactType": "container_image", "Results": [{"Target": "app:1 (alpine 3.20.0)", "Class": "os-pkgs", "Type": "alpine", "Vulnerabilities": [{"VulnerabilityID": "CVE-2024-1", "PkgName": "musl", "InstalledVersion": "1.2.5-r0", "FixedVersion": "1.2.5-r1", "Severity": "HIGH"}]}]}'
+TRIVY = json.dumps(
+    {
+        "SchemaVersion": 2,
+        "ArtifactName": "app:1",
+        "ArtifactType": "container_image",
+        "Results": [
+            {
+                "Target": "app:1 (alpine 3.20.0)",
+                "Class": "os-pkgs",
+                "Type": "alpine",
+                "Vulnerabilities": [
+                    {
+                        "VulnerabilityID": "CVE-2024-1",
+                        "PkgName": "musl",
+                        "InstalledVersion": "1.2.5-r0",
+                        "FixedVersion": "1.2.5-r1",
+                        "Severity": "HIGH",
+                    }
+                ],
+            }
+        ],
+    }
+)
 
 
 def test_job_script_runs_the_gate_and_writes_the_reports(tmp_path: Path) -> None:
