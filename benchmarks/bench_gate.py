@@ -4,7 +4,7 @@ Reports of N vulnerabilities are built by repeating the real entries of the corp
 distinct CVE ids and package names (so dedupe keeps every one). Each command runs as a child process;
 wall time and peak RSS come from `os.wait4` on that child, so the two tools are measured the same way.
 
-    .venv/bin/python benchmarks/bench_gate.py [--sizes 20000 100000] [--keep DIR] [--in-process]
+    .venv/bin/python benchmarks/bench_gate.py [--sizes 20000 100000] [--repeat 3] [--keep DIR] [--in-process]
 
 Without a CLI that writes the outputs (or with --in-process) the gate side is this script's own
 `--pipeline` mode: read, dedupe, verdict, SARIF, JSON (when available), summary, in a fresh interpreter.
@@ -16,6 +16,7 @@ import argparse
 import copy
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -49,8 +50,8 @@ def generate(count: int, path: Path) -> None:
     path.write_text(json.dumps(doc))
 
 
-def measure(cmd: list[str]) -> tuple[float, float, int]:
-    """(wall seconds, peak RSS MiB, exit code) of one child process."""
+def measure(cmd: list[str]) -> tuple[float, float, int, float]:
+    """(wall seconds, peak RSS MiB, exit code, CPU seconds) of one child process."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -61,7 +62,7 @@ def measure(cmd: list[str]) -> tuple[float, float, int]:
         if os.waitstatus_to_exitcode(status) not in (0, 1):
             print(err, file=sys.stderr)
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return wall, usage.ru_maxrss / 1024, proc.returncode
+    return wall, usage.ru_maxrss / 1024, proc.returncode, usage.ru_utime + usage.ru_stime
 
 
 def gate_command(report: Path, out: Path, in_process: bool) -> list[str]:
@@ -101,8 +102,8 @@ def cli_writes_outputs(report: Path, out: Path) -> bool:
     return (out / "gate.sarif").is_file()
 
 
-def run(sizes: list[int], keep: Path | None, in_process: bool) -> None:
-    """Generate, measure both tools per size, print a table."""
+def run(sizes: list[int], keep: Path | None, in_process: bool, repeat: int) -> None:
+    """Generate, measure both tools per size (alternating, `repeat` times each), print a table."""
     work = keep or Path(tempfile.mkdtemp(prefix="bench-gate-"))
     work.mkdir(parents=True, exist_ok=True)
     rows = []
@@ -110,16 +111,33 @@ def run(sizes: list[int], keep: Path | None, in_process: bool) -> None:
         report = work / f"trivy-{size}.json"
         generate(size, report)
         use_pipeline = in_process or not cli_writes_outputs(report, work)
-        gate_wall, gate_rss, gate_rc = measure(gate_command(report, work, use_pipeline))
         trivy = [str(BIN / "trivy"), "convert", "--format", "sarif", "--output", str(work / "trivy.sarif"), str(report)]
-        trivy_wall, trivy_rss, _ = measure(trivy)
+        gate_runs, trivy_runs = [], []
+        for _ in range(repeat):
+            # Interleaved, so a burst of load on a shared machine hits both tools alike.
+            gate_runs.append(measure(gate_command(report, work, use_pipeline)))
+            trivy_runs.append(measure(trivy))
+        gate_wall, gate_rss, gate_rc, gate_cpu = _summary(gate_runs)
+        trivy_wall, trivy_rss, _, trivy_cpu = _summary(trivy_runs)
         mode = "pipeline" if use_pipeline else "cli"
-        rows.append((size, mode, gate_wall, gate_rss, gate_rc, trivy_wall, trivy_rss))
-    head = f"{'vulns':>7} {'gate':>8} {'wall s':>7} {'RSS MiB':>8} {'rc':>3}"
-    print(f"{head} | {'trivy s':>8} {'RSS MiB':>8} | time x  mem x")
-    for size, mode, gw, gr, rc, tw, tr in rows:
+        rows.append((size, mode, gate_wall, gate_cpu, gate_rss, gate_rc, trivy_wall, trivy_cpu, trivy_rss))
+    print(f"median of {repeat} runs each; CPU = user + system seconds")
+    head = f"{'vulns':>7} {'gate':>8} {'wall s':>7} {'CPU s':>6} {'RSS MiB':>8} {'rc':>3}"
+    print(f"{head} | {'trivy s':>8} {'CPU s':>6} {'RSS MiB':>8} | time x  mem x")
+    for size, mode, gw, gc, gr, rc, tw, tc, tr in rows:
         ratios = f"{gw / tw:5.2f}  {gr / tr:5.2f}"
-        print(f"{size:>7} {mode:>8} {gw:>7.2f} {gr:>8.0f} {rc:>3} | {tw:>8.2f} {tr:>8.0f} | {ratios}")
+        gate_cols = f"{size:>7} {mode:>8} {gw:>7.2f} {gc:>6.2f} {gr:>8.0f} {rc:>3}"
+        print(f"{gate_cols} | {tw:>8.2f} {tc:>6.2f} {tr:>8.0f} | {ratios}")
+
+
+def _summary(runs: list[tuple[float, float, int, float]]) -> tuple[float, float, int, float]:
+    """Median wall and CPU time, the largest peak RSS, the last exit code."""
+    return (
+        statistics.median(r[0] for r in runs),
+        max(r[1] for r in runs),
+        runs[-1][2],
+        statistics.median(r[3] for r in runs),
+    )
 
 
 def main() -> None:
@@ -127,13 +145,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--sizes", type=int, nargs="+", default=[20_000, 100_000])
     parser.add_argument("--keep", type=Path, help="folder for the generated reports and outputs")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each tool per size (median reported)")
     parser.add_argument("--in-process", action="store_true", help="time the pipeline instead of the CLI")
     parser.add_argument("--pipeline", nargs=2, type=Path, metavar=("REPORT", "OUTDIR"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.pipeline:
         pipeline(*args.pipeline)
         return
-    run(args.sizes, args.keep, args.in_process)
+    run(args.sizes, args.keep, args.in_process, args.repeat)
 
 
 if __name__ == "__main__":
