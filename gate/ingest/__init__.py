@@ -31,8 +31,10 @@ def parser(name: str) -> Parser:
 
 def read_json(path: Path) -> Any:
     """Parse a JSON file, turning every way it can be unreadable into one-line `InputError`s."""
-    import orjson
+    return _decode(_read_bytes(path), path)
 
+
+def _read_bytes(path: Path) -> bytes:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -45,6 +47,12 @@ def read_json(path: Path) -> Any:
         raise InputError("file is empty: a report must contain JSON (an empty file is not a pass)", path=str(path))
     if b"\x00" in data[:4096]:
         raise InputError("binary data, not a JSON report", path=str(path))
+    return data
+
+
+def _decode(data: bytes, path: Path) -> Any:
+    import orjson
+
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
@@ -72,7 +80,17 @@ def detect(doc: Any, origin: str) -> Parser | None:
 def load_report(path: Path, *, origin: str | None = None) -> Report:
     """Read one report file into a `Report`; anything we cannot recognise is an error, never a pass."""
     where = origin or str(path)
-    doc = read_json(path)
+    data = _read_bytes(path)
+    # Trivy's typed fast path first (the large reports are Trivy's): it decodes only what the reader
+    # uses. Whatever it declines is read the general way, so detection and errors stay as they were.
+    from gate.ingest import trivy
+
+    typed = trivy.decode_typed(data)
+    if typed is not None:
+        del data  # the raw bytes are not needed while findings are built: lower peak memory
+        return trivy.parse_typed(typed, where)
+    doc = _decode(data, path)
+    del data
     found = detect(doc, where)
     if found is None:
         raise InputError(

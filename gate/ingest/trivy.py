@@ -8,6 +8,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import msgspec
+
 from gate.errors import InputError
 from gate.model import Finding, FixState, Kind, Location, Report, Severity, Skipped, Source, Suppression
 
@@ -139,6 +141,150 @@ def _parse_v2(doc: dict[str, Any], origin: str) -> Report:
     )
     _read_results(scope, results or (), where="")
     return _report(scope)
+
+
+class _Vuln(msgspec.Struct, gc=False):
+    """The fields of a vulnerability entry this reader uses; the others (Layer, DataSource, CweIDs,
+    VendorSeverity, dates…) are skipped by the decoder without building objects for them.
+
+    Every field is `Any` on purpose: a wrong type reaches the same checks as in the general path and
+    becomes the same `Skipped` entry."""
+
+    VulnerabilityID: Any = None
+    VendorIDs: Any = None
+    PkgName: Any = None
+    PkgPath: Any = None
+    PkgIdentifier: Any = None
+    InstalledVersion: Any = None
+    FixedVersion: Any = None
+    Status: Any = None
+    Severity: Any = None
+    SeveritySource: Any = None
+    PrimaryURL: Any = None
+    Title: Any = None
+    Description: Any = None
+    CVSS: Any = None
+    References: Any = None
+
+
+_Entry = _Vuln | str | int | float | bool | list[Any] | None
+"""A Vulnerabilities item: anything but an object is kept as it is and skipped as the general path does."""
+_NotList = dict[str, Any] | str | int | float | bool | None
+"""A Vulnerabilities value that is no list: kept, and reported as the general path reports it."""
+
+
+class _Result(msgspec.Struct, gc=False):
+    """One Results entry as the typed path reads it: vulnerabilities typed, the rare kinds left as JSON."""
+
+    Target: Any = None
+    Class: Any = None
+    Type: Any = None
+    Vulnerabilities: list[_Entry] | _NotList = None
+    Misconfigurations: Any = None
+    Secrets: Any = None
+    Licenses: Any = None
+    ExperimentalModifiedFindings: Any = None
+
+
+class _Document(msgspec.Struct, gc=False):
+    """A SchemaVersion 2 report as the typed path reads it (see `decode_typed`)."""
+
+    SchemaVersion: Any = msgspec.UNSET
+    ClusterName: Any = msgspec.UNSET
+    runs: Any = msgspec.UNSET
+    """Present in SARIF, which detection tries first: such a document is not taken here."""
+    ArtifactName: Any = None
+    ArtifactType: Any = None
+    Metadata: Any = None
+    Trivy: Any = None
+    Results: list[_Result | str | int | float | bool | list[Any] | None] | None = None
+
+
+_DECODER: msgspec.json.Decoder[_Document] = msgspec.json.Decoder(_Document)
+
+
+def decode_typed(data: bytes) -> _Document | None:
+    """The typed fast path's document, or None when the general path must read this file.
+
+    The typed path decodes only the fields the reader uses, straight into small structs (no dict per
+    entry, unused fields never become objects): at 20,000 vulnerabilities it is about twice as fast as
+    JSON-to-dicts and needs about half the memory. It takes only what detection would hand to this
+    reader as a plain SchemaVersion 2 report with well-formed lists; anything else (another format,
+    invalid JSON, a non-object entry, a list that is not one, an unknown version) returns None and goes
+    the general way, which produces exactly the errors and `Skipped` entries it always did."""
+    with _collector_paused():
+        try:
+            doc = _DECODER.decode(data)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return None
+    version = doc.SchemaVersion
+    if doc.ClusterName is not msgspec.UNSET or doc.runs is not msgspec.UNSET or version is msgspec.UNSET:
+        return None
+    if version != 2 or isinstance(version, bool):
+        return None
+    return doc
+
+
+def parse_typed(doc: _Document, origin: str) -> Report:
+    """Read a document from `decode_typed`: the same report `TrivyParser.parse` makes of its JSON."""
+    with _collector_paused():
+        meta = _obj(doc.Metadata)
+        artifact = _text(doc.ArtifactName)
+        scope = _Scope(
+            origin=origin,
+            tool_version=_tool_version({"Trivy": doc.Trivy}),
+            artifact=artifact,
+            image=artifact is not None and _is_image(doc.ArtifactType, meta),
+            os=_os_name(meta),
+        )
+        for index, result in enumerate(doc.Results or ()):
+            if isinstance(result, _Result):
+                _read_typed_result(scope, result, index)
+            else:
+                scope.skip(f"Results[{index}]: not an object")
+        return _report(scope)
+
+
+def _read_typed_result(scope: _Scope, typed: _Result, index: int) -> None:
+    result = {
+        "Target": typed.Target,
+        "Class": typed.Class,
+        "Type": typed.Type,
+        "Misconfigurations": typed.Misconfigurations,
+        "Secrets": typed.Secrets,
+        "Licenses": typed.Licenses,
+        "ExperimentalModifiedFindings": typed.ExperimentalModifiedFindings,
+    }
+    target = _text(typed.Target) or f"Results[{index}]"
+    if isinstance(typed.Vulnerabilities, list):
+        _read_typed_vulnerabilities(scope, result, target, typed.Vulnerabilities)
+    elif typed.Vulnerabilities is not None:
+        scope.skip(f"{target}: `Vulnerabilities` is not a list")
+    for key, build in _READERS[1:]:
+        entries = result.get(key)
+        if entries is None:
+            continue
+        if not isinstance(entries, list):
+            scope.skip(f"{target}: `{key}` is not a list")
+            continue
+        _read_entries(scope, result, target, key, entries, build, "")
+    _read_modified(scope, result, target, "")
+
+
+def _read_typed_vulnerabilities(scope: _Scope, result: dict[str, Any], target: str, entries: list[_Entry]) -> None:
+    append = scope.findings.append
+    pkg_class: str | None = None
+    for index, entry in enumerate(entries):
+        try:
+            if not isinstance(entry, _Vuln):
+                raise _Bad("not an object")
+            if pkg_class is None:
+                pkg_class = _pkg_class(result)
+            append(_vuln_finding(scope, pkg_class, target, entry))
+        except _Bad as exc:
+            scope.skip(f"{target}: Vulnerabilities[{index}]: {exc}")
+        except (TypeError, ValueError, AttributeError, KeyError) as exc:
+            scope.skip(f"{target}: Vulnerabilities[{index}]: malformed entry ({type(exc).__name__}: {exc})")
 
 
 def _parse_legacy(doc: list[Any], origin: str) -> Report:
@@ -276,59 +422,61 @@ def _read_modified(scope: _Scope, result: dict[str, Any], target: str, where: st
 
 
 def _vulnerability(scope: _Scope, result: dict[str, Any], target: str, v: dict[str, Any]) -> Finding:
-    vid = v.get("VulnerabilityID")
+    return _vuln_finding(scope, _pkg_class(result), target, msgspec.convert(v, _Vuln))
+
+
+def _pkg_class(result: dict[str, Any]) -> str:
+    pkg_class = result.get("Class")
+    if pkg_class in ("os-pkgs", "lang-pkgs"):
+        return str(pkg_class)
+    return "os-pkgs" if result.get("Type") in _OS_TYPES else "lang-pkgs"
+
+
+def _vuln_finding(scope: _Scope, pkg_class: str, target: str, v: _Vuln) -> Finding:
+    vid = v.VulnerabilityID
     if not isinstance(vid, str) or not vid:
         raise _Bad("missing VulnerabilityID")
-    package = v.get("PkgName")
-    installed = v.get("InstalledVersion")
+    package = v.PkgName
+    installed = v.InstalledVersion
     if not isinstance(package, str) or not package:
         raise _Bad(f"{vid}: missing PkgName")
     if installed is not None and not isinstance(installed, str):
         raise _Bad(f"{vid}: InstalledVersion is not a string")
-    word = v.get("Severity")
-    severity = _severity(word)
-    fixed = v.get("FixedVersion") or None
+    word = v.Severity
+    fixed = v.FixedVersion or None
     if fixed is not None and not isinstance(fixed, str):
         raise _Bad(f"{vid}: FixedVersion is not a string")
-    status = v.get("Status")
+    status = v.Status
     fix_state = _STATUS.get(status, FixState.UNKNOWN) if status else (FixState.FIXED if fixed else FixState.UNKNOWN)
-    pkg_class = result.get("Class")
-    if pkg_class not in ("os-pkgs", "lang-pkgs"):
-        pkg_class = "os-pkgs" if result.get("Type") in _OS_TYPES else "lang-pkgs"
-    path = v.get("PkgPath") or (target if pkg_class == "lang-pkgs" else None)
-    vendor_ids = v.get("VendorIDs")
-    primary = v.get("PrimaryURL")
-    refs = v.get("References")
-    title = v.get("Title")
-    description = v.get("Description")
-    return _create(
-        vid,
-        [a for a in vendor_ids if isinstance(a, str)] if isinstance(vendor_ids, list) else (),
-        kind=Kind.VULNERABILITY,
-        severity=severity,
-        title=title if isinstance(title, str) and title else f"{vid} in {package}",
-        target=scope.artifact if scope.image and scope.artifact else target,
-        package=package,
-        installed_version=installed or None,
-        fixed_version=fixed,
-        fix_state=fix_state,
-        location=Location(path=path) if path else None,
-        sources=(Source("trivy", scope.origin, scope.tool_version, vid, word if isinstance(word, str) else None),),
-        description=description if isinstance(description, str) else "",
-        references=_texts(refs),
-        help_uri=primary if isinstance(primary, str) and primary else None,
-        cvss_score=_cvss(v),
-        package_class=pkg_class,
-        tool_suppression=_NOT_AFFECTED if status == "not_affected" else None,
-        properties=_vuln_properties(scope, v, status),
-    )
-
-
-def _create(vid: str, aliases: Any, **fields: Any) -> Finding:
-    # Without aliases `Finding.create` always keeps the id as it is; skipping its set-and-sort work
-    # matters at 100k findings.
+    path = v.PkgPath or (target if pkg_class == "lang-pkgs" else None)
+    vendor_ids = v.VendorIDs
+    primary = v.PrimaryURL
+    title = v.Title
+    description = v.Description
+    aliases = [a for a in vendor_ids if isinstance(a, str)] if isinstance(vendor_ids, list) else ()
+    fields = {
+        "kind": Kind.VULNERABILITY,
+        "severity": _severity(word),
+        "title": title if isinstance(title, str) and title else f"{vid} in {package}",
+        "target": scope.artifact if scope.image and scope.artifact else target,
+        "package": package,
+        "installed_version": installed or None,
+        "fixed_version": fixed,
+        "fix_state": fix_state,
+        "location": Location(path=path) if path else None,
+        "sources": (Source("trivy", scope.origin, scope.tool_version, vid, word if isinstance(word, str) else None),),
+        "description": description if isinstance(description, str) else "",
+        "references": _texts(v.References),
+        "help_uri": primary if isinstance(primary, str) and primary else None,
+        "cvss_score": _cvss(v.CVSS, v.SeveritySource),
+        "package_class": pkg_class,
+        "tool_suppression": _NOT_AFFECTED if status == "not_affected" else None,
+        "properties": _vuln_properties(scope, v.PkgIdentifier, status),
+    }
     if not aliases and vid == vid.strip():
-        return Finding(id=vid, **fields)
+        # Without aliases `Finding.create` always keeps the id as it is; skipping its set-and-sort work
+        # matters at 100k findings.
+        return Finding(id=vid, **fields)  # type: ignore[arg-type]
     return Finding.create(id=vid, aliases=aliases, **fields)
 
 
@@ -337,11 +485,10 @@ _NOT_AFFECTED = Suppression(
 )
 
 
-def _vuln_properties(scope: _Scope, v: dict[str, Any], status: Any) -> tuple[tuple[str, str], ...]:
+def _vuln_properties(scope: _Scope, ident: Any, status: Any) -> tuple[tuple[str, str], ...]:
     props: list[tuple[str, str]] = []
     if scope.os:
         props.append(("os", scope.os))
-    ident = v.get("PkgIdentifier")
     if isinstance(ident, dict) and isinstance(ident.get("PURL"), str):
         props.append(("purl", ident["PURL"]))
     if isinstance(status, str) and status:
@@ -349,12 +496,10 @@ def _vuln_properties(scope: _Scope, v: dict[str, Any], status: Any) -> tuple[tup
     return tuple(props)
 
 
-def _cvss(v: dict[str, Any]) -> float | None:
+def _cvss(table: Any, own: Any) -> float | None:
     """The score behind the severity: the SeveritySource's CVSS v3, else NVD's, else v4.0, else v2."""
-    table = v.get("CVSS")
     if not isinstance(table, dict) or not table:
         return None
-    own = v.get("SeveritySource")
     first = table.get(own) if isinstance(own, str) else None
     if isinstance(first, dict):
         # The common case, answered without building the candidate lists below.
