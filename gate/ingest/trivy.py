@@ -11,7 +11,18 @@ from typing import Any
 import msgspec
 
 from gate.errors import InputError
-from gate.model import Finding, FixState, Kind, Location, Report, Severity, Skipped, Source, Suppression
+from gate.model import (
+    Finding,
+    FixState,
+    Kind,
+    Location,
+    Report,
+    Severity,
+    Skipped,
+    Source,
+    Suppression,
+    canonical_id,
+)
 
 _SEVERITY = {s.name: s for s in Severity}
 
@@ -454,30 +465,32 @@ def _vuln_finding(scope: _Scope, pkg_class: str, target: str, v: _Vuln) -> Findi
     title = v.Title
     description = v.Description
     aliases = [a for a in vendor_ids if isinstance(a, str)] if isinstance(vendor_ids, list) else ()
-    fields = {
-        "kind": Kind.VULNERABILITY,
-        "severity": _severity(word),
-        "title": title if isinstance(title, str) and title else f"{vid} in {package}",
-        "target": scope.artifact if scope.image and scope.artifact else target,
-        "package": package,
-        "installed_version": installed or None,
-        "fixed_version": fixed,
-        "fix_state": fix_state,
-        "location": Location(path=path) if path else None,
-        "sources": (Source("trivy", scope.origin, scope.tool_version, vid, word if isinstance(word, str) else None),),
-        "description": description if isinstance(description, str) else "",
-        "references": _texts(v.References),
-        "help_uri": primary if isinstance(primary, str) and primary else None,
-        "cvss_score": _cvss(v.CVSS, v.SeveritySource),
-        "package_class": pkg_class,
-        "tool_suppression": _NOT_AFFECTED if status == "not_affected" else None,
-        "properties": _vuln_properties(scope, v.PkgIdentifier, status),
-    }
+    finding = Finding(
+        vid,
+        Kind.VULNERABILITY,
+        _severity(word),
+        title if isinstance(title, str) and title else f"{vid} in {package}",
+        scope.artifact if scope.image and scope.artifact else target,
+        package=package,
+        installed_version=installed or None,
+        fixed_version=fixed,
+        fix_state=fix_state,
+        location=Location(path=path) if path else None,
+        sources=(Source("trivy", scope.origin, scope.tool_version, vid, word if isinstance(word, str) else None),),
+        description=description if isinstance(description, str) else "",
+        references=_texts(v.References),
+        help_uri=primary if isinstance(primary, str) and primary else None,
+        cvss_score=_cvss(v.CVSS, v.SeveritySource),
+        package_class=pkg_class,
+        tool_suppression=_NOT_AFFECTED if status == "not_affected" else None,
+        properties=_vuln_properties(scope, v.PkgIdentifier, status),
+    )
     if not aliases and vid == vid.strip():
-        # Without aliases `Finding.create` always keeps the id as it is; skipping its set-and-sort work
-        # matters at 100k findings.
-        return Finding(id=vid, **fields)  # type: ignore[arg-type]
-    return Finding.create(id=vid, aliases=aliases, **fields)
+        # Without aliases the id is already canonical: `Finding.create`'s set-and-sort work is skipped,
+        # which matters at 100k findings.
+        return finding
+    canonical, rest = canonical_id(vid, aliases)
+    return replace(finding, id=canonical, aliases=rest)
 
 
 _NOT_AFFECTED = Suppression(

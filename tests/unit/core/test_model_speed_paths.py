@@ -1,0 +1,68 @@
+"""The model's fast paths (hand-written Finding.__init__, fingerprints memoised by dedupe) change nothing."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+
+from gate.model import Finding, FixState, Kind, Location, Severity, Source, Suppression, dedupe, dedupe_key, fingerprint
+
+
+def test_finding_init_has_the_dataclass_signature() -> None:
+    params = list(inspect.signature(Finding.__init__).parameters.values())[1:]
+    fields = [f for f in dataclasses.fields(Finding) if f.init]
+    assert [p.name for p in params] == [f.name for f in fields]
+    for param, field in zip(params, fields, strict=True):
+        expected = inspect.Parameter.empty if field.default is dataclasses.MISSING else field.default
+        assert param.default == expected, field.name
+    assert [f.name for f in dataclasses.fields(Finding)] == list(Finding.__slots__)
+
+
+def test_finding_init_sets_every_field() -> None:
+    values = {
+        "id": "CVE-1",
+        "kind": Kind.LICENSE,
+        "severity": Severity.HIGH,
+        "title": "t",
+        "target": "img",
+        "package": "p",
+        "installed_version": "1",
+        "fixed_version": "2",
+        "fix_state": FixState.WONT_FIX,
+        "location": Location("a", 1, 2),
+        "aliases": ("GHSA-x",),
+        "sources": (Source("trivy", "r"),),
+        "description": "d",
+        "references": ("https://e",),
+        "help_uri": "https://h",
+        "cvss_score": 7.5,
+        "package_class": "os-pkgs",
+        "epss": 0.5,
+        "kev": True,
+        "tool_suppression": Suppression("tool", "why"),
+        "properties": (("os", "x"),),
+    }
+    finding = Finding(**values)  # type: ignore[arg-type]
+    assert {name: getattr(finding, name) for name in values} == values
+    assert finding._fingerprint is None and finding.fingerprint == fingerprint(finding)
+    assert dataclasses.replace(finding, id="CVE-2").id == "CVE-2"
+    try:
+        finding.id = "x"  # type: ignore[misc]
+    except dataclasses.FrozenInstanceError:
+        pass
+    else:
+        raise AssertionError("Finding must stay frozen")
+
+
+def test_dedupe_memoises_the_same_fingerprint() -> None:
+    base = Finding(id="CVE-9", kind=Kind.VULNERABILITY, severity=Severity.LOW, title="t", target="img:1 (debian 12)")
+    other = dataclasses.replace(base, severity=Severity.HIGH, target="img:2", sources=(Source("grype", "g"),))
+    lic = Finding(id="MIT", kind=Kind.LICENSE, severity=Severity.LOW, title="t", target="x", package="p")
+    lic2 = dataclasses.replace(lic, location=Location("x"))
+    merged = dedupe([base, other, lic, lic2, dataclasses.replace(lic, package="q")])
+    assert len(merged) == 3
+    for f in merged:
+        fresh = dataclasses.replace(f)
+        assert fresh._fingerprint is None
+        assert f._fingerprint == fingerprint(fresh) == fingerprint(f)
+        assert dedupe_key(f) == dedupe_key(fresh)
