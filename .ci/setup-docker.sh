@@ -94,6 +94,9 @@ build_base_image() {
 }
 
 need_root
+# One setup at a time: parallel test workers may all call this script on a fresh machine.
+exec 9>/tmp/container-gate-setup-docker.lock
+flock 9
 install_packages
 start_engine
 build_base_image
