@@ -48,7 +48,8 @@ start_engine() {
     fi
     log "starting dockerd (log: $DOCKERD_LOG)"
     # setsid: the engine must outlive the shell (and the pytest session) that started it.
-    setsid dockerd >"$DOCKERD_LOG" 2>&1 < /dev/null &
+    # 9>&-: the engine must not inherit (and so hold forever) the setup lock.
+    setsid dockerd >"$DOCKERD_LOG" 2>&1 </dev/null 9>&- &
     for _ in $(seq 1 120); do
         if [ -S "$SOCKET" ] && engine_up; then
             log "engine ready"
