@@ -154,11 +154,15 @@ def _parse_v2(doc: dict[str, Any], origin: str) -> Report:
     return _report(scope)
 
 
+_NotList = dict[str, Any] | str | int | float | bool | None
+"""A value that should be a list but is not: kept, and handled as the general path handles it."""
+
+
 class _Vuln(msgspec.Struct, gc=False):
     """The fields of a vulnerability entry this reader uses; the others (Layer, DataSource, CweIDs,
     VendorSeverity, dates…) are skipped by the decoder without building objects for them.
 
-    Every field is `Any` on purpose: a wrong type reaches the same checks as in the general path and
+    The fields are `Any` on purpose: a wrong type reaches the same checks as in the general path and
     becomes the same `Skipped` entry."""
 
     VulnerabilityID: Any = None
@@ -180,8 +184,6 @@ class _Vuln(msgspec.Struct, gc=False):
 
 _Entry = _Vuln | str | int | float | bool | list[Any] | None
 """A Vulnerabilities item: anything but an object is kept as it is and skipped as the general path does."""
-_NotList = dict[str, Any] | str | int | float | bool | None
-"""A Vulnerabilities value that is no list: kept, and reported as the general path reports it."""
 
 
 class _Result(msgspec.Struct, gc=False):
@@ -433,7 +435,8 @@ def _read_modified(scope: _Scope, result: dict[str, Any], target: str, where: st
 
 
 def _vulnerability(scope: _Scope, result: dict[str, Any], target: str, v: dict[str, Any]) -> Finding:
-    return _vuln_finding(scope, _pkg_class(result), target, msgspec.convert(v, _Vuln))
+    # A plain struct call does not check types: wrong ones reach `_vuln_finding`'s checks as they are.
+    return _vuln_finding(scope, _pkg_class(result), target, _Vuln(*[v.get(k) for k in _Vuln.__struct_fields__]))
 
 
 def _pkg_class(result: dict[str, Any]) -> str:
@@ -465,8 +468,14 @@ def _vuln_finding(scope: _Scope, pkg_class: str, target: str, v: _Vuln) -> Findi
     title = v.Title
     description = v.Description
     aliases = [a for a in vendor_ids if isinstance(a, str)] if isinstance(vendor_ids, list) else ()
-    finding = Finding(
-        vid,
+    if not aliases and vid == vid.strip():
+        # Without aliases the id is already canonical: `canonical_id`'s set-and-sort work is skipped,
+        # which matters at 100k findings.
+        canonical, rest = vid, _NO_ALIASES
+    else:
+        canonical, rest = canonical_id(vid, aliases)
+    return Finding(
+        canonical,
         Kind.VULNERABILITY,
         _severity(word),
         title if isinstance(title, str) and title else f"{vid} in {package}",
@@ -484,13 +493,8 @@ def _vuln_finding(scope: _Scope, pkg_class: str, target: str, v: _Vuln) -> Findi
         package_class=pkg_class,
         tool_suppression=_NOT_AFFECTED if status == "not_affected" else None,
         properties=_vuln_properties(scope, v.PkgIdentifier, status),
+        aliases=rest,
     )
-    if not aliases and vid == vid.strip():
-        # Without aliases the id is already canonical: `Finding.create`'s set-and-sort work is skipped,
-        # which matters at 100k findings.
-        return finding
-    canonical, rest = canonical_id(vid, aliases)
-    return replace(finding, id=canonical, aliases=rest)
 
 
 _NOT_AFFECTED = Suppression(
@@ -675,7 +679,12 @@ def _text(value: Any) -> str | None:
 
 
 def _texts(value: Any) -> tuple[str, ...]:
-    return tuple(v for v in value if isinstance(v, str)) if isinstance(value, list) else ()
+    # filter() with the C-level type check: no Python frame per item (references run to 400k at 20k findings).
+    return tuple(filter(_is_str, value)) if isinstance(value, list) else ()
+
+
+_is_str = str.__instancecheck__
+_NO_ALIASES: tuple[str, ...] = ()
 
 
 def _first_text(value: Any) -> str | None:
