@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from gate.emit.base import EmitContext
@@ -14,6 +15,7 @@ def document(verdict: Verdict, ctx: EmitContext) -> dict[str, Any]:
     """The result as plain data, in the shape of `gate/schemas/result.schema.json`."""
     decisions = sorted(verdict.decisions, key=lambda d: (-int(d.finding.severity), d.finding.id, d.finding.fingerprint))
     active = [d for d in decisions if d.suppression is None]
+    by_severity = Counter(d.finding.severity for d in active)
     return {
         "verdict": "pass" if verdict.passed else "fail",
         "format_version": FORMAT_VERSION,
@@ -24,7 +26,7 @@ def document(verdict: Verdict, ctx: EmitContext) -> dict[str, Any]:
             "active": len(active),
             "suppressed": len(decisions) - len(active),
             "blocking": sum(1 for d in decisions if d.blocking),
-            "by_severity": {s.name: sum(1 for d in active if d.finding.severity is s) for s in reversed(Severity)},
+            "by_severity": {s.name: by_severity[s] for s in reversed(Severity)},
         },
         "findings": [_finding(d) for d in decisions],
         "expired_ignores": [
@@ -39,20 +41,26 @@ def document(verdict: Verdict, ctx: EmitContext) -> dict[str, Any]:
     }
 
 
+_SEVERITY_NAME = {s: s.name for s in Severity}
+"""Enum `.name`/`.value` are descriptor calls; lookups (and orjson's native enums) on the per-finding path."""
+
+
 def _finding(d: Decision) -> dict[str, Any]:
+    # Enums and tuples go to orjson as they are: it writes an enum's value and a tuple as an array.
     f = d.finding
     loc = f.location
+    sources = f.sources
     return {
         "id": f.id,
-        "kind": f.kind.value,
-        "severity": f.severity.name,
+        "kind": f.kind,
+        "severity": _SEVERITY_NAME[f.severity],
         "title": f.title,
         "package": f.package,
         "installed_version": f.installed_version,
         "fixed_version": f.fixed_version,
         "target": f.target,
         "location": {"path": loc.path, "start_line": loc.start_line, "end_line": loc.end_line} if loc else None,
-        "sources": list(f.tools),
+        "sources": (sources[0].tool,) if len(sources) == 1 else f.tools,
         "fingerprint": f.fingerprint,
         "blocking": d.blocking,
         "suppressed": (
@@ -60,9 +68,9 @@ def _finding(d: Decision) -> dict[str, Any]:
             if d.suppression
             else None
         ),
-        "aliases": list(f.aliases),
-        "fix_state": f.fix_state.value,
-        "notes": list(d.notes),
+        "aliases": f.aliases,
+        "fix_state": f.fix_state,
+        "notes": d.notes,
         "cvss_score": f.cvss_score,
         "epss": f.epss,
         "kev": f.kev,
@@ -74,7 +82,7 @@ def _finding(d: Decision) -> dict[str, Any]:
                 "id": s.original_id,
                 "severity": s.original_severity,
             }
-            for s in f.sources
+            for s in sources
         ],
     }
 

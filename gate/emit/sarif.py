@@ -263,10 +263,15 @@ def plan_sarif(
 ) -> SarifPlan:
     """Group decisions into runs and cut to GitHub's count limits, keeping the most severe."""
     groups: dict[str, tuple[str, str, list[Placed]]] = {}
+    prefix = ctx.category_prefix
     for p in placed if placed is not None else placed_decisions(verdict, ctx):
-        tool, key = primary_tool(p.finding), target_key(p.finding)
-        cat = category(ctx.category_prefix, tool, key)
-        groups.setdefault(cat, (tool, key, []))[2].append(p)
+        f = p.decision.finding
+        tool, key = primary_tool(f), target_key(f)
+        cat = category(prefix, tool, key)
+        group = groups.get(cat)
+        if group is None:
+            group = groups[cat] = (tool, key, [])
+        group[2].append(p)
     for report in verdict.reports:
         if not report.findings and report.artifact:
             # An empty run closes the category's old alerts on GitHub once everything is fixed.
@@ -341,10 +346,11 @@ def _run(run: RunPlan, ctx: EmitContext) -> dict[str, Any]:
     index: dict[str, int] = {}
     results = []
     for p in run.results:
-        rule_id = p.finding.id
+        finding = p.decision.finding
+        rule_id = finding.id
         if rule_id not in index:
             index[rule_id] = len(rules)
-            rules.append(_rule(p.finding))
+            rules.append(_rule(finding))
         results.append(_result(p, index[rule_id]))
     out: dict[str, Any] = {
         "tool": {
@@ -475,7 +481,8 @@ def message(p: Placed) -> str:
 
 
 def _result(p: Placed, rule_index: int) -> dict[str, Any]:
-    f = p.finding
+    f = p.decision.finding
+    sources = f.sources
     physical: dict[str, Any] = {"artifactLocation": {"uri": p.uri}}
     if p.start_line is not None:
         physical["region"] = {"startLine": p.start_line, "endLine": p.end_line or p.start_line}
@@ -486,7 +493,8 @@ def _result(p: Placed, rule_index: int) -> dict[str, Any]:
         "message": {"text": message(p)},
         "locations": [{"physicalLocation": physical}],
         "partialFingerprints": {FINGERPRINT_KEY: p.fingerprint},
-        "properties": {"blocking": p.decision.blocking, "tools": list(f.tools)},
+        # A tuple is written as an array by orjson; one source needs no set-and-sort.
+        "properties": {"blocking": p.decision.blocking, "tools": (sources[0].tool,) if len(sources) == 1 else f.tools},
     }
     sup = p.decision.suppression
     if sup is not None:
