@@ -96,3 +96,23 @@ def test_an_unwritable_workspace_fails_closed_with_one_line(action_image: str, t
     )  # fmt: skip
     assert done.returncode == 2
     assert done.stderr == "container-gate: error: container-gate.sarif: cannot write: Permission denied\n"
+
+
+def test_every_module_imports_in_the_image(action_image: str) -> None:
+    """The image holds only what pyproject.toml declares: an undeclared dependency shows up here by name."""
+    script = (
+        "import importlib, pkgutil, sys\n"
+        "failed = []\n"
+        "for top in ('gate', 'remediate'):\n"
+        "    package = importlib.import_module(top)\n"
+        "    for info in pkgutil.walk_packages(package.__path__, top + '.'):\n"
+        "        if info.name.endswith('__main__'):\n"
+        "            continue\n"
+        "        try:\n"
+        "            importlib.import_module(info.name)\n"
+        "        except ImportError as exc:\n"
+        "            failed.append(f'{info.name}: {exc}')\n"
+        "print('\\n'.join(failed)); sys.exit(1 if failed else 0)\n"
+    )
+    done = _docker("run", "--rm", "--entrypoint", "/opt/venv/bin/python", action_image, "-c", script)
+    assert done.returncode == 0, f"modules that do not import in the image:\n{done.stdout}{done.stderr}"
