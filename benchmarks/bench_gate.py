@@ -20,6 +20,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -50,19 +51,63 @@ def generate(count: int, path: Path) -> None:
     path.write_text(json.dumps(doc))
 
 
-def measure(cmd: list[str]) -> tuple[float, float, int, float]:
-    """(wall seconds, peak RSS MiB, exit code, CPU seconds) of one child process."""
+def measure(cmd: list[str]) -> tuple[float, float, int, float, float]:
+    """(wall seconds, peak RSS MiB, exit code, CPU seconds, peak tree PSS MiB) of one child process.
+
+    Peak RSS is `wait4`'s: the largest of the process and its own children, not their sum. The tree
+    PSS is sampled every 20 ms over the process and all its descendants, so a forked helper's private
+    memory is added (and shared pages counted once): the honest total when work is split in processes."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    sampler = _TreeSampler(proc.pid)
+    sampler.start()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
+    sampler.done.set()
+    sampler.join()
     if proc.stderr is not None:
         err = proc.stderr.read().decode(errors="replace")
         proc.stderr.close()
         if os.waitstatus_to_exitcode(status) not in (0, 1):
             print(err, file=sys.stderr)
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return wall, usage.ru_maxrss / 1024, proc.returncode, usage.ru_utime + usage.ru_stime
+    cpu = usage.ru_utime + usage.ru_stime
+    return wall, usage.ru_maxrss / 1024, proc.returncode, cpu, sampler.peak / 1024
+
+
+class _TreeSampler(threading.Thread):
+    """Largest sum of PSS (KiB) seen over a process tree while it runs."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.peak = 0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.02):
+            self.peak = max(self.peak, sum(_pss(p) for p in _tree(self.pid)))
+
+
+def _tree(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        try:
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        todo.extend(int(c) for c in children)
+    return found
+
+
+def _pss(pid: int) -> int:
+    try:
+        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return 0
+    return next((int(line.split()[1]) for line in text.splitlines() if line.startswith("Pss:")), 0)
 
 
 def gate_command(report: Path, out: Path, in_process: bool) -> list[str]:
@@ -117,26 +162,29 @@ def run(sizes: list[int], keep: Path | None, in_process: bool, repeat: int) -> N
             # Interleaved, so a burst of load on a shared machine hits both tools alike.
             gate_runs.append(measure(gate_command(report, work, use_pipeline)))
             trivy_runs.append(measure(trivy))
-        gate_wall, gate_rss, gate_rc, gate_cpu = _summary(gate_runs)
-        trivy_wall, trivy_rss, _, trivy_cpu = _summary(trivy_runs)
-        mode = "pipeline" if use_pipeline else "cli"
-        rows.append((size, mode, gate_wall, gate_cpu, gate_rss, gate_rc, trivy_wall, trivy_cpu, trivy_rss))
-    print(f"median of {repeat} runs each; CPU = user + system seconds")
-    head = f"{'vulns':>7} {'gate':>8} {'wall s':>7} {'CPU s':>6} {'RSS MiB':>8} {'rc':>3}"
-    print(f"{head} | {'trivy s':>8} {'CPU s':>6} {'RSS MiB':>8} | time x  mem x")
-    for size, mode, gw, gc, gr, rc, tw, tc, tr in rows:
-        ratios = f"{gw / tw:5.2f}  {gr / tr:5.2f}"
-        gate_cols = f"{size:>7} {mode:>8} {gw:>7.2f} {gc:>6.2f} {gr:>8.0f} {rc:>3}"
-        print(f"{gate_cols} | {tw:>8.2f} {tc:>6.2f} {tr:>8.0f} | {ratios}")
+        gate = _summary(gate_runs)
+        trivy_m = _summary(trivy_runs)
+        rows.append((size, "pipeline" if use_pipeline else "cli", gate, trivy_m))
+    print(f"median of {repeat} runs each; CPU = user + system seconds; RSS = wait4 peak; PSS = sampled tree sum")
+    head = f"{'vulns':>7} {'gate':>8} {'wall s':>7} {'CPU s':>6} {'RSS MiB':>8} {'PSS MiB':>8} {'rc':>3}"
+    print(f"{head} | {'trivy s':>8} {'CPU s':>6} {'RSS MiB':>8} {'PSS MiB':>8} | time x  RSS x  PSS x")
+    for size, mode, (gw, gr, rc, gc, gp), (tw, tr, _, tc, tp) in rows:
+        ratios = f"{gw / tw:5.2f}  {gr / tr:5.2f}  {gp / max(tp, 1):5.2f}"
+        gate_cols = f"{size:>7} {mode:>8} {gw:>7.2f} {gc:>6.2f} {gr:>8.0f} {gp:>8.0f} {rc:>3}"
+        print(f"{gate_cols} | {tw:>8.2f} {tc:>6.2f} {tr:>8.0f} {tp:>8.0f} | {ratios}")
 
 
-def _summary(runs: list[tuple[float, float, int, float]]) -> tuple[float, float, int, float]:
-    """Median wall and CPU time, the largest peak RSS, the last exit code."""
+Measured = tuple[float, float, int, float, float]
+
+
+def _summary(runs: list[Measured]) -> Measured:
+    """Median wall and CPU time, the largest peak RSS and tree PSS, the last exit code."""
     return (
         statistics.median(r[0] for r in runs),
         max(r[1] for r in runs),
         runs[-1][2],
         statistics.median(r[3] for r in runs),
+        max(r[4] for r in runs),
     )
 
 

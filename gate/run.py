@@ -7,7 +7,7 @@ import datetime as dt
 import gc
 import os
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +15,7 @@ from typing import Any, TextIO
 
 from gate import __version__
 from gate.emit.base import EmitContext, ImageAnchor
-from gate.errors import BLOCKED, ERROR, PASS, InputError, OutputError
+from gate.errors import BLOCKED, ERROR, PASS, GateError, InputError, OutputError
 from gate.inputs import Inputs, collect
 from gate.model import Decision, Report, Severity, Verdict, image_key
 from gate.policy.config import DEFAULT_FILE, GateConfig, load_config
@@ -193,26 +193,115 @@ def render_outputs(args: argparse.Namespace, verdict: Verdict, ctx: EmitContext)
     """Render every requested file before writing any, so a failing emitter never leaves half the set."""
     from gate.emit.registry import emitter
 
-    rendered: dict[Path, str] = {}
-    for flag, name in OUTPUT_FLAGS.items():
-        target = getattr(args, flag)
-        if target:
-            rendered[Path(target)] = emitter(name).render(verdict, ctx)
-    if args.summary:
-        rendered[Path(args.summary)] = emitter("summary").render(verdict, ctx)
-    return rendered
+    return {path: emitter(name).render(verdict, ctx) for name, path in requested_outputs(args)}
+
+
+def requested_outputs(args: argparse.Namespace) -> list[tuple[str, Path]]:
+    """(emitter name, file) for every output flag given, in the order they are written and listed."""
+    found = [(name, Path(getattr(args, flag))) for flag, name in OUTPUT_FLAGS.items() if getattr(args, flag)]
+    return found + [("summary", Path(args.summary))] if args.summary else found
 
 
 def write_outputs(files: Mapping[Path, str]) -> None:
     """Write each file atomically (temp file then rename): a crash never truncates last run's output."""
     for path, text in files.items():
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.tmp")
-            tmp.write_text(text, encoding="utf-8")
-            tmp.replace(path)
-        except OSError as exc:
-            raise OutputError(f"cannot write: {exc.strerror}", path=str(path)) from None
+        _write_temp(path, text)
+        _publish(path)
+
+
+def _temp(path: Path) -> Path:
+    return path.with_name(f".{path.name}.tmp")
+
+
+def _write_temp(path: Path, text: str | bytes) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _temp(path).write_bytes(text.encode() if isinstance(text, str) else text)
+    except OSError as exc:
+        raise OutputError(f"cannot write: {exc.strerror}", path=str(path)) from None
+
+
+def _publish(path: Path) -> None:
+    try:
+        _temp(path).replace(path)
+    except OSError as exc:
+        raise OutputError(f"cannot write: {exc.strerror}", path=str(path)) from None
+
+
+PARALLEL_FROM = 5_000
+"""Decisions from which the JSON result is rendered by a forked process beside the other outputs."""
+
+
+def render_and_write(
+    args: argparse.Namespace, verdict: Verdict, ctx: EmitContext, *, parallel_from: int = PARALLEL_FROM
+) -> list[Path]:
+    """Render every requested output, then write them all (temp files, renamed only once all rendered).
+
+    On large verdicts with the JSON result and another output asked for, a forked child renders and
+    writes the JSON while this process renders the rest: the two biggest documents are built on two
+    cores (the child shares the verdict copy-on-write). Without `os.fork` it all runs here."""
+    wanted = requested_outputs(args)
+    json_path = next((path for name, path in wanted if name == "json"), None)
+    if json_path is None or len(wanted) < 2 or len(verdict.decisions) < parallel_from or not hasattr(os, "fork"):
+        files = render_outputs(args, verdict, ctx)
+        write_outputs(files)
+        return list(files)
+    from gate.emit.json import EMITTER as JSON_EMITTER
+    from gate.emit.registry import emitter
+
+    child = _ForkedRender.start(json_path, lambda: JSON_EMITTER.render_bytes(verdict, ctx))
+    try:
+        rendered = {path: emitter(name).render(verdict, ctx) for name, path in wanted if path != json_path}
+    except BaseException:
+        child.wait(discard=True)
+        raise
+    child.wait()
+    for path, text in rendered.items():
+        _write_temp(path, text)
+    for _, path in wanted:
+        _publish(path)
+    return [path for _, path in wanted]
+
+
+@dataclass(frozen=True, slots=True)
+class _ForkedRender:
+    """A child process rendering one output into its temp file; `wait` raises what went wrong there."""
+
+    path: Path
+    pid: int
+    errors: int
+    """Read end of a pipe carrying the child's error message (empty on success)."""
+
+    @classmethod
+    def start(cls, path: Path, render: Callable[[], bytes]) -> _ForkedRender:
+        read, write = os.pipe()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover (runs in the child; its effects are tested)
+            os.close(read)
+            code = 0
+            try:
+                _write_temp(path, render())
+            except BaseException as exc:  # noqa: BLE001 (everything must reach the parent, then exit)
+                message = exc.diagnostics() if isinstance(exc, GateError) else f"{type(exc).__name__}: {exc}"
+                os.write(write, message.encode(errors="replace")[:4000])
+                code = 1
+            os._exit(code)
+        os.close(write)
+        return cls(path, pid, read)
+
+    def wait(self, *, discard: bool = False) -> None:
+        """Reap the child; a failure there becomes an `OutputError` here, after its temp file is removed
+        (`discard`: remove it anyway and raise nothing, as the run already failed elsewhere)."""
+        with os.fdopen(self.errors, "rb") as pipe:
+            message = pipe.read().decode(errors="replace")
+        _, status = os.waitpid(self.pid, 0)
+        failed = os.waitstatus_to_exitcode(status) != 0 or bool(message)
+        if failed or discard:
+            _temp(self.path).unlink(missing_ok=True)
+        if failed and not discard:
+            raise OutputError(f"rendering failed: {message or 'the rendering process died'}", path=str(self.path))
 
 
 def one_line(verdict: Verdict, blocking: Sequence[Decision] | None = None) -> str:
@@ -297,8 +386,7 @@ def gate_command(args: argparse.Namespace, *, env: Mapping[str, str], out: TextI
     with collector_paused():
         verdict = evaluate(read_reports(inputs, settings, config), policy, today=now.date())
         ctx = emit_context(config, inputs.dockerfiles, now)
-        files = render_outputs(args, verdict, ctx)
-        write_outputs(files)
+        files = render_and_write(args, verdict, ctx)
     blocking = verdict.blocking  # a sort of every decision: once, not per use
     print(one_line(verdict, blocking), file=out)
     for line in blocking_lines(verdict, blocking=blocking):

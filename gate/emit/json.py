@@ -94,9 +94,13 @@ class JsonEmitter:
 
     def render(self, verdict: Verdict, ctx: EmitContext) -> str:
         """See `gate.emit.base.Emitter.render`."""
+        return self.render_bytes(verdict, ctx).decode()
+
+    def render_bytes(self, verdict: Verdict, ctx: EmitContext) -> bytes:
+        """The same document as UTF-8 bytes, for writers that need no `str` copy of a large result."""
         import orjson
 
-        return orjson.dumps(document(verdict, ctx), option=orjson.OPT_INDENT_2).decode() + "\n"
+        return orjson.dumps(document(verdict, ctx), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
 
 
 EMITTER = JsonEmitter()

@@ -1,0 +1,73 @@
+"""Writing the outputs: the forked JSON render gives the same files, and a failure anywhere writes none."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+from emit_helpers import corpus_ctx, corpus_verdict  # type: ignore[import-not-found]
+
+from gate import run
+from gate.emit import json as json_emitter
+from gate.emit import sarif
+from gate.errors import OutputError
+
+REPORT = "trivy/trivy-golden_ubuntu-1804.json"
+SEQUENTIAL = 10**9
+
+
+def outputs(folder: Path) -> argparse.Namespace:
+    """Arguments asking for every output file in `folder`."""
+    return argparse.Namespace(
+        sarif=str(folder / "out.sarif"),
+        gitlab_report=str(folder / "gl.json"),
+        codequality=None,
+        json=str(folder / "result.json"),
+        summary=str(folder / "summary.md"),
+    )
+
+
+def contents(folder: Path) -> dict[str, bytes]:
+    """Every file in the folder (temp files included, so leftovers show)."""
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_forked_json_render_writes_the_same_files(corpus: Path, tmp_path: Path) -> None:
+    verdict, ctx = corpus_verdict(corpus, REPORT), corpus_ctx(corpus)
+    assert verdict.decisions
+    (tmp_path / "seq").mkdir()
+    (tmp_path / "fork").mkdir()
+    written = run.render_and_write(outputs(tmp_path / "seq"), verdict, ctx, parallel_from=SEQUENTIAL)
+    forked = run.render_and_write(outputs(tmp_path / "fork"), verdict, ctx, parallel_from=1)
+    names = ["out.sarif", "gl.json", "result.json", "summary.md"]
+    assert [p.name for p in written] == [p.name for p in forked] == names
+    assert contents(tmp_path / "fork") == contents(tmp_path / "seq")
+    assert len(contents(tmp_path / "fork")) == 4  # no temp file left behind
+
+
+def test_a_failure_in_the_forked_render_writes_nothing(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "out.sarif").write_text("last run")
+
+    def broken(self: object, *args: object) -> bytes:
+        raise ValueError("boom")
+
+    monkeypatch.setattr(json_emitter.JsonEmitter, "render_bytes", broken)
+    with pytest.raises(OutputError) as caught:
+        run.render_and_write(outputs(tmp_path), corpus_verdict(corpus, REPORT), corpus_ctx(corpus), parallel_from=1)
+    assert "result.json" in caught.value.diagnostics() and "ValueError: boom" in caught.value.diagnostics()
+    assert contents(tmp_path) == {"out.sarif": b"last run"}  # last run's output untouched, no temp files
+
+
+def test_a_failure_beside_the_forked_render_writes_nothing(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object) -> str:
+        raise RuntimeError("sarif broke")
+
+    monkeypatch.setattr(sarif, "render", broken)
+    with pytest.raises(RuntimeError, match="sarif broke"):
+        run.render_and_write(outputs(tmp_path), corpus_verdict(corpus, REPORT), corpus_ctx(corpus), parallel_from=1)
+    assert contents(tmp_path) == {}  # the child's finished JSON temp file was removed too
