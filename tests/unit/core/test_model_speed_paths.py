@@ -5,17 +5,26 @@ from __future__ import annotations
 import dataclasses
 import inspect
 
+import pytest
+
 from gate.model import Finding, FixState, Kind, Location, Severity, Source, Suppression, dedupe, dedupe_key, fingerprint
 
 
-def test_finding_init_has_the_dataclass_signature() -> None:
-    params = list(inspect.signature(Finding.__init__).parameters.values())[1:]
-    fields = [f for f in dataclasses.fields(Finding) if f.init]
+@pytest.mark.parametrize("cls", [Finding, Source])
+def test_fast_init_has_the_dataclass_signature(cls: type[Finding | Source]) -> None:
+    params = list(inspect.signature(vars(cls)["__init__"]).parameters.values())[1:]
+    fields = [f for f in dataclasses.fields(cls) if f.init]
     assert [p.name for p in params] == [f.name for f in fields]
     for param, field in zip(params, fields, strict=True):
         expected = inspect.Parameter.empty if field.default is dataclasses.MISSING else field.default
         assert param.default == expected, field.name
-    assert [f.name for f in dataclasses.fields(Finding)] == list(Finding.__slots__)
+    assert [f.name for f in dataclasses.fields(cls)] == list(vars(cls)["__slots__"])
+
+
+def test_source_init_sets_every_field() -> None:
+    source = Source("grype", "r.json", "0.1", "GHSA-x", "Negligible")
+    assert dataclasses.astuple(source) == ("grype", "r.json", "0.1", "GHSA-x", "Negligible")
+    assert Source(tool="t", report="r") == Source("t", "r", None, None, None)
 
 
 def test_finding_init_sets_every_field() -> None:
