@@ -158,6 +158,22 @@ _NotList = dict[str, Any] | str | int | float | bool | None
 """A value that should be a list but is not: kept, and handled as the general path handles it."""
 
 
+class _Scores(msgspec.Struct, gc=False):
+    """One CVSS source's scores; its vectors are skipped by the decoder. Read like the dict it replaces."""
+
+    V3Score: Any = None
+    V40Score: Any = None
+    V2Score: Any = None
+
+    def get(self, name: str) -> Any:
+        """`dict.get` for the three scores (absent and null are both None, as in a dict)."""
+        return getattr(self, name, None)
+
+
+_Cvss = dict[str, _Scores | str | int | float | bool | list[Any] | None] | str | int | float | bool | list[Any] | None
+"""The CVSS table with typed entries; anything else is kept as it is and ignored as in the general path."""
+
+
 class _Vuln(msgspec.Struct, gc=False):
     """The fields of a vulnerability entry this reader uses; the others (Layer, DataSource, CweIDs,
     VendorSeverity, dates…) are skipped by the decoder without building objects for them.
@@ -178,7 +194,7 @@ class _Vuln(msgspec.Struct, gc=False):
     PrimaryURL: Any = None
     Title: Any = None
     Description: Any = None
-    CVSS: Any = None
+    CVSS: _Cvss = None
     References: Any = None
 
 
@@ -513,14 +529,18 @@ def _vuln_properties(scope: _Scope, ident: Any, status: Any) -> tuple[tuple[str,
     return tuple(props)
 
 
+_SCORE_TYPES = (dict, _Scores)
+"""A CVSS entry: JSON's object in the general path, the typed `_Scores` in the fast one."""
+
+
 def _cvss(table: Any, own: Any) -> float | None:
     """The score behind the severity: the SeveritySource's CVSS v3, else NVD's, else v4.0, else v2."""
     if not isinstance(table, dict) or not table:
         return None
     first = table.get(own) if isinstance(own, str) else None
-    if isinstance(first, dict):
+    if isinstance(first, _SCORE_TYPES):
         # The common case, answered without building the candidate lists below.
-        score = first.get("V3Score")
+        score = first.V3Score if type(first) is _Scores else first.get("V3Score")
         if isinstance(score, float) and score > 0:
             return score
     preferred = [table.get(own) if isinstance(own, str) else None, table.get("nvd")]
@@ -533,7 +553,7 @@ def _cvss(table: Any, own: Any) -> float | None:
         ("V2Score", preferred),
     ):
         for entry in candidates:
-            if isinstance(entry, dict):
+            if isinstance(entry, _SCORE_TYPES):
                 score = entry.get(field_name)
                 if isinstance(score, int | float) and not isinstance(score, bool) and score > 0:
                     return float(score)
