@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from gate import __version__
-from gate.emit.base import EmitContext, ImageAnchor
+from gate.emit.base import EmitContext, Emitter, ImageAnchor
 from gate.errors import BLOCKED, ERROR, PASS, GateError, InputError, OutputError
 from gate.inputs import Inputs, collect
 from gate.model import Decision, Report, Severity, Verdict, image_key
@@ -228,6 +228,12 @@ def _publish(path: Path) -> None:
         raise OutputError(f"cannot write: {exc.strerror}", path=str(path)) from None
 
 
+def _render(output: Emitter, verdict: Verdict, ctx: EmitContext) -> str | bytes:
+    # Large documents (SARIF) come as bytes when the emitter offers them: no decode and re-encode.
+    as_bytes = getattr(output, "render_bytes", None)
+    return output.render(verdict, ctx) if as_bytes is None else bytes(as_bytes(verdict, ctx))
+
+
 PARALLEL_FROM = 5_000
 """Decisions from which the JSON result is rendered by a forked process beside the other outputs."""
 
@@ -251,7 +257,7 @@ def render_and_write(
 
     child = _ForkedRender.start(json_path, lambda: JSON_EMITTER.render_bytes(verdict, ctx))
     try:
-        rendered = {path: emitter(name).render(verdict, ctx) for name, path in wanted if path != json_path}
+        rendered = {path: _render(emitter(name), verdict, ctx) for name, path in wanted if path != json_path}
     except BaseException:
         child.wait(discard=True)
         raise

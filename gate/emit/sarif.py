@@ -295,26 +295,37 @@ def _run_order(run: RunPlan) -> tuple[int, int, str]:
 
 def render(verdict: Verdict, ctx: EmitContext) -> str:
     """The SARIF document, within GitHub's limits (see `build`)."""
-    return build(verdict, ctx)[0]
+    return build_bytes(verdict, ctx)[0].decode()
+
+
+def render_bytes(verdict: Verdict, ctx: EmitContext) -> bytes:
+    """`render` as UTF-8 bytes, for writers that need no `str` copy of a large document."""
+    return build_bytes(verdict, ctx)[0]
 
 
 def build(verdict: Verdict, ctx: EmitContext) -> tuple[str, SarifPlan]:
-    """The SARIF text and the plan it follows; shrinks the runs when the file would exceed 10 MB gzipped.
+    """The SARIF text and the plan it follows; shrinks the runs when the file would exceed 10 MB gzipped."""
+    data, plan = build_bytes(verdict, ctx)
+    return data.decode(), plan
+
+
+def build_bytes(verdict: Verdict, ctx: EmitContext) -> tuple[bytes, SarifPlan]:
+    """`build` with the document as UTF-8 bytes.
 
     The last result is remembered (by identity of the verdict) so that the summary, which states
     what the SARIF left out, does not build the document a second time."""
     cached = _LAST.get("build")
     if cached is not None and cached[0] is verdict and cached[1] == ctx:
         return cached[2], cached[3]
-    text, plan = _build(verdict, ctx)
-    _LAST["build"] = (verdict, ctx, text, plan)
-    return text, plan
+    data, plan = _build(verdict, ctx)
+    _LAST["build"] = (verdict, ctx, data, plan)
+    return data, plan
 
 
-_LAST: dict[str, tuple[Verdict, EmitContext, str, SarifPlan]] = {}
+_LAST: dict[str, tuple[Verdict, EmitContext, bytes, SarifPlan]] = {}
 
 
-def _build(verdict: Verdict, ctx: EmitContext) -> tuple[str, SarifPlan]:
+def _build(verdict: Verdict, ctx: EmitContext) -> tuple[bytes, SarifPlan]:
     import orjson
 
     placed = placed_decisions(verdict, ctx)
@@ -327,7 +338,7 @@ def _build(verdict: Verdict, ctx: EmitContext) -> tuple[str, SarifPlan]:
         size = len(data) if len(data) <= MAX_GZIP_BYTES else len(gzip.compress(data, 1))
         largest = max((len(r.results) for r in plan.runs), default=0)
         if size <= MAX_GZIP_BYTES or largest <= 1:
-            return data.decode(), plan
+            return data, plan
         limit = max(1, min(limit, largest) * MAX_GZIP_BYTES * 9 // (size * 10))
         plan = plan_sarif(verdict, ctx, max_results=limit, placed=placed)
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from urllib.parse import unquote
 
 from gate.emit.base import EmitContext
-from gate.emit.sarif import anchor_index, build, fix_line, md_escape, place
+from gate.emit.sarif import anchor_index, build_bytes, fix_line, md_escape, place
 from gate.model import Decision, Severity, Verdict
 
 name = "summary"
@@ -71,7 +71,7 @@ def _sections(verdict: Verdict, ctx: EmitContext, limit: int) -> list[str]:
         [f"{md_escape(s.report)}: {md_escape(s.reason)}" for s in verdict.skipped],
         limit,
     )
-    lines += _bullets("Left out of the SARIF file", build(verdict, ctx)[1].omissions(), limit)
+    lines += _bullets("Left out of the SARIF file", build_bytes(verdict, ctx)[1].omissions(), limit)
     lines += _bullets("Notes", verdict.notes, limit)
     lines.append(f"<sub>container-gate {md_escape(ctx.tool_version)}</sub>")
     return lines

@@ -68,6 +68,7 @@ def test_a_failure_beside_the_forked_render_writes_nothing(
         raise RuntimeError("sarif broke")
 
     monkeypatch.setattr(sarif, "render", broken)
+    monkeypatch.setattr(sarif, "render_bytes", broken)
     with pytest.raises(RuntimeError, match="sarif broke"):
         run.render_and_write(outputs(tmp_path), corpus_verdict(corpus, REPORT), corpus_ctx(corpus), parallel_from=1)
     assert contents(tmp_path) == {}  # the child's finished JSON temp file was removed too
