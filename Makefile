@@ -6,7 +6,7 @@ DEMO_OUT := out/demo
 # pytest workers: parallel where it helps; the slow end-to-end tests are few.
 WORKERS ?= auto
 
-.PHONY: demo test lint typecheck check bench docs clean
+.PHONY: demo test lint typecheck check bench bench-action docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,9 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_gate.py
 	$(BIN)/python benchmarks/compare_dockerfile_rules.py
 	$(BIN)/python benchmarks/bench_remediate.py
+
+bench-action: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/bench_action.py
 
 docs: $(VENV)/.installed
 	$(BIN)/python -m gate.checks.dockerfile_docs > docs/dockerfile-rules.md
