@@ -430,6 +430,26 @@ class Decision:
     """Why it does not block although it could (e.g. `in baseline`, `no fix available`, `within budget`)."""
 
 
+def _decision_init(
+    self: Decision,
+    finding: Finding,
+    blocking: bool,
+    suppression: Suppression | None = None,
+    notes: tuple[str, ...] = (),
+) -> None:
+    # As `_finding_init`: the verdict makes one Decision per finding.
+    _set_finding(self, finding)
+    _set_blocking(self, blocking)
+    _set_suppression(self, suppression)
+    _set_notes(self, notes)
+
+
+_set_finding, _set_blocking, _set_suppression, _set_notes = (
+    Decision.__dict__[name].__set__ for name in Decision.__slots__
+)
+setattr(Decision, "__init__", _decision_init)  # noqa: B010 (assigning the method directly upsets mypy)
+
+
 @dataclass(frozen=True, slots=True)
 class ExpiredIgnore:
     """An ignore entry whose date has passed: it no longer suppresses, and the summary says so."""

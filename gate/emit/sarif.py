@@ -78,6 +78,30 @@ class Placed:
         return self.decision.finding
 
 
+def _placed_init(
+    self: Placed,
+    decision: Decision,
+    fingerprint: str,
+    uri: str,
+    start_line: int | None,
+    end_line: int | None,
+    anchored: bool,
+) -> None:
+    # One Placed per decision: the slot setters cost a third of the frozen dataclass's object.__setattr__.
+    _set_decision(self, decision)
+    _set_fingerprint(self, fingerprint)
+    _set_uri(self, uri)
+    _set_start_line(self, start_line)
+    _set_end_line(self, end_line)
+    _set_anchored(self, anchored)
+
+
+_set_decision, _set_fingerprint, _set_uri, _set_start_line, _set_end_line, _set_anchored = (
+    Placed.__dict__[name].__set__ for name in Placed.__slots__
+)
+setattr(Placed, "__init__", _placed_init)  # noqa: B010 (assigning the method directly upsets mypy)
+
+
 @dataclass(frozen=True, slots=True)
 class RunPlan:
     """One SARIF run: a tool and a target, with its results most severe first."""

@@ -97,7 +97,9 @@ def _counts_table(verdict: Verdict) -> list[str]:
     counts: Counter[tuple[str, Severity]] = Counter()
     suppressed: Counter[str] = Counter()
     for d in verdict.decisions:
-        tool = ", ".join(d.finding.tools) or "container-gate"
+        sources = d.finding.sources
+        # One source needs no set-and-sort (`Finding.tools`); 20,000 findings pass here.
+        tool = (sources[0].tool if len(sources) == 1 else ", ".join(d.finding.tools)) or "container-gate"
         if d.suppression is None:
             counts[(tool, d.finding.severity)] += 1
         else:

@@ -1,4 +1,5 @@
-"""The model's fast paths (hand-written Finding.__init__, fingerprints memoised by dedupe) change nothing."""
+"""The fast paths (hand-written __init__ of Finding, Source, Decision and SARIF's Placed; fingerprints
+memoised by dedupe) change nothing."""
 
 from __future__ import annotations
 
@@ -7,11 +8,24 @@ import inspect
 
 import pytest
 
-from gate.model import Finding, FixState, Kind, Location, Severity, Source, Suppression, dedupe, dedupe_key, fingerprint
+from gate.emit.sarif import Placed
+from gate.model import (
+    Decision,
+    Finding,
+    FixState,
+    Kind,
+    Location,
+    Severity,
+    Source,
+    Suppression,
+    dedupe,
+    dedupe_key,
+    fingerprint,
+)
 
 
-@pytest.mark.parametrize("cls", [Finding, Source])
-def test_fast_init_has_the_dataclass_signature(cls: type[Finding | Source]) -> None:
+@pytest.mark.parametrize("cls", [Finding, Source, Decision, Placed])
+def test_fast_init_has_the_dataclass_signature(cls: type[Finding | Source | Decision | Placed]) -> None:
     params = list(inspect.signature(vars(cls)["__init__"]).parameters.values())[1:]
     fields = [f for f in dataclasses.fields(cls) if f.init]
     assert [p.name for p in params] == [f.name for f in fields]
@@ -21,10 +35,17 @@ def test_fast_init_has_the_dataclass_signature(cls: type[Finding | Source]) -> N
     assert [f.name for f in dataclasses.fields(cls)] == list(vars(cls)["__slots__"])
 
 
-def test_source_init_sets_every_field() -> None:
+def test_source_and_decision_init_set_every_field() -> None:
     source = Source("grype", "r.json", "0.1", "GHSA-x", "Negligible")
     assert dataclasses.astuple(source) == ("grype", "r.json", "0.1", "GHSA-x", "Negligible")
     assert Source(tool="t", report="r") == Source("t", "r", None, None, None)
+    finding = Finding(id="X", kind=Kind.POLICY, severity=Severity.LOW, title="t", target="x")
+    why = Suppression("vex", "not affected")
+    decision = Decision(finding, blocking=True, suppression=why, notes=("n",))
+    assert (decision.finding, decision.blocking, decision.suppression, decision.notes) == (finding, True, why, ("n",))
+    assert Decision(finding, False) == Decision(finding=finding, blocking=False, suppression=None, notes=())
+    placed = Placed(decision, "fp", "a/b", 3, 4, True)
+    assert dataclasses.astuple(placed)[1:] == ("fp", "a/b", 3, 4, True) and placed.decision is decision
 
 
 def test_finding_init_sets_every_field() -> None:
