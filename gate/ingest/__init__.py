@@ -43,7 +43,7 @@ def _read_bytes(path: Path) -> bytes:
         raise InputError("is a directory, expected a report file", path=str(path)) from None
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", path=str(path)) from None
-    if not data.strip():
+    if not data or data.isspace():  # not `strip()`: that copies a whole large report
         raise InputError("file is empty: a report must contain JSON (an empty file is not a pass)", path=str(path))
     if b"\x00" in data[:4096]:
         raise InputError("binary data, not a JSON report", path=str(path))
