@@ -28,6 +28,22 @@ def expect(condition: bool, origin: str, message: str) -> None:
         raise InputError(message, path=origin)
 
 
+def obj(value: Any) -> dict[str, Any]:
+    """A JSON object field, or an empty one when absent or of another type (the entry is then judged
+    by the fields it lacks, which the readers report as `Skipped`)."""
+    return value if isinstance(value, dict) else {}
+
+
+def text(value: Any) -> str | None:
+    """A string field stripped, or None when absent, empty or not a string."""
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def line(value: Any) -> int | None:
+    """A 1-based line number, or None: tools write 0 (or nothing) when they have no line."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
 def as_str(value: Any) -> str | None:
     """A string field, or None when absent, null or empty."""
     if value is None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from gate.ingest.base import obj as _obj
+from gate.ingest.base import text as _text
 from gate.model import Finding, Kind, Location, Report, Severity, Skipped, Source, Suppression
 
 _RESULT_KEYS = ("successes", "failures", "warnings", "exceptions", "skipped")
@@ -97,14 +99,6 @@ def _location(loc: Any, filename: str) -> Location:
         start = line if isinstance(line, int) and not isinstance(line, bool) and line > 0 else None
         return Location(path=_text(loc.get("file")) or filename, start_line=start, end_line=start)
     return Location(path=filename)
-
-
-def _obj(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _text(value: Any) -> str | None:
-    return value.strip() or None if isinstance(value, str) else None
 
 
 PARSER = ConftestParser()

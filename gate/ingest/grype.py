@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import gc
 from dataclasses import dataclass, field
 from typing import Any
 
 from gate.errors import InputError
+from gate.gcpause import collector_paused
+from gate.ingest.base import obj as _obj
+from gate.ingest.base import text as _text
 from gate.model import Finding, FixState, Kind, Location, Report, Severity, Skipped, Source, Suppression
 
 _SEVERITY = {
@@ -68,15 +70,9 @@ class GrypeParser:
         if ignored is not None and not isinstance(ignored, list):
             raise InputError("Grype report: `ignoredMatches` must be a list", path=origin)
         scope = _scope(doc, descriptor or {}, origin)
-        # As in the Trivy reader: collector passes over a large report's JSON tree are wasted time.
-        was_enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with collector_paused():
             _read_matches(scope, doc["matches"], "matches")
             _read_matches(scope, ignored or (), "ignoredMatches")
-        finally:
-            if was_enabled:
-                gc.enable()
         return Report(
             tool="grype",
             path=origin,
@@ -296,14 +292,6 @@ def _distro(doc: dict[str, Any]) -> str | None:
         return None
     words = [w for w in (_text(distro.get("name")), _text(distro.get("version"))) if w]
     return " ".join(words) or None
-
-
-def _obj(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _text(value: Any) -> str | None:
-    return value.strip() or None if isinstance(value, str) else None
 
 
 PARSER = GrypeParser()

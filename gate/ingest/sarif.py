@@ -8,6 +8,9 @@ from typing import Any
 from urllib.parse import unquote
 
 from gate.errors import InputError
+from gate.ingest.base import line as _line
+from gate.ingest.base import obj as _obj
+from gate.ingest.base import text as _text
 from gate.model import Finding, Kind, Location, Report, Severity, Skipped, Source, Suppression
 
 _LEVELS = {"error": Severity.HIGH, "warning": Severity.MEDIUM, "note": Severity.LOW}
@@ -377,18 +380,6 @@ def _score(value: Any) -> float | None:
     except ValueError:
         return None
     return score if score is not None and 0 < score <= 10 else None
-
-
-def _line(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
-
-
-def _obj(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _text(value: Any) -> str | None:
-    return value.strip() or None if isinstance(value, str) else None
 
 
 PARSER = SarifParser()

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import msgspec
 
 from gate.errors import InputError
+from gate.gcpause import collector_paused
+from gate.ingest.base import line as _line
+from gate.ingest.base import obj as _obj
+from gate.ingest.base import text as _text
 from gate.model import (
     Finding,
     FixState,
@@ -50,22 +52,6 @@ _OS_TYPES = frozenset(
 _LEGACY_HINT = "re-run with Trivy >= 0.20, whose `--format json` writes SchemaVersion 2"
 _K8S_LISTS = ("Resources", "Findings", "Vulnerabilities", "Misconfigurations")
 _K8S_SCHEMAS = (0, 2)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while findings are built.
-
-    A large report makes hundreds of thousands of acyclic, long-lived objects on top of a
-    multi-million-object JSON tree; every collector pass over them is wasted time (about a third
-    of the parse at 100k findings)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 class _Bad(Exception):
@@ -113,7 +99,7 @@ class TrivyParser:
 
     def parse(self, doc: Any, origin: str) -> Report:
         """See `Parser.parse`."""
-        with _collector_paused():
+        with collector_paused():
             return self._parse(doc, origin)
 
     def _parse(self, doc: Any, origin: str) -> Report:
@@ -241,7 +227,7 @@ def decode_typed(data: bytes) -> _Document | None:
     reader as a plain SchemaVersion 2 report with well-formed lists; anything else (another format,
     invalid JSON, a non-object entry, a list that is not one, an unknown version) returns None and goes
     the general way, which produces exactly the errors and `Skipped` entries it always did."""
-    with _collector_paused():
+    with collector_paused():
         try:
             doc = _DECODER.decode(data)
         except (msgspec.DecodeError, msgspec.ValidationError):
@@ -256,7 +242,7 @@ def decode_typed(data: bytes) -> _Document | None:
 
 def parse_typed(doc: _Document, origin: str) -> Report:
     """Read a document from `decode_typed`: the same report `TrivyParser.parse` makes of its JSON."""
-    with _collector_paused():
+    with collector_paused():
         meta = _obj(doc.Metadata)
         artifact = _text(doc.ArtifactName)
         scope = _Scope(
@@ -683,19 +669,6 @@ def _os_name(meta: dict[str, Any]) -> str | None:
         return None
     words = [w for w in (_text(os_info.get("Family")), _text(os_info.get("Name"))) if w]
     return " ".join(words) or None
-
-
-def _line(value: Any) -> int | None:
-    # Trivy writes 0 when it has no line (e.g. a Dockerfile check on the whole file).
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
-
-
-def _obj(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _text(value: Any) -> str | None:
-    return value.strip() or None if isinstance(value, str) else None
 
 
 def _texts(value: Any) -> tuple[str, ...]:

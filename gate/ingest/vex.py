@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from gate.errors import InputError
+from gate.ingest.base import text as _text
 
 STATUSES = frozenset({"not_affected", "affected", "fixed", "under_investigation"})
 """The four OpenVEX statuses; `not_affected` and `fixed` are the ones that suppress."""
@@ -156,7 +157,3 @@ def _component_ids(components: Any, where: str, origin: str) -> list[str]:
             raise InputError(f"{where}: a component needs an `@id` or `identifiers`", path=origin)
         out.extend(named)
     return out
-
-
-def _text(value: Any) -> str | None:
-    return value.strip() or None if isinstance(value, str) else None
