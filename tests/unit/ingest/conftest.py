@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from gate.ingest import load_report
 from gate.model import Report
+from tests import conftest as ROOT  # noqa: N812 - the root fixtures module
 
 HERE = Path(__file__).resolve().parent
 FIXTURES = HERE / "fixtures"
-
-
-def _root_conftest() -> ModuleType:
-    # tests/ is not a package: load the root conftest by path, under a name that cannot clash.
-    spec = importlib.util.spec_from_file_location("_cg_root_conftest_ingest", HERE.parents[1] / "conftest.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-ROOT = _root_conftest()
 
 
 @pytest.fixture

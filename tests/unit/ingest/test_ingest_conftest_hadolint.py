@@ -4,21 +4,14 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from gate.ingest import load_report
-from gate.model import Kind, Location, Report, Severity
-
-Load = Callable[[str], Report]
-
-
-def tally(report: Report) -> Counter[tuple[str, str]]:
-    """Findings counted per (kind, severity): the shape most mapping bugs change."""
-    return Counter((f.kind.value, f.severity.name) for f in report.findings)
+from gate.model import Kind, Location, Severity
+from tests.unit.ingest.helpers import Load, tally
 
 
 @pytest.mark.corpus

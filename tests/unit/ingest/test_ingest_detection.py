@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,16 +11,12 @@ import pytest
 
 from gate.ingest import PARSERS, load_report, parser, read_json
 from gate.model import Kind, Report, dedupe
+from tests.unit.ingest.helpers import tally
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 EXPECTED_READER = {"trivy": "trivy", "grype": "grype", "sarif": "sarif", "conftest": "conftest", "hadolint": "hadolint"}
 # Corpus JSON files that are not scanner reports (schemas, expectations) are claimed by no reader.
 NOT_REPORTS = {"EXPECTATIONS.json", "hadolint-config.schema.json"}
-
-
-def tally(report: Report) -> Counter[tuple[str, str]]:
-    """Findings counted per (kind, severity): the shape most mapping bugs change."""
-    return Counter((f.kind.value, f.severity.name) for f in report.findings)
 
 
 def _claims(path: Path) -> list[str]:

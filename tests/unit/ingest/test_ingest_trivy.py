@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,19 +9,8 @@ import pytest
 
 from gate.errors import InputError
 from gate.ingest import load_report
-from gate.model import Finding, FixState, Kind, Location, Report, Severity
-
-Load = Callable[[str], Report]
-
-
-def tally(report: Report) -> Counter[tuple[str, str]]:
-    """Findings counted per (kind, severity): the shape most mapping bugs change."""
-    return Counter((f.kind.value, f.severity.name) for f in report.findings)
-
-
-def by_key(report: Report) -> dict[tuple[str, str | None], Finding]:
-    """Findings keyed by (id, package)."""
-    return {(f.id, f.package): f for f in report.findings}
+from gate.model import FixState, Kind, Location, Severity
+from tests.unit.ingest.helpers import Load, by_key, tally
 
 
 @pytest.mark.corpus
