@@ -23,11 +23,11 @@ $(VENV)/.installed-test: $(BIN)/python pyproject.toml
 demo: $(VENV)/.installed
 	@mkdir -p $(DEMO_OUT)
 	cd examples/app && ../../$(BIN)/container-gate gate . \
-		--sarif ../../$(DEMO_OUT)/container-gate.sarif \
-		--gitlab-report ../../$(DEMO_OUT)/gl-container-scanning-report.json \
-		--codequality ../../$(DEMO_OUT)/gl-code-quality-report.json \
-		--json ../../$(DEMO_OUT)/container-gate.json \
-		--summary ../../$(DEMO_OUT)/summary.md
+		--sarif $(CURDIR)/$(DEMO_OUT)/container-gate.sarif \
+		--gitlab-report $(CURDIR)/$(DEMO_OUT)/gl-container-scanning-report.json \
+		--codequality $(CURDIR)/$(DEMO_OUT)/gl-code-quality-report.json \
+		--json $(CURDIR)/$(DEMO_OUT)/container-gate.json \
+		--summary $(CURDIR)/$(DEMO_OUT)/summary.md
 
 test: $(VENV)/.installed-test
 	$(BIN)/pytest -n $(WORKERS) -q
