@@ -206,12 +206,7 @@ def place(decision: Decision, repo_root: str, anchors: dict[str, ImageAnchor]) -
     f = decision.finding
     fp = f.fingerprint
     if in_image(f):
-        key = _image_key(f.target)
-        anchor = anchors.get(key)
-        if anchor is not None:
-            uri = repo_relative(anchor.path, repo_root) or pseudo_path(anchor.path)
-            return Placed(decision, fp, _quoted(uri), anchor.line, anchor.line, True)
-        return Placed(decision, fp, pseudo_path(key), None, None, False)
+        return Placed(decision, fp, *_image_spot(f.target, repo_root, anchors))
     loc = f.location
     raw = loc.path if loc is not None else f.target
     rel = repo_relative(raw, repo_root)
@@ -234,9 +229,36 @@ def in_image(finding: Finding) -> bool:
 def placed_decisions(verdict: Verdict, ctx: EmitContext) -> list[Placed]:
     """Every decision placed, most severe first (active before suppressed on ties)."""
     anchors = anchor_index(ctx.anchors)
-    placed = [place(d, ctx.repo_root, anchors) for d in verdict.decisions]
+    root = ctx.repo_root
+    # Image vulnerabilities are placed by their target alone, and thousands share one: once per target.
+    spots: dict[str, tuple[str, int | None, int | None, bool]] = {}
+    placed: list[Placed] = []
+    append = placed.append
+    for d in verdict.decisions:
+        f = d.finding
+        loc = f.location
+        target = f.target
+        if f.kind is Kind.VULNERABILITY and (loc is None or loc.path != target):
+            spot = spots.get(target)
+            if spot is None:
+                spot = spots[target] = _image_spot(target, root, anchors)
+            append(Placed(d, f.fingerprint, spot[0], spot[1], spot[2], spot[3]))
+        else:
+            append(place(d, root, anchors))
     placed.sort(key=_order)
     return placed
+
+
+def _image_spot(
+    target: str, repo_root: str, anchors: dict[str, ImageAnchor]
+) -> tuple[str, int | None, int | None, bool]:
+    """`place` for an image vulnerability: (uri, start line, end line, anchored)."""
+    key = _image_key(target)
+    anchor = anchors.get(key)
+    if anchor is not None:
+        uri = repo_relative(anchor.path, repo_root) or pseudo_path(anchor.path)
+        return _quoted(uri), anchor.line, anchor.line, True
+    return pseudo_path(key), None, None, False
 
 
 def _order(p: Placed) -> tuple[int, int, int, str, str]:
@@ -379,14 +401,16 @@ def document(plan: SarifPlan, ctx: EmitContext) -> dict[str, Any]:
 def _run(run: RunPlan, ctx: EmitContext) -> dict[str, Any]:
     rules: list[dict[str, Any]] = []
     index: dict[str, int] = {}
-    results = []
+    results: list[dict[str, Any]] = []
+    append = results.append
+    shared: dict[Any, Any] = {}
     for p in run.results:
-        finding = p.decision.finding
-        rule_id = finding.id
-        if rule_id not in index:
-            index[rule_id] = len(rules)
-            rules.append(_rule(finding))
-        results.append(_result(p, index[rule_id]))
+        rule_id = p.decision.finding.id
+        rule_index = index.get(rule_id)
+        if rule_index is None:
+            rule_index = index[rule_id] = len(rules)
+            rules.append(_rule(p.decision.finding))
+        append(_result(p, rule_index, shared))
     out: dict[str, Any] = {
         "tool": {
             "driver": {
@@ -509,29 +533,49 @@ def message(p: Placed) -> str:
     """The one-paragraph result message."""
     f = p.decision.finding
     if f.kind is Kind.VULNERABILITY:
-        text = f"{f.id} ({_NAME[f.severity]}) in {fix_line(f) or 'an unnamed package'}"
-        text += f" of image {image_name(f.target)}" if p.anchored else f" in {image_name(f.target)}"
-        return _clip(f"{text}: {f.title}" if f.title else text, _TEXT_LIMIT)
+        # `fix_line` inlined, and one f-string: this runs once per result (20,000 at a time).
+        pkg = f.package
+        what = (
+            f"{pkg} {f.installed_version or '?'} → {f.fixed_version or 'no fixed version yet'}"
+            if pkg
+            else "an unnamed package"
+        )
+        text = f"{f.id} ({_NAME[f.severity]}) in {what}{' of image ' if p.anchored else ' in '}{image_name(f.target)}"
+        if f.title:
+            text = f"{text}: {f.title}"
+        return text if len(text) <= _TEXT_LIMIT else _clip(text, _TEXT_LIMIT)
     return _clip(f"{f.id} ({_NAME[f.severity]}): {f.title or f.description or f.id}", _TEXT_LIMIT)
 
 
-def _result(p: Placed, rule_index: int) -> dict[str, Any]:
-    f = p.decision.finding
+def _result(p: Placed, rule_index: int, shared: dict[Any, Any] | None = None) -> dict[str, Any]:
+    """One result; `shared` holds the location and property objects results of a run have in common.
+
+    Thousands of results sit on one location (an image, a FROM line) with one tool: their dicts are
+    built once and serialised wherever they occur (orjson writes the same bytes for a shared object)."""
+    shared = {} if shared is None else shared
+    d = p.decision
+    f = d.finding
     sources = f.sources
-    physical: dict[str, Any] = {"artifactLocation": {"uri": p.uri}}
-    if p.start_line is not None:
-        physical["region"] = {"startLine": p.start_line, "endLine": p.end_line or p.start_line}
+    # A tuple is written as an array by orjson; one source needs no set-and-sort.
+    tools = (sources[0].tool,) if len(sources) == 1 else f.tools
+    where = (p.uri, p.start_line, p.end_line)
+    locations = shared.get(where)
+    if locations is None:
+        locations = shared[where] = _locations(p)
+    facts = (d.blocking, tools)
+    properties = shared.get(facts)
+    if properties is None:
+        properties = shared[facts] = {"blocking": d.blocking, "tools": tools}
     result: dict[str, Any] = {
         "ruleId": f.id,
         "ruleIndex": rule_index,
         "level": LEVEL[f.severity],
         "message": {"text": message(p)},
-        "locations": [{"physicalLocation": physical}],
+        "locations": locations,
         "partialFingerprints": {FINGERPRINT_KEY: p.fingerprint},
-        # A tuple is written as an array by orjson; one source needs no set-and-sort.
-        "properties": {"blocking": p.decision.blocking, "tools": (sources[0].tool,) if len(sources) == 1 else f.tools},
+        "properties": properties,
     }
-    sup = p.decision.suppression
+    sup = d.suppression
     if sup is not None:
         justification = sup.reason + (f" (until {sup.expires})" if sup.expires else "")
         result["suppressions"] = [
@@ -542,6 +586,13 @@ def _result(p: Placed, rule_index: int) -> dict[str, Any]:
             }
         ]
     return result
+
+
+def _locations(p: Placed) -> list[dict[str, Any]]:
+    physical: dict[str, Any] = {"artifactLocation": {"uri": p.uri}}
+    if p.start_line is not None:
+        physical["region"] = {"startLine": p.start_line, "endLine": p.end_line or p.start_line}
+    return [{"physicalLocation": physical}]
 
 
 def _clip(text: str, limit: int) -> str:

@@ -55,18 +55,15 @@ def evaluate(reports: Sequence[Report], policy: Policy, *, today: dt.date) -> Ve
     once its count exceeds the budget (and then all of them block)."""
     live = tuple(e for e in policy.ignores if not e.expired(today))
     expired = tuple(e for e in policy.ignores if e.expired(today))
-    judged = [_judge(f, policy, live) for f in dedupe(f for r in reports for f in r.findings)]
+    findings = dedupe(f for r in reports for f in r.findings)
+    if live or policy.suppressors or policy.only_fixed or policy.baseline:
+        judged = [_judge(f, policy, live) for f in findings]
+    else:
+        # Nothing but the tool's own exception can suppress or excuse: `_judge`'s answer without its calls.
+        judged = [(f, f.tool_suppression, ()) for f in findings]
     eligible = Counter(f.severity for f, s, notes in judged if s is None and not notes)
     over = {sev for sev, limit in policy.budgets.items() if eligible[sev] > limit}
-    decisions = tuple(
-        Decision(
-            finding=f,
-            blocking=s is None and not notes and _blocks(f.severity, policy, over),
-            suppression=s,
-            notes=notes + _budget_note(f.severity, s, notes, policy, over),
-        )
-        for f, s, notes in judged
-    )
+    decisions = _decisions(judged, policy, over)
     return Verdict(
         decisions=decisions,
         fail_on=policy.fail_on,
@@ -76,6 +73,26 @@ def evaluate(reports: Sequence[Report], policy: Policy, *, today: dt.date) -> Ve
             f"{sev.name}: {eligible[sev]} found, budget {policy.budgets[sev]}" for sev in sorted(over, reverse=True)
         ),
     )
+
+
+def _decisions(
+    judged: Sequence[tuple[Finding, Suppression | None, tuple[str, ...]]], policy: Policy, over: set[Severity]
+) -> tuple[Decision, ...]:
+    if policy.budgets:
+        return tuple(
+            Decision(
+                f,
+                s is None and not notes and _blocks(f.severity, policy, over),
+                s,
+                notes + _budget_note(f.severity, s, notes, policy, over),
+            )
+            for f, s, notes in judged
+        )
+    # Without budgets, `_blocks` is the threshold alone and `_budget_note` adds nothing: 20,000 calls each saved.
+    fail_on = policy.fail_on
+    if fail_on is None:
+        return tuple(Decision(f, False, s, notes) for f, s, notes in judged)
+    return tuple(Decision(f, s is None and not notes and f.severity >= fail_on, s, notes) for f, s, notes in judged)
 
 
 def _judge(

@@ -115,3 +115,25 @@ def test_budget_breach_is_explained() -> None:
     )
     assert verdict.budget_breaches == ("HIGH: 3 found, budget 1",)
     assert all("over the HIGH budget of 1" in d.notes for d in verdict.decisions)
+
+
+def test_plain_policy_shortcut_decides_as_the_full_judgement() -> None:
+    # A Policy with nothing to apply takes a shortcut in `evaluate`; an ignore that matches nothing forces
+    # the full path. Both must reach the same decisions, the tool's own exception included.
+    excepted = Finding(
+        id="main.deny",
+        kind=Kind.POLICY,
+        severity=Severity.CRITICAL,
+        title="m",
+        target="k.yaml",
+        tool_suppression=Suppression(by="tool", reason="exception"),
+    )
+    findings = (excepted, f("CVE-1", Severity.HIGH), f("CVE-2", Severity.LOW), f("CVE-3", Severity.CRITICAL))
+    nothing = IgnoreEntry(id="CVE-404", reason="r", origin="ig", expires=None)
+    for fail_on in (Severity.HIGH, Severity.LOW, None):
+        report = [Report(tool="trivy", path="r.json", findings=findings)]
+        short = evaluate(report, Policy(fail_on=fail_on), today=TODAY)
+        full = evaluate(report, Policy(fail_on=fail_on, ignores=(nothing,)), today=TODAY)
+        assert short.decisions == full.decisions
+    got = run(*findings)
+    assert got == {"main.deny": (False, "tool"), "CVE-1": (True, None), "CVE-2": (False, None), "CVE-3": (True, None)}
