@@ -476,29 +476,34 @@ def _vuln_finding(scope: _Scope, pkg_class: str, target: str, v: _Vuln) -> Findi
         canonical, rest = vid, _NO_ALIASES
     else:
         canonical, rest = canonical_id(vid, aliases)
+    sev = _SEVERITY.get(word) if isinstance(word, str) else None
+    # Positional: a 21-argument keyword call costs a quarter more, once per vulnerability.
     return Finding(
         canonical,
-        Kind.VULNERABILITY,
-        _severity(word),
+        _VULNERABILITY,
+        sev if sev is not None else _severity(word),
         title if isinstance(title, str) and title else f"{vid} in {package}",
         scope.artifact if scope.image and scope.artifact else target,
-        package=package,
-        installed_version=installed or None,
-        fixed_version=fixed,
-        fix_state=fix_state,
-        location=Location(path=path) if path else None,
-        sources=(Source("trivy", scope.origin, scope.tool_version, vid, word if isinstance(word, str) else None),),
-        description=description if isinstance(description, str) else "",
-        references=_texts(v.References),
-        help_uri=primary if isinstance(primary, str) and primary else None,
-        cvss_score=_cvss(v.CVSS, v.SeveritySource),
-        package_class=pkg_class,
-        tool_suppression=_NOT_AFFECTED if status == "not_affected" else None,
-        properties=_vuln_properties(scope, v.PkgIdentifier, status),
-        aliases=rest,
+        package,  # package
+        installed or None,  # installed_version
+        fixed,  # fixed_version
+        fix_state,
+        Location(path) if path else None,  # location
+        rest,  # aliases
+        (Source("trivy", scope.origin, scope.tool_version, vid, word if isinstance(word, str) else None),),
+        description if isinstance(description, str) else "",
+        _texts(v.References),  # references
+        primary if isinstance(primary, str) and primary else None,  # help_uri
+        _cvss(v.CVSS, v.SeveritySource),  # cvss_score
+        pkg_class,  # package_class
+        None,  # epss
+        False,  # kev
+        _NOT_AFFECTED if status == "not_affected" else None,  # tool_suppression
+        _vuln_properties(scope, v.PkgIdentifier, status),  # properties
     )
 
 
+_VULNERABILITY = Kind.VULNERABILITY
 _NOT_AFFECTED = Suppression(
     by="tool", reason="the vendor states the package is not affected (Trivy Status not_affected)"
 )
