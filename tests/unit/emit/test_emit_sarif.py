@@ -260,3 +260,22 @@ def test_findings_of_every_kind_validate(corpus: Path) -> None:
     doc = json.loads(sarif.render(verdict(kinds, blocking=[vuln()]), ctx()))
     validate_sarif(corpus, doc)
     check_github_rules(doc)
+
+
+def test_gzipped_size_is_exact_near_the_limit_and_never_under_it_elsewhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    import random
+
+    rng = random.Random(11)
+    words = [f"{rng.getrandbits(32):x}" for _ in range(3_000)]
+    data = " ".join(rng.choice(words) for _ in range(1_200_000)).encode()
+    exact = len(gzip.compress(data, 1))
+    assert len(data) >= sarif.PARALLEL_GZIP_FROM
+    # Far below the limit: the two-halves estimate, which is never smaller than the exact size by more
+    # than the margin and close to it.
+    estimate = sarif.gzipped_size(data)
+    assert exact * 0.999 <= estimate <= exact * 1.01
+    # Within the margin of the limit: the whole document is compressed, the exact size decides.
+    monkeypatch.setattr(sarif, "MAX_GZIP_BYTES", exact + 10)
+    assert sarif.gzipped_size(data) == exact
+    # Small documents are always measured exactly.
+    assert sarif.gzipped_size(data[:100_000]) == len(gzip.compress(data[:100_000], 1))
