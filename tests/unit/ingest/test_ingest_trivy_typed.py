@@ -113,3 +113,23 @@ def test_wrong_types_anywhere_read_the_same_on_both_paths(tmp_path: Path, name: 
             typed_count += trivy.decode_typed(text.encode()) is not None
             assert loaded(target) == general(changed, str(target)), (where, value)
     assert typed_count > 100  # most mutations went through the typed path, not only the fallback
+
+
+def test_reference_lists_are_decoded_once_and_read_as_the_general_path_reads_them(tmp_path: Path) -> None:
+    refs = ["https://a.example/1", 7, "https://b.example/2", None]
+    vulns = [
+        {"VulnerabilityID": "CVE-2024-1", "PkgName": "a", "Severity": "HIGH", "References": refs},
+        {"VulnerabilityID": "CVE-2024-1", "PkgName": "b", "Severity": "HIGH", "References": list(refs)},
+        {"VulnerabilityID": "CVE-2024-2", "PkgName": "c", "Severity": "LOW"},
+        {"VulnerabilityID": "CVE-2024-3", "PkgName": "d", "Severity": "LOW", "References": "https://c.example"},
+    ]
+    doc = {"SchemaVersion": 2, "ArtifactName": "img", "Results": [{"Target": "img", "Vulnerabilities": vulns}]}
+    target = tmp_path / "r.json"
+    target.write_text(json.dumps(doc))
+    typed = trivy.decode_typed(target.read_bytes())
+    assert typed is not None
+    report = trivy.parse_typed(typed, str(target))
+    assert report == general(doc, str(target))
+    a, b, c, d = report.findings
+    assert a.references == ("https://a.example/1", "https://b.example/2") and a.references is b.references
+    assert c.references == () and d.references == ()
