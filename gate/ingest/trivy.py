@@ -73,6 +73,7 @@ class _Scope:
     findings: list[Finding] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     references: dict[bytes, tuple[str, ...]] = field(default_factory=dict)
+    scores: dict[tuple[bytes, str | None], float | None] = field(default_factory=dict)
     """Decoded reference lists by their raw JSON (one per distinct list; see `_TypedVuln`)."""
 
     def skip(self, reason: str) -> None:
@@ -188,12 +189,14 @@ class _Vuln(msgspec.Struct, gc=False):
 
 
 class _TypedVuln(_Vuln, gc=False):
-    """`_Vuln` as the typed decoder builds it: `References` kept as raw JSON, decoded once per distinct list.
+    """`_Vuln` as the typed decoder builds it: `References` and `CVSS` kept as raw JSON, each decoded
+    once per distinct value (see `_references` and `_score`).
 
-    A CVE's reference list is the same for every package it affects (and runs to dozens of URLs):
-    decoding each copy into strings was a fifth of the decode, and most of the findings' memory."""
+    A CVE's reference list and CVSS table are the same for every package it affects (the list runs to
+    dozens of URLs): decoding each copy was a fifth of the decode, and most of the findings' memory."""
 
     References: msgspec.Raw = msgspec.Raw(b"null")
+    CVSS: msgspec.Raw = msgspec.Raw(b"null")  # type: ignore[assignment]
 
 
 _Entry = _TypedVuln | str | int | float | bool | list[Any] | None
@@ -228,6 +231,7 @@ class _Document(msgspec.Struct, gc=False):
 
 
 _DECODER: msgspec.json.Decoder[_Document] = msgspec.json.Decoder(_Document)
+_CVSS_DECODER: msgspec.json.Decoder[_Cvss] = msgspec.json.Decoder(_Cvss)
 
 
 def decode_typed(data: bytes) -> _Document | None:
@@ -506,7 +510,7 @@ def _vuln_finding(scope: _Scope, pkg_class: str, target: str, v: _Vuln) -> Findi
         description if isinstance(description, str) else "",
         _references(scope, v.References),
         primary if isinstance(primary, str) and primary else None,  # help_uri
-        _cvss(v.CVSS, v.SeveritySource),  # cvss_score
+        _score(scope, v.CVSS, v.SeveritySource),  # cvss_score
         pkg_class,  # package_class
         None,  # epss
         False,  # kev
@@ -530,6 +534,17 @@ def _vuln_properties(scope: _Scope, ident: Any, status: Any) -> tuple[tuple[str,
     if isinstance(status, str) and status:
         props.append(("status", status))
     return tuple(props)
+
+
+def _score(scope: _Scope, table: Any, own: Any) -> float | None:
+    """`_cvss` of a CVSS value, which the typed decoder leaves as raw JSON (once per distinct table)."""
+    if type(table) is not msgspec.Raw:
+        return _cvss(table, own)
+    key = (bytes(table), own if isinstance(own, str) else None)
+    if key in scope.scores:
+        return scope.scores[key]
+    found = scope.scores[key] = _cvss(_CVSS_DECODER.decode(key[0]), own)
+    return found
 
 
 _SCORE_TYPES = (dict, _Scores)
