@@ -156,11 +156,13 @@ def anchors(dockerfiles: Sequence[Path], config: GateConfig) -> tuple[ImageAncho
     The config's `images:` mapping names which Dockerfile builds which image; a Dockerfile is also an
     anchor for its own final base image; and when exactly one Dockerfile is among the inputs it
     anchors every image (image `*`), the common one-image repository."""
+    paths = list(dict.fromkeys([*dockerfiles, *(Path(p) for _, p in config.images)]))
+    if not paths:
+        return ()  # a report alone: no Dockerfile parser to import
     from gate import dockerfile
 
     found: list[ImageAnchor] = []
     named = {Path(p).resolve(): image for image, p in config.images}
-    paths = list(dict.fromkeys([*dockerfiles, *(Path(p) for _, p in config.images)]))
     for path in paths:
         if not path.is_file():
             raise InputError("Dockerfile named in the config `images:` does not exist", path=str(path))
