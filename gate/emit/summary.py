@@ -6,6 +6,7 @@ It stays under GitHub's 1 MiB step-summary limit by capping every table ("… an
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from urllib.parse import unquote
@@ -38,18 +39,18 @@ def _truncate(text: str) -> str:
     return data.decode(errors="ignore") + note
 
 
-def ordered(decisions: Iterable[Decision]) -> list[Decision]:
-    """Most severe first, blocking before non-blocking; cheap keys (no fingerprint hashing)."""
-    return sorted(
-        decisions,
-        key=lambda d: (
-            -int(d.finding.severity),
-            not d.blocking,
-            d.finding.id,
-            d.finding.package or "",
-            d.finding.target,
-        ),
-    )
+def ordered(decisions: Iterable[Decision], first: int | None = None) -> list[Decision]:
+    """Most severe first, blocking before non-blocking; cheap keys (no fingerprint hashing).
+
+    With `first`, only that many from the top (what `sorted(...)[:first]` gives, without sorting all)."""
+    if first is not None:
+        return heapq.nsmallest(first, decisions, key=_rank)
+    return sorted(decisions, key=_rank)
+
+
+def _rank(d: Decision) -> tuple[int, bool, str, str, str]:
+    f = d.finding
+    return (-int(f.severity), not d.blocking, f.id, f.package or "", f.target)
 
 
 def _sections(verdict: Verdict, ctx: EmitContext, limit: int) -> list[str]:
@@ -122,34 +123,36 @@ def _where(d: Decision, ctx: EmitContext) -> str:
 
 
 def _blocking(verdict: Verdict, ctx: EmitContext, limit: int) -> list[str]:
-    blocking = ordered(d for d in verdict.decisions if d.blocking)
-    if not blocking:
+    total = sum(1 for d in verdict.decisions if d.blocking)
+    if not total:
         return []
-    rows = [f"### Blocking ({len(blocking)})", "", "| Severity | ID | Package: installed → fixed | Where | Title |"]
+    blocking = ordered((d for d in verdict.decisions if d.blocking), limit)
+    rows = [f"### Blocking ({total})", "", "| Severity | ID | Package: installed → fixed | Where | Title |"]
     rows.append("|---|---|---|---|---|")
-    for d in blocking[:limit]:
+    for d in blocking:
         f = d.finding
         rows.append(
             f"| {f.severity.name} | {_link(f.id, f.help_uri)} | {md_escape(fix_line(f)) or '—'} "
             f"| {_where(d, ctx)} | {md_escape(_clip(f.title, 120))} |"
         )
-    return [*rows, *_more(len(blocking), limit), ""]
+    return [*rows, *_more(total, limit), ""]
 
 
 def _suppressed(verdict: Verdict, ctx: EmitContext, limit: int) -> list[str]:
-    waived = ordered(d for d in verdict.decisions if d.suppression is not None)
-    if not waived:
+    total = sum(1 for d in verdict.decisions if d.suppression is not None)
+    if not total:
         return []
-    rows = [f"### Suppressed ({len(waived)})", "", "| Severity | ID | Where | By | Reason | Expires |"]
+    waived = ordered((d for d in verdict.decisions if d.suppression is not None), limit)
+    rows = [f"### Suppressed ({total})", "", "| Severity | ID | Where | By | Reason | Expires |"]
     rows.append("|---|---|---|---|---|---|")
-    for d in waived[:limit]:
+    for d in waived:
         f, s = d.finding, d.suppression
         assert s is not None
         rows.append(
             f"| {f.severity.name} | {_link(f.id, f.help_uri)} | {_where(d, ctx)} | {md_escape(s.by)} "
             f"| {md_escape(_clip(s.reason, 200)) or '—'} | {md_escape(s.expires or '—')} |"
         )
-    return [*rows, *_more(len(waived), limit), ""]
+    return [*rows, *_more(total, limit), ""]
 
 
 def _bullets(title: str, items: Sequence[str], limit: int) -> list[str]:
