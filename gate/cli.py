@@ -130,6 +130,12 @@ def _run_parse(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_traceback() -> None:
+    import traceback
+
+    traceback.print_exc()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: exit 0 pass, 1 blocked, 2 for any error (one line, traceback only with --debug)."""
     args_list = list(sys.argv[1:] if argv is None else argv)
@@ -145,7 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
     except GateError as exc:
         if debug:
-            raise
+            _print_traceback()
         print(f"container-gate: error: {exc.diagnostics()}", file=sys.stderr)
         return ERROR
     except KeyboardInterrupt:
@@ -156,9 +162,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code) if isinstance(exc.code, int) else ERROR
     except Exception as exc:  # noqa: BLE001 - fail closed: an unexpected error must never look like a pass
         if debug:
-            raise
+            # The traceback, but still exit 2: an escaping exception would exit 1, which means "blocked".
+            _print_traceback()
         print(f"container-gate: internal error: {type(exc).__name__}: {exc} (re-run with --debug)", file=sys.stderr)
         return ERROR
+
+
+def console() -> None:
+    """The installed `container-gate` command: `main`, then leave without tearing the heap down.
+
+    After a large run the interpreter would spend tens of milliseconds freeing millions of objects
+    one by one at exit; every output is already written and closed, so only the standard streams
+    need flushing before the process ends."""
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

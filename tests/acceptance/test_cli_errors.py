@@ -109,10 +109,15 @@ def test_real_process_prints_no_traceback_and_debug_does(tmp_path: Path) -> None
     bad = tmp_path / "bad.json"
     bad.write_text("{")
     cmd = [sys.executable, "-m", "gate", "gate", str(bad)]
+    # the installed command leaves through os._exit: same codes, same one-line message
+    installed = subprocess.run(
+        [str(REPO / ".venv" / "bin" / "container-gate"), "gate", str(bad)], capture_output=True, text=True, check=False
+    )
+    assert installed.returncode == 2 and str(bad) in installed.stderr and "Traceback" not in installed.stderr
     plain = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, check=False)
     assert plain.returncode == 2 and "Traceback" not in plain.stderr and str(bad) in plain.stderr
     debug = subprocess.run([*cmd[:3], "--debug", *cmd[3:]], capture_output=True, text=True, cwd=REPO, check=False)
-    assert debug.returncode != 0 and "Traceback" in debug.stderr
+    assert debug.returncode == 2 and "Traceback" in debug.stderr
 
 
 def test_usage_error_is_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
