@@ -30,7 +30,7 @@ class RefText:
 def parse(text: str) -> ImageRef:
     """Normalise a reference as `docker pull` does: implicit `docker.io` and `library/`, `index.docker.io`
     folded into `docker.io`, `localhost` and anything with `.`/`:` or an upper-case letter as a host."""
-    from docker_image import reference  # type: ignore[import-untyped]
+    from docker_image import reference
 
     if not text or text != text.strip():
         raise InvalidReference(f"not an image reference: {text!r}")

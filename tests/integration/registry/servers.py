@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-import os
 import shutil
 import socket
 import subprocess
@@ -18,8 +17,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
 import requests
+
+from tests.conftest import missing
 
 REGISTRY_BIN = "/usr/bin/docker-registry"
 TOKEN_USER, TOKEN_PASSWORD = "ci", "s3cret-pass"
@@ -29,9 +29,8 @@ def require_registry() -> str:
     """The registry binary; skips when missing, except under CI=true where a missing component fails."""
     found = shutil.which("docker-registry") or (REGISTRY_BIN if Path(REGISTRY_BIN).exists() else None)
     if found is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("docker-registry is not installed (apt-get install docker-registry)")
-        pytest.skip("docker-registry is not installed (apt-get install docker-registry)")
+        missing("docker-registry (apt-get install docker-registry)")
+    assert found is not None
     return found
 
 
