@@ -94,29 +94,30 @@ def build_policy(settings: Settings, config: GateConfig) -> Policy:
 
 
 def read_reports(inputs: Inputs, settings: Settings, config: GateConfig) -> list[Report]:
-    """Every report, Dockerfile check and Rego evaluation the inputs call for."""
-    from gate.ingest import detect, load_report, read_json
+    """Every report, Dockerfile check and Rego evaluation the inputs call for (each file read once)."""
+    from gate.ingest import load_report
 
-    reports = [load_report(p) for p in inputs.reports if not (settings.policy and _is_config_json(p))]
-    for path in inputs.found_json:
-        found = detect(read_json(path), str(path))
-        if found is not None:
-            reports.append(found.parse(read_json(path), str(path)))
+    reports: list[Report] = []
+    rego_json: list[Path] = []
+    for path in inputs.reports:
+        # With policies, an explicit JSON file that is no report is a config document for Rego.
+        as_config = bool(settings.policy) and path.suffix.lower() == ".json"
+        report = load_report(path, unknown_ok=as_config)
+        if report is None:
+            rego_json.append(path)
+        else:
+            reports.append(report)
+    reports.extend(r for r in (load_report(p, unknown_ok=True) for p in inputs.found_json) if r is not None)
     reports.extend(_dockerfile_reports(inputs.dockerfiles, config))
     if settings.policy:
-        reports.extend(_rego_reports(inputs, settings))
+        reports.extend(
+            _rego_reports([*inputs.configs, *inputs.explicit_configs, *inputs.dockerfiles, *rego_json], settings)
+        )
     elif inputs.explicit_configs:
         raise InputError(
             "a configuration file is judged by Rego policies: add --policy DIR", path=str(inputs.explicit_configs[0])
         )
     return reports
-
-
-def _is_config_json(path: Path) -> bool:
-    """With policies, an explicit JSON file that is no report is a config document for Rego."""
-    from gate.ingest import detect, read_json
-
-    return path.suffix.lower() == ".json" and detect(read_json(path), str(path)) is None
 
 
 def _dockerfile_reports(dockerfiles: Sequence[Path], config: GateConfig) -> list[Report]:
@@ -129,15 +130,9 @@ def _dockerfile_reports(dockerfiles: Sequence[Path], config: GateConfig) -> list
     return [dockerfile_rules.check(dockerfile.parse_file(p), rules_config) for p in dockerfiles]
 
 
-def _rego_reports(inputs: Inputs, settings: Settings) -> list[Report]:
+def _rego_reports(targets: Sequence[Path], settings: Settings) -> list[Report]:
     from gate.checks import rego
 
-    targets = [
-        *inputs.configs,
-        *inputs.explicit_configs,
-        *inputs.dockerfiles,
-        *(p for p in inputs.reports if _is_config_json(p)),
-    ]
     return list(
         rego.evaluate(
             targets,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from gate.errors import InputError
 from gate.ingest.base import Parser
@@ -77,8 +77,17 @@ def detect(doc: Any, origin: str) -> Parser | None:
     return None
 
 
-def load_report(path: Path, *, origin: str | None = None) -> Report:
-    """Read one report file into a `Report`; anything we cannot recognise is an error, never a pass."""
+@overload
+def load_report(path: Path, *, origin: str | None = None) -> Report: ...
+@overload
+def load_report(path: Path, *, origin: str | None = None, unknown_ok: bool) -> Report | None: ...
+
+
+def load_report(path: Path, *, origin: str | None = None, unknown_ok: bool = False) -> Report | None:
+    """Read one report file into a `Report`; anything we cannot recognise is an error, never a pass.
+
+    `unknown_ok`: valid JSON that no reader recognises gives None instead (a config document for
+    Rego, or a data file met while walking a folder); unreadable or invalid JSON is still an error."""
     where = origin or str(path)
     data = _read_bytes(path)
     # Trivy's typed fast path first (the large reports are Trivy's): it decodes only what the reader
@@ -92,6 +101,8 @@ def load_report(path: Path, *, origin: str | None = None) -> Report:
     doc = _decode(data, path)
     del data
     found = detect(doc, where)
+    if found is None and unknown_ok:
+        return None
     if found is None:
         raise InputError(
             "not a report we know (expected Trivy JSON v2, Grype JSON, Conftest JSON, SARIF 2.1.0 or hadolint JSON)",

@@ -123,3 +123,25 @@ def test_real_process_prints_no_traceback_and_debug_does(tmp_path: Path) -> None
 def test_usage_error_is_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(["gate", "--fail-on", "SEVERE", "x"], capsys)
     assert code == 2 and "invalid choice" in err
+
+
+def test_json_that_is_no_report_is_a_rego_input_only_with_policies(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pod = tmp_path / "pod.json"
+    pod.write_text('{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": []}}')
+    report = tmp_path / "r.json"
+    report.write_text(TRIVY_OK)
+    code, _, err = run(["gate", str(pod)], capsys)
+    assert code == 2 and "not a report we know" in err
+    policy = tmp_path / "policy" / "main.rego"
+    policy.parent.mkdir()
+    policy.write_text(
+        'package main\nimport rego.v1\n\ndeny contains msg if { input.kind == "Pod"; msg := "no bare pods" }\n'
+    )
+    out = tmp_path / "out.json"
+    code, _, _ = run(["gate", str(pod), str(report), "--policy", str(policy.parent), "--json", str(out)], capsys)
+    import json
+
+    titles = [f["title"] for f in json.loads(out.read_text())["findings"]]
+    assert code == 1 and titles == ["no bare pods"]
