@@ -386,6 +386,7 @@ def build_bytes(verdict: Verdict, ctx: EmitContext) -> tuple[bytes, SarifPlan]:
 
 
 _LAST: dict[str, tuple[Verdict, EmitContext, bytes, SarifPlan]] = {}
+_KEPT: list[dict[str, Any]] = []
 
 
 def _build(verdict: Verdict, ctx: EmitContext) -> tuple[bytes, SarifPlan]:
@@ -395,7 +396,12 @@ def _build(verdict: Verdict, ctx: EmitContext) -> tuple[bytes, SarifPlan]:
     plan = plan_sarif(verdict, ctx, placed=placed)
     limit = MAX_RESULTS
     while True:
-        data = orjson.dumps(document(plan, ctx))
+        doc = document(plan, ctx)
+        data = orjson.dumps(doc)
+        # Freeing the document's 100,000s of objects one by one costs ~15 ms at 20,000 results, on the
+        # path every run waits for: the last one is kept until the next build (or the process's end,
+        # which the command skips the teardown of) instead.
+        _KEPT[:] = [doc]
         # Level 1 compresses no better than the level any uploader uses, so it never underestimates much
         # and is three times faster than the default on a 100 MB document.
         size = len(data) if len(data) <= MAX_GZIP_BYTES else gzipped_size(data)
