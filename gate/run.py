@@ -282,7 +282,8 @@ def _forked_renders(
     nothing out (`_summary_redone` checks that guess against the real plan)."""
     from gate.emit.json import EMITTER as JSON_EMITTER
 
-    forked: dict[Path, Callable[[], bytes]] = {json_path: lambda: JSON_EMITTER.render_bytes(verdict, ctx)}
+    kept: list[object] = []  # the child ends with os._exit: its documents are never freed one by one
+    forked: dict[Path, Callable[[], bytes]] = {json_path: lambda: JSON_EMITTER.render_bytes(verdict, ctx, keep=kept)}
     summary_path = next((path for name, path in wanted if name == "summary"), None)
     if summary_path is not None and len(verdict.decisions) <= SUMMARY_FORKED_UP_TO:
         from gate.emit import summary

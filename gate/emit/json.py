@@ -96,11 +96,17 @@ class JsonEmitter:
         """See `gate.emit.base.Emitter.render`."""
         return self.render_bytes(verdict, ctx).decode()
 
-    def render_bytes(self, verdict: Verdict, ctx: EmitContext) -> bytes:
-        """The same document as UTF-8 bytes, for writers that need no `str` copy of a large result."""
+    def render_bytes(self, verdict: Verdict, ctx: EmitContext, *, keep: list[object] | None = None) -> bytes:
+        """The same document as UTF-8 bytes, for writers that need no `str` copy of a large result.
+
+        `keep`: a list the document is appended to, for a process about to end without freeing it
+        (freeing 20,000 findings' dicts one by one is ~15 ms of nothing useful)."""
         import orjson
 
-        return orjson.dumps(document(verdict, ctx), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+        doc = document(verdict, ctx)
+        if keep is not None:
+            keep.append(doc)
+        return orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
 
 
 EMITTER = JsonEmitter()

@@ -52,7 +52,7 @@ def test_a_failure_in_the_forked_render_writes_nothing(
 ) -> None:
     (tmp_path / "out.sarif").write_text("last run")
 
-    def broken(self: object, *args: object) -> bytes:
+    def broken(self: object, *args: object, **kwargs: object) -> bytes:
         raise ValueError("boom")
 
     monkeypatch.setattr(json_emitter.JsonEmitter, "render_bytes", broken)
@@ -124,3 +124,13 @@ def test_a_failure_in_the_forked_summary_names_it_and_writes_nothing(
         run.render_and_write(outputs(tmp_path), corpus_verdict(corpus, REPORT), corpus_ctx(corpus), parallel_from=1)
     assert "summary.md" in caught.value.diagnostics() and "KeyError" in caught.value.diagnostics()
     assert contents(tmp_path) == {}  # neither the child's JSON nor anything of this process was published
+
+
+def test_the_json_render_can_keep_its_document_for_a_process_about_to_end(corpus: Path) -> None:
+    import orjson
+
+    verdict, ctx = corpus_verdict(corpus, REPORT), corpus_ctx(corpus)
+    kept: list[object] = []
+    data = json_emitter.EMITTER.render_bytes(verdict, ctx, keep=kept)
+    assert data == json_emitter.EMITTER.render_bytes(verdict, ctx)
+    assert len(kept) == 1 and orjson.loads(orjson.dumps(kept[0])) == orjson.loads(data)
