@@ -270,6 +270,7 @@ def test_gzipped_size_is_exact_near_the_limit_and_never_under_it_elsewhere(monke
     data = " ".join(rng.choice(words) for _ in range(1_200_000)).encode()
     exact = len(gzip.compress(data, 1))
     assert len(data) >= sarif.PARALLEL_GZIP_FROM
+    monkeypatch.setattr(sarif, "_PREFIX_SHARE", 0.0)  # the two halves (a prefix bound: the test below)
     # Far below the limit: the two-halves estimate, which is never smaller than the exact size by more
     # than the margin and close to it.
     estimate = sarif.gzipped_size(data)
@@ -279,6 +280,29 @@ def test_gzipped_size_is_exact_near_the_limit_and_never_under_it_elsewhere(monke
     assert sarif.gzipped_size(data) == exact
     # Small documents are always measured exactly.
     assert sarif.gzipped_size(data[:100_000]) == len(gzip.compress(data[:100_000], 1))
+
+
+@pytest.mark.parametrize("tail", ["words", "random"])
+def test_gzipped_size_from_a_prefix_is_an_upper_bound_within_the_limit(
+    monkeypatch: pytest.MonkeyPatch, tail: str
+) -> None:
+    import random
+
+    rng = random.Random(5)
+    words = [f"{rng.getrandbits(32):x}" for _ in range(3_000)]
+    text = " ".join(rng.choice(words) for _ in range(700_000)).encode()
+    data = text + (text[:3_000_000] if tail == "words" else rng.randbytes(3_000_000))
+    exact = len(gzip.compress(data, 1))
+    # A limit just below the raw size: a compressed prefix plus the raw rest fits, long before the end.
+    limit = int(len(data) * 0.9)
+    monkeypatch.setattr(sarif, "MAX_GZIP_BYTES", limit)
+    bound = sarif._prefix_bound(data)
+    assert bound is not None and exact < bound <= limit * sarif._HALVES_MARGIN
+    assert sarif.gzipped_size(data) == bound
+    # A limit the bound cannot reach within its share of the data: no bound, the exact size decides.
+    monkeypatch.setattr(sarif, "MAX_GZIP_BYTES", exact + 10)
+    assert sarif._prefix_bound(data) is None
+    assert sarif.gzipped_size(data) == exact
 
 
 @pytest.mark.parametrize("odd_id", ["CVE-2024-1", "CVE-2024-1\x00b", "CVE-2024-1é"])
