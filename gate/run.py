@@ -261,18 +261,33 @@ def render_and_write(
 
     forked = _forked_renders(wanted, json_path, verdict, ctx)
     child = _ForkedRender.start(forked)
+    mine = [path for _, path in wanted if path not in forked]
     try:
-        rendered = {path: _render(emitter(name), verdict, ctx) for name, path in wanted if path not in forked}
-        rendered.update(_summary_redone(forked, wanted, verdict, ctx))
+        # Written while the child may still be busy: its temp files are the only ones left to wait for.
+        for name, path in wanted:
+            if path not in forked:
+                _write_temp(path, _render(emitter(name), verdict, ctx))
+        redone = _summary_redone(forked, wanted, verdict, ctx)
     except BaseException:
         child.wait(discard=True)
+        _discard(mine)
         raise
-    child.wait()
-    for path, text in rendered.items():  # a summary redone here replaces the child's
-        _write_temp(path, text)
+    try:
+        child.wait()
+        for path, text in redone.items():  # after the child: it replaces the child's guess
+            _write_temp(path, text)
+    except BaseException:
+        _discard([*mine, *forked])
+        raise
     for _, path in wanted:
         _publish(path)
     return [path for _, path in wanted]
+
+
+def _discard(paths: Sequence[Path]) -> None:
+    """Remove the temp files of a set that will not be published."""
+    for path in paths:
+        _temp(path).unlink(missing_ok=True)
 
 
 def _forked_renders(
