@@ -233,14 +233,6 @@ def _render(output: Emitter, verdict: Verdict, ctx: EmitContext) -> str | bytes:
 PARALLEL_FROM = 5_000
 """Decisions from which the JSON result is rendered by a forked process beside the other outputs."""
 
-SUMMARY_FORKED_UP_TO = 30_000
-"""Decisions up to which the forked process renders the summary too (after the JSON).
-
-The SARIF side (placing and sorting every decision, up to 25,000 results a run, the gzip size check)
-is the longer one until the JSON result outgrows it: at 20,000 decisions about 260 ms against 190 ms
-for the JSON, at 100,000 about 570 ms against 950 ms. The summary (~25 ms at 20,000) goes where it
-evens the two out."""
-
 
 def render_and_write(
     args: argparse.Namespace, verdict: Verdict, ctx: EmitContext, *, parallel_from: int = PARALLEL_FROM
@@ -248,9 +240,8 @@ def render_and_write(
     """Render every requested output, then write them all (temp files, renamed only once all rendered).
 
     On large verdicts with the JSON result and another output asked for, a forked child renders and
-    writes the JSON (and on verdicts up to `SUMMARY_FORKED_UP_TO` the summary) while this process
-    renders the rest: the biggest documents are built on two cores (the child shares the verdict
-    copy-on-write). Without `os.fork` it all runs here."""
+    writes the JSON while this process renders the rest: the two biggest documents are built on two
+    cores (the child shares the verdict copy-on-write). Without `os.fork` it all runs here."""
     wanted = requested_outputs(args)
     json_path = next((path for name, path in wanted if name == "json"), None)
     if json_path is None or len(wanted) < 2 or len(verdict.decisions) < parallel_from or not hasattr(os, "fork"):
@@ -259,7 +250,7 @@ def render_and_write(
         return list(files)
     from gate.emit.registry import emitter
 
-    forked = _forked_renders(wanted, json_path, verdict, ctx)
+    forked = _forked_renders(json_path, verdict, ctx)
     child = _ForkedRender.start(forked)
     mine = [path for _, path in wanted if path not in forked]
     try:
@@ -267,17 +258,14 @@ def render_and_write(
         for name, path in wanted:
             if path not in forked:
                 _write_temp(path, _render(emitter(name), verdict, ctx))
-        redone = _summary_redone(forked, wanted, verdict, ctx)
     except BaseException:
         child.wait(discard=True)
         _discard(mine)
         raise
     try:
         child.wait()
-        for path, text in redone.items():  # after the child: it replaces the child's guess
-            _write_temp(path, text)
     except BaseException:
-        _discard([*mine, *forked])
+        _discard(mine)
         raise
     for _, path in wanted:
         _publish(path)
@@ -290,34 +278,12 @@ def _discard(paths: Sequence[Path]) -> None:
         _temp(path).unlink(missing_ok=True)
 
 
-def _forked_renders(
-    wanted: Sequence[tuple[str, Path]], json_path: Path, verdict: Verdict, ctx: EmitContext
-) -> dict[Path, Callable[[], bytes]]:
-    """What the child renders: the JSON result, then the summary on the guess that the SARIF left
-    nothing out (`_summary_redone` checks that guess against the real plan)."""
+def _forked_renders(json_path: Path, verdict: Verdict, ctx: EmitContext) -> dict[Path, Callable[[], bytes]]:
+    """What the child renders: the JSON result."""
     from gate.emit.json import EMITTER as JSON_EMITTER
 
     kept: list[object] = []  # the child ends with os._exit: its documents are never freed one by one
-    forked: dict[Path, Callable[[], bytes]] = {json_path: lambda: JSON_EMITTER.render_bytes(verdict, ctx, keep=kept)}
-    summary_path = next((path for name, path in wanted if name == "summary"), None)
-    if summary_path is not None and len(verdict.decisions) <= SUMMARY_FORKED_UP_TO:
-        from gate.emit import summary
-
-        forked[summary_path] = lambda: summary.render(verdict, ctx, omissions=()).encode()
-    return forked
-
-
-def _summary_redone(
-    forked: Mapping[Path, object], wanted: Sequence[tuple[str, Path]], verdict: Verdict, ctx: EmitContext
-) -> dict[Path, str]:
-    """The summary rendered here when the child's guess was wrong: the SARIF did leave something out."""
-    summary_path = next((path for name, path in wanted if name == "summary" and path in forked), None)
-    if summary_path is None:
-        return {}
-    from gate.emit import sarif, summary
-
-    omissions = sarif.build_bytes(verdict, ctx)[1].omissions()  # cached when the SARIF was rendered
-    return {summary_path: summary.render(verdict, ctx, omissions=omissions)} if omissions else {}
+    return {json_path: lambda: JSON_EMITTER.render_bytes(verdict, ctx, keep=kept)}
 
 
 @dataclass(frozen=True, slots=True)

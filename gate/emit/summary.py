@@ -23,17 +23,11 @@ ROW_LIMIT = 50
 _SEVERITIES = (Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.UNKNOWN)
 
 
-def render(verdict: Verdict, ctx: EmitContext, *, omissions: Sequence[str] | None = None) -> str:
-    """The whole summary; tables shrink until it fits GitHub's limit.
-
-    `omissions`: what the SARIF file left out (`SarifPlan.omissions`), when the caller knows it or
-    renders on the assumption that nothing was (a forked render checked against the real plan after);
-    by default the SARIF is built (or taken from its cache) to find out."""
-    if omissions is None:
-        omissions = build_bytes(verdict, ctx)[1].omissions()
+def render(verdict: Verdict, ctx: EmitContext) -> str:
+    """The whole summary; tables shrink until it fits GitHub's limit."""
     limit = ROW_LIMIT
     while True:
-        text = "\n".join(_sections(verdict, ctx, limit, omissions)) + "\n"
+        text = "\n".join(_sections(verdict, ctx, limit)) + "\n"
         if len(text.encode()) <= MAX_BYTES or limit <= 1:
             return text if len(text.encode()) <= MAX_BYTES else _truncate(text)
         limit //= 2
@@ -59,7 +53,7 @@ def _rank(d: Decision) -> tuple[int, bool, str, str, str]:
     return (-int(f.severity), not d.blocking, f.id, f.package or "", f.target)
 
 
-def _sections(verdict: Verdict, ctx: EmitContext, limit: int, omissions: Sequence[str]) -> list[str]:
+def _sections(verdict: Verdict, ctx: EmitContext, limit: int) -> list[str]:
     lines = [_headline(verdict), ""]
     lines += _counts_table(verdict)
     lines += _blocking(verdict, ctx, limit)
@@ -78,7 +72,7 @@ def _sections(verdict: Verdict, ctx: EmitContext, limit: int, omissions: Sequenc
         [f"{md_escape(s.report)}: {md_escape(s.reason)}" for s in verdict.skipped],
         limit,
     )
-    lines += _bullets("Left out of the SARIF file", omissions, limit)
+    lines += _bullets("Left out of the SARIF file", build_bytes(verdict, ctx)[1].omissions(), limit)
     lines += _bullets("Notes", verdict.notes, limit)
     lines.append(f"<sub>container-gate {md_escape(ctx.tool_version)}</sub>")
     return lines

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 import pytest
@@ -73,57 +72,6 @@ def test_a_failure_beside_the_forked_render_writes_nothing(
     with pytest.raises(RuntimeError, match="sarif broke"):
         run.render_and_write(outputs(tmp_path), corpus_verdict(corpus, REPORT), corpus_ctx(corpus), parallel_from=1)
     assert contents(tmp_path) == {}  # the child's finished JSON temp file was removed too
-
-
-def test_the_summary_guessed_in_the_child_is_redone_when_the_sarif_leaves_results_out(
-    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # A tiny size limit makes the SARIF cut results: the child's summary (rendered on the guess that
-    # nothing was cut) must be replaced by one that says so, exactly as the sequential render has it.
-    monkeypatch.setattr(sarif, "MAX_GZIP_BYTES", 1_000)
-    verdict, ctx = corpus_verdict(corpus, REPORT), corpus_ctx(corpus)
-    (tmp_path / "seq").mkdir()
-    (tmp_path / "fork").mkdir()
-    run.render_and_write(outputs(tmp_path / "seq"), verdict, ctx, parallel_from=SEQUENTIAL)
-    sarif._LAST.clear()
-    run.render_and_write(outputs(tmp_path / "fork"), verdict, ctx, parallel_from=1)
-    assert b"Left out of the SARIF file" in (tmp_path / "fork" / "summary.md").read_bytes()
-    assert contents(tmp_path / "fork") == contents(tmp_path / "seq")
-
-
-def test_the_summary_stays_here_above_the_forked_summary_size(
-    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from gate.emit import summary
-
-    monkeypatch.setattr(run, "SUMMARY_FORKED_UP_TO", 0)
-    parent = os.getpid()
-    calls: list[int] = []
-    real = summary.render
-
-    def spy(*args: object, **kwargs: object) -> str:
-        calls.append(os.getpid())
-        return real(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(summary, "render", spy)
-    run.render_and_write(outputs(tmp_path), corpus_verdict(corpus, REPORT), corpus_ctx(corpus), parallel_from=1)
-    assert calls == [parent]  # rendered once, in this process (a child's call would not show here at all)
-    assert (tmp_path / "summary.md").read_text().startswith("#")
-
-
-def test_a_failure_in_the_forked_summary_names_it_and_writes_nothing(
-    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from gate.emit import summary
-
-    def broken(*args: object, **kwargs: object) -> str:
-        raise KeyError("summary broke")
-
-    monkeypatch.setattr(summary, "render", broken)
-    with pytest.raises(OutputError) as caught:
-        run.render_and_write(outputs(tmp_path), corpus_verdict(corpus, REPORT), corpus_ctx(corpus), parallel_from=1)
-    assert "summary.md" in caught.value.diagnostics() and "KeyError" in caught.value.diagnostics()
-    assert contents(tmp_path) == {}  # neither the child's JSON nor anything of this process was published
 
 
 def test_the_json_render_can_keep_its_document_for_a_process_about_to_end(corpus: Path) -> None:
