@@ -16,7 +16,7 @@ from gate.emit.base import EmitContext, Emitter, ImageAnchor
 from gate.errors import BLOCKED, ERROR, PASS, GateError, InputError, OutputError
 from gate.gcpause import collector_paused
 from gate.inputs import Inputs, collect
-from gate.model import Decision, Report, Severity, Verdict, image_key
+from gate.model import Decision, Report, Severity, Skipped, Verdict, image_key
 from gate.policy.config import DEFAULT_FILE, GateConfig, load_config
 from gate.policy.verdict import Policy, evaluate
 
@@ -107,7 +107,7 @@ def read_reports(inputs: Inputs, settings: Settings, config: GateConfig) -> list
             rego_json.append(path)
         else:
             reports.append(report)
-    reports.extend(r for r in (load_report(p, unknown_ok=True) for p in inputs.found_json) if r is not None)
+    reports.extend(r for r in (_walked_json(p) for p in inputs.found_json) if r is not None)
     reports.extend(_dockerfile_reports(inputs.dockerfiles, config))
     if settings.policy:
         reports.extend(
@@ -118,6 +118,33 @@ def read_reports(inputs: Inputs, settings: Settings, config: GateConfig) -> list
             "a configuration file is judged by Rego policies: add --policy DIR", path=str(inputs.explicit_configs[0])
         )
     return reports
+
+
+_REPORT_MARKERS = (b'"SchemaVersion"', b'"matches"', b'"Results"', b"sarif", b'"failures"', b'"code"')
+"""Keys that only scanner reports start with: a walked JSON file showing one is a broken report."""
+
+
+def _walked_json(path: Path) -> Report | None:
+    """A JSON file met while walking a folder: a report, nothing (other JSON), or a noted skip.
+
+    Repositories hold JSON that is not strict JSON (tsconfig.json with comments, templates) and
+    that nobody asked the gate to judge: such a file is listed as skipped instead of failing the
+    run. But a file whose opening bytes look like a scanner report is a broken report, and a broken
+    report must never let the gate pass: that stays an error."""
+    from gate.ingest import load_report
+
+    try:
+        return load_report(path, unknown_ok=True)
+    except InputError as exc:
+        try:
+            with path.open("rb") as handle:
+                head = handle.read(4096)
+        except OSError:
+            raise exc from None
+        if not head.strip() or any(marker in head for marker in _REPORT_MARKERS):
+            raise
+        reason = f"not read: {exc.message} (not a report; found while walking a folder)"
+        return Report(tool="container-gate", path=str(path), skipped=(Skipped(str(path), reason),))
 
 
 def _dockerfile_reports(dockerfiles: Sequence[Path], config: GateConfig) -> list[Report]:

@@ -145,3 +145,25 @@ def test_json_that_is_no_report_is_a_rego_input_only_with_policies(
 
     titles = [f["title"] for f in json.loads(out.read_text())["findings"]]
     assert code == 1 and titles == ["no bare pods"]
+
+
+def test_walked_folder_tolerates_non_report_json_but_not_broken_reports(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = tmp_path / "repo"
+    (repo / "web").mkdir(parents=True)
+    (repo / "web" / "tsconfig.json").write_text('{\n  // comments are common here\n  "compilerOptions": {}\n}\n')
+    (repo / "trivy.json").write_text(TRIVY_OK)
+    out = tmp_path / "out.json"
+    code, _, err = run(["gate", str(repo), "--json", str(out)], capsys)
+    assert code == 0, err
+    import json
+
+    skipped = json.loads(out.read_text())["skipped"]
+    assert [s["report"] for s in skipped] == [str(repo / "web" / "tsconfig.json")]
+    assert "not valid JSON" in skipped[0]["reason"]
+    # a broken scanner report inside the folder is still an error, never a pass
+    (repo / "scan").mkdir()
+    (repo / "scan" / "grype.json").write_text('{"matches": [{"vulnerability": {"id": "CVE-1"')
+    code, _, err = run(["gate", str(repo)], capsys)
+    assert code == 2 and "grype.json" in err
