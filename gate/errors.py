@@ -25,6 +25,10 @@ class InputError(GateError):
     """An input file is missing, unreadable, or not a shape we understand."""
 
 
+class OwnOutputError(InputError):
+    """The input is container-gate's own output (its SARIF): reading it back would count findings twice."""
+
+
 class ConfigError(GateError):
     """The configuration file or a command-line value is invalid."""
 

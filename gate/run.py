@@ -13,7 +13,7 @@ from typing import Any, TextIO
 
 from gate import __version__
 from gate.emit.base import EmitContext, Emitter, ImageAnchor
-from gate.errors import BLOCKED, ERROR, PASS, GateError, InputError, OutputError
+from gate.errors import BLOCKED, ERROR, PASS, GateError, InputError, OutputError, OwnOutputError
 from gate.gcpause import collector_paused
 from gate.inputs import Inputs, collect
 from gate.model import Decision, Report, Severity, Skipped, Verdict, image_key
@@ -135,6 +135,8 @@ def _walked_json(path: Path) -> Report | None:
 
     try:
         return load_report(path, unknown_ok=True)
+    except OwnOutputError:
+        return None  # an earlier run's SARIF lying in the tree: never judged again
     except InputError as exc:
         try:
             with path.open("rb") as handle:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
-from gate.errors import InputError
+from gate.errors import InputError, OwnOutputError
 from gate.ingest.base import line as _line
 from gate.ingest.base import obj as _obj
 from gate.ingest.base import text as _text
@@ -90,7 +90,7 @@ class SarifParser:
             states.append(state)
             _read_results(state, run.get("results"), index, findings, skipped)
         if own and not tools:
-            raise InputError(
+            raise OwnOutputError(
                 "this SARIF was written by container-gate itself; pass the scanners' own reports instead",
                 path=origin,
             )

@@ -162,6 +162,12 @@ def test_walked_folder_tolerates_non_report_json_but_not_broken_reports(
     skipped = json.loads(out.read_text())["skipped"]
     assert [s["report"] for s in skipped] == [str(repo / "web" / "tsconfig.json")]
     assert "not valid JSON" in skipped[0]["reason"]
+    # an earlier run's SARIF in the tree is not read back (explicitly named, it is an error)
+    sarif = repo / "out" / "gate.sarif"
+    assert run(["gate", str(repo / "trivy.json"), "--sarif", str(sarif)], capsys)[0] == 0
+    assert run(["gate", str(repo)], capsys)[0] == 0
+    code, _, err = run(["gate", str(sarif)], capsys)
+    assert code == 2 and "written by container-gate itself" in err
     # a broken scanner report inside the folder is still an error, never a pass
     (repo / "scan").mkdir()
     (repo / "scan" / "grype.json").write_text('{"matches": [{"vulnerability": {"id": "CVE-1"')
