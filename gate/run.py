@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from gate import __version__
 from gate.emit.base import EmitContext, Emitter, ImageAnchor
@@ -19,6 +19,9 @@ from gate.inputs import Inputs, collect
 from gate.model import Decision, Report, Severity, Skipped, Verdict, image_key
 from gate.policy.config import DEFAULT_FILE, GateConfig, load_config
 from gate.policy.verdict import Policy, evaluate
+
+if TYPE_CHECKING:  # the parser is imported only when a Dockerfile is among the inputs
+    from gate.dockerfile import Dockerfile
 
 OUTPUT_FLAGS = {"sarif": "sarif", "gitlab_report": "gitlab", "codequality": "codequality", "json": "json"}
 
@@ -93,7 +96,18 @@ def build_policy(settings: Settings, config: GateConfig) -> Policy:
     )
 
 
-def read_reports(inputs: Inputs, settings: Settings, config: GateConfig) -> list[Report]:
+def parse_dockerfiles(paths: Sequence[Path]) -> dict[Path, Dockerfile]:
+    """Each Dockerfile parsed once: the built-in checks and the SARIF anchors both use the model."""
+    if not paths:
+        return {}  # a report alone: no Dockerfile parser to import
+    from gate import dockerfile
+
+    return {path: dockerfile.parse_file(path) for path in paths}
+
+
+def read_reports(
+    inputs: Inputs, settings: Settings, config: GateConfig, dockerfiles: Mapping[Path, Dockerfile]
+) -> list[Report]:
     """Every report, Dockerfile check and Rego evaluation the inputs call for (each file read once)."""
     from gate.ingest import load_report
 
@@ -108,7 +122,7 @@ def read_reports(inputs: Inputs, settings: Settings, config: GateConfig) -> list
         else:
             reports.append(report)
     reports.extend(r for r in (_walked_json(p) for p in inputs.found_json) if r is not None)
-    reports.extend(_dockerfile_reports(inputs.dockerfiles, config))
+    reports.extend(_dockerfile_reports(dockerfiles, config))
     if settings.policy:
         reports.extend(
             _rego_reports([*inputs.configs, *inputs.explicit_configs, *inputs.dockerfiles, *rego_json], settings)
@@ -149,14 +163,13 @@ def _walked_json(path: Path) -> Report | None:
         return Report(tool="container-gate", path=str(path), skipped=(Skipped(str(path), reason),))
 
 
-def _dockerfile_reports(dockerfiles: Sequence[Path], config: GateConfig) -> list[Report]:
+def _dockerfile_reports(dockerfiles: Mapping[Path, Dockerfile], config: GateConfig) -> list[Report]:
     if not dockerfiles:
         return []
-    from gate import dockerfile
     from gate.checks import dockerfile_rules
 
     rules_config = dockerfile_rules.RulesConfig.from_mapping(dict(config.dockerfile), path=config.path)
-    return [dockerfile_rules.check(dockerfile.parse_file(p), rules_config) for p in dockerfiles]
+    return [dockerfile_rules.check(model, rules_config) for model in dockerfiles.values()]
 
 
 def _rego_reports(targets: Sequence[Path], settings: Settings) -> list[Report]:
@@ -174,7 +187,7 @@ def _rego_reports(targets: Sequence[Path], settings: Settings) -> list[Report]:
     )
 
 
-def anchors(dockerfiles: Sequence[Path], config: GateConfig) -> tuple[ImageAnchor, ...]:
+def anchors(dockerfiles: Mapping[Path, Dockerfile], config: GateConfig) -> tuple[ImageAnchor, ...]:
     """Final FROM lines on which image vulnerabilities are shown (see `gate.emit.base.ImageAnchor`).
 
     The config's `images:` mapping names which Dockerfile builds which image; a Dockerfile is also an
@@ -183,14 +196,13 @@ def anchors(dockerfiles: Sequence[Path], config: GateConfig) -> tuple[ImageAncho
     paths = list(dict.fromkeys([*dockerfiles, *(Path(p) for _, p in config.images)]))
     if not paths:
         return ()  # a report alone: no Dockerfile parser to import
-    from gate import dockerfile
-
     found: list[ImageAnchor] = []
     named = {Path(p).resolve(): image for image, p in config.images}
     for path in paths:
-        if not path.is_file():
+        if path not in dockerfiles and not path.is_file():
             raise InputError("Dockerfile named in the config `images:` does not exist", path=str(path))
-        final = dockerfile.parse_file(path).final_stage()
+        model = dockerfiles.get(path) or parse_dockerfiles([path])[path]
+        final = model.final_stage()
         if final is None:
             continue
         rel = os.path.relpath(path.resolve(), Path.cwd())
@@ -203,7 +215,7 @@ def anchors(dockerfiles: Sequence[Path], config: GateConfig) -> tuple[ImageAncho
     return tuple(found)
 
 
-def emit_context(config: GateConfig, dockerfiles: Sequence[Path], now: dt.datetime) -> EmitContext:
+def emit_context(config: GateConfig, dockerfiles: Mapping[Path, Dockerfile], now: dt.datetime) -> EmitContext:
     """What the emitters need besides the verdict."""
     return EmitContext(
         tool_version=__version__,
@@ -426,8 +438,9 @@ def gate_command(args: argparse.Namespace, *, env: Mapping[str, str], out: TextI
         )
     now = dt.datetime.now(dt.UTC)
     with collector_paused(freeze=True):
-        verdict = evaluate(read_reports(inputs, settings, config), policy, today=now.date())
-        ctx = emit_context(config, inputs.dockerfiles, now)
+        dockerfiles = parse_dockerfiles(inputs.dockerfiles)
+        verdict = evaluate(read_reports(inputs, settings, config, dockerfiles), policy, today=now.date())
+        ctx = emit_context(config, dockerfiles, now)
         files = render_and_write(args, verdict, ctx)
     blocking = verdict.blocking  # a sort of every decision: once, not per use
     print(one_line(verdict, blocking), file=out)
