@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import mmap
+import os
 from pathlib import Path
 from typing import Any, overload
 
@@ -34,23 +36,45 @@ def read_json(path: Path) -> Any:
     return _decode(_read_bytes(path), path)
 
 
-def _read_bytes(path: Path) -> bytes:
+MAP_FROM = 4 * 1024 * 1024
+"""Files from which the bytes are mapped instead of copied (see `_read_bytes`)."""
+
+
+def _read_bytes(path: Path) -> bytes | memoryview:
+    """The file's bytes: a copy for small files, a read-only memory map for large ones.
+
+    Copying a 60 MB report out of the page cache costs ~40 ms and as many page faults as it has
+    pages; a map costs neither, and the decoders read any buffer. The price: a file truncated by
+    another process while it is being decoded ends the run with SIGBUS (a crash, never a pass)."""
     try:
-        data = path.read_bytes()
+        with path.open("rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            mapped = _mapped(handle.fileno()) if size >= MAP_FROM else None
+            data: bytes | memoryview = handle.read() if mapped is None else mapped
     except FileNotFoundError:
         raise InputError("no such file", path=str(path)) from None
     except IsADirectoryError:
         raise InputError("is a directory, expected a report file", path=str(path)) from None
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", path=str(path)) from None
-    if not data or data.isspace():  # not `strip()`: that copies a whole large report
+    head = bytes(data[:4096])
+    # A large file is blank only if its first 4 KiB are: the whole is compared only then.
+    if not head.strip() and not bytes(data).strip():
         raise InputError("file is empty: a report must contain JSON (an empty file is not a pass)", path=str(path))
-    if b"\x00" in data[:4096]:
+    if b"\x00" in head:
         raise InputError("binary data, not a JSON report", path=str(path))
     return data
 
 
-def _decode(data: bytes, path: Path) -> Any:
+def _mapped(fd: int) -> memoryview | None:
+    """A read-only map of the file, or None where the file system cannot map it (then it is read)."""
+    try:
+        return memoryview(mmap.mmap(fd, 0, access=mmap.ACCESS_READ))
+    except (OSError, ValueError):
+        return None
+
+
+def _decode(data: bytes | memoryview, path: Path) -> Any:
     import orjson
 
     try:
@@ -59,11 +83,11 @@ def _decode(data: bytes, path: Path) -> Any:
         raise InputError(f"not valid JSON ({_json_reason(exc, data)})", path=str(path)) from None
 
 
-def _json_reason(exc: Exception, data: bytes) -> str:
+def _json_reason(exc: Exception, data: bytes | memoryview) -> str:
     text = str(exc).split(":", 1)[0]
     pos = getattr(exc, "pos", None)
     if isinstance(pos, int):
-        line = data.count(b"\n", 0, pos) + 1
+        line = bytes(data[:pos]).count(b"\n") + 1
         return f"{text} at line {line}"
     return text
 

@@ -234,7 +234,7 @@ _DECODER: msgspec.json.Decoder[_Document] = msgspec.json.Decoder(_Document)
 _CVSS_DECODER: msgspec.json.Decoder[_Cvss] = msgspec.json.Decoder(_Cvss)
 
 
-def decode_typed(data: bytes) -> _Document | None:
+def decode_typed(data: bytes | memoryview) -> _Document | None:
     """The typed fast path's document, or None when the general path must read this file.
 
     The typed path decodes only the fields the reader uses, straight into small structs (no dict per

@@ -320,3 +320,22 @@ def test_results_are_ordered_by_severity_state_id_and_fingerprint(odd_id: str) -
     placed = sarif.placed_decisions(v, ctx())
     assert [sarif._order(p) for p in placed] == sorted(sarif._order(p) for p in placed)
     assert {p.finding.id for p in placed} >= {odd_id, "CVE-2024-10", "CVE-2024-1-"}
+
+
+def test_rule_help_lists_the_first_ten_distinct_web_references_help_uri_first() -> None:
+    from dataclasses import replace
+
+    refs = ("ftp://mirror.example/x", *(f"https://ref.example/{i % 12}" for i in range(40)), "http://late.example")
+    f = replace(vuln(description="a <b>|c\\d\r\ne"), references=refs, help_uri="https://avd.example/cve")
+    rule = json.loads(sarif.render(verdict([f]), ctx()))["runs"][0]["tool"]["driver"]["rules"][0]
+    listed = [line for line in rule["help"]["text"].split("\n") if "://" in line]
+    assert listed == ["https://avd.example/cve", *(f"https://ref.example/{i}" for i in range(9))]
+    assert rule["help"]["markdown"].endswith(
+        "\n- <https://avd.example/cve>\n" + "\n".join(f"- <https://ref.example/{i}>" for i in range(9))
+    )
+    assert rule["helpUri"] == "https://avd.example/cve"
+    # Escaped once each, backslash first: no escape is escaped again.
+    assert "a &lt;b&gt;\\|c\\\\d  e" in rule["help"]["markdown"]
+    no_help = replace(f, help_uri=None)
+    rule = json.loads(sarif.render(verdict([no_help]), ctx()))["runs"][0]["tool"]["driver"]["rules"][0]
+    assert rule["helpUri"] == "https://ref.example/0"

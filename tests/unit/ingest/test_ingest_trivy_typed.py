@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from gate.errors import InputError
+from gate import ingest
 from gate.ingest import detect, load_report, trivy
 from gate.model import Report
 
@@ -133,3 +134,29 @@ def test_reference_lists_are_decoded_once_and_read_as_the_general_path_reads_the
     a, b, c, d = report.findings
     assert a.references == ("https://a.example/1", "https://b.example/2") and a.references is b.references
     assert c.references == () and d.references == ()
+
+
+@pytest.mark.parametrize("name", ["trivy_mixed.json", "dedupe_grype.json", "sarif_mixed.sarif"])
+def test_mapped_files_read_as_copied_ones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    # Large files are memory-mapped instead of copied: the report must be the same either way.
+    source = FIXTURES / name
+    if not source.is_file():
+        pytest.fail(f"fixture {name} is missing")
+    copied = load_report(source)
+    monkeypatch.setattr(ingest, "MAP_FROM", 1)
+    mapped = load_report(source)
+    assert isinstance(ingest._read_bytes(source), memoryview)
+    assert mapped == copied and mapped.findings
+
+
+def test_mapped_file_errors_keep_their_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ingest, "MAP_FROM", 1)
+    broken = tmp_path / "broken.json"
+    broken.write_text('{\n  "SchemaVersion": 2,\n  "Results": [\n    {,\n')
+    blank = tmp_path / "blank.json"
+    blank.write_text(" \n" * 5000)
+    binary = tmp_path / "binary.json"
+    binary.write_bytes(b"\x00\x01" * 10)
+    assert loaded(broken) == f"{broken}: not valid JSON (unexpected character, expected a string key at line 4)"
+    assert "file is empty" in str(loaded(blank))
+    assert "binary data" in str(loaded(binary))
