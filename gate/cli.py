@@ -175,8 +175,11 @@ def console() -> None:
     one by one at exit; every output is already written and closed, so only the standard streams
     need flushing before the process ends."""
     code = main()
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BrokenPipeError:
+            pass  # the reader left; the exit code still says what happened
     os._exit(code)
 
 

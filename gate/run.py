@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import io
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from gate import __version__
 from gate.emit.base import EmitContext, Emitter, ImageAnchor
@@ -417,7 +418,7 @@ def blocking_lines(
 
 def gate_command(args: argparse.Namespace, *, env: Mapping[str, str], out: TextIO | None = None) -> int:
     """Run the gate end to end; errors propagate as `GateError` for the CLI to report."""
-    out = out or sys.stdout
+    out = cast(TextIO, _Log(out or sys.stdout))
     config = read_config(args)
     settings = merge(args, config)
     policy = build_policy(settings, config)
@@ -450,6 +451,29 @@ def gate_command(args: argparse.Namespace, *, env: Mapping[str, str], out: TextI
         print(f"  wrote {path}", file=out)
     _ci_integration(args, verdict, ctx, env=env, out=out)
     return PASS if verdict.passed else BLOCKED
+
+
+class _Log(io.TextIOBase):
+    """The command's log stream; a reader that went away (`container-gate gate . | head`) ends the log,
+    not the run: the outputs, the GitHub integration and the exit code still follow the verdict."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream: TextIO | None = stream
+
+    def write(self, text: str) -> int:
+        if self.stream is not None:
+            try:
+                self.stream.write(text)
+            except BrokenPipeError:
+                self.stream = None
+        return len(text)
+
+    def flush(self) -> None:
+        if self.stream is not None:
+            try:
+                self.stream.flush()
+            except BrokenPipeError:
+                self.stream = None
 
 
 def _ci_integration(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -173,3 +174,35 @@ def test_walked_folder_tolerates_non_report_json_but_not_broken_reports(
     (repo / "scan" / "grype.json").write_text('{"matches": [{"vulnerability": {"id": "CVE-1"')
     code, _, err = run(["gate", str(repo)], capsys)
     assert code == 2 and "grype.json" in err
+
+
+def test_a_closed_log_pipe_ends_the_log_not_the_run(tmp_path: Path) -> None:
+    # `container-gate gate . | head -1` in a job: the reader leaves early; the verdict, the files and
+    # the GitHub outputs must still follow, and the exit code must stay the verdict's (1 here, not 2).
+    report = tmp_path / "trivy.json"
+    entries = ",".join(
+        f'{{"VulnerabilityID": "CVE-2024-{i:04d}", "PkgName": "p{i}", "InstalledVersion": "1", '
+        f'"FixedVersion": "2", "Severity": "CRITICAL"}}'
+        for i in range(400)
+    )
+    report.write_text(
+        '{"SchemaVersion": 2, "ArtifactName": "app:1", "ArtifactType": "container_image", '
+        f'"Results": [{{"Target": "app:1 (debian 12)", "Class": "os-pkgs", "Vulnerabilities": [{entries}]}}]}}'
+    )
+    outputs = tmp_path / "github_output"
+    read, write = os.pipe()
+    os.close(read)
+    env = {"PATH": "/usr/bin:/bin", "GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": str(outputs)}
+    done = subprocess.run(
+        [str(REPO / ".venv" / "bin" / "container-gate"), "gate", str(report), "--sarif", str(tmp_path / "o.sarif")],
+        stdout=write,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        check=False,
+    )
+    os.close(write)
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr and "internal error" not in done.stderr
+    assert (tmp_path / "o.sarif").is_file()
+    assert outputs.read_text().startswith("verdict<<") and "\nfail\n" in outputs.read_text()
