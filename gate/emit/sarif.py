@@ -27,6 +27,11 @@ name = "sarif"
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/container-gate/container-gate"
 FINGERPRINT_KEY = "containerGate/v1"
+LINE_HASH_KEY = "primaryLocationLineHash"
+"""The one `partialFingerprints` key code scanning reads: without it, uploads through the REST API (which,
+unlike `upload-sarif`, computes none) are tracked by location alone and alerts churn."""
+DESCRIPTION_LIMIT = 1_024
+"""GitHub's limit on a rule's `shortDescription.text` and `fullDescription.text`."""
 
 # GitHub code scanning's upload limits (REST "Upload an analysis as SARIF data"): above them the
 # whole upload is rejected, so we cut before that, keeping the most severe.
@@ -554,8 +559,8 @@ def _rule(f: Finding) -> dict[str, Any]:
     rule: dict[str, Any] = {
         "id": f.id,
         "name": _rule_name(f),
-        "shortDescription": {"text": _clip(f.title or f.id, 1_000)},
-        "fullDescription": {"text": _clip(f.description or f.title or f.id, _TEXT_LIMIT)},
+        "shortDescription": {"text": _clip(f.title or f.id, DESCRIPTION_LIMIT)},
+        "fullDescription": {"text": _clip(f.description or f.title or f.id, DESCRIPTION_LIMIT)},
         "defaultConfiguration": {"level": LEVEL[f.severity]},
         "help": {"text": help_text(f, refs), "markdown": help_markdown(f, refs)},
         "properties": properties,
@@ -685,7 +690,9 @@ def _result(p: Placed, rule_index: int, shared: dict[Any, Any] | None = None) ->
         "level": LEVEL[f.severity],
         "message": {"text": message(p)},
         "locations": locations,
-        "partialFingerprints": {FINGERPRINT_KEY: p.fingerprint},
+        # The same stable identity twice: under the key GitHub reads (with the occurrence suffix its own
+        # hashes carry) and bare under ours, for other consumers.
+        "partialFingerprints": {LINE_HASH_KEY: f"{p.fingerprint}:1", FINGERPRINT_KEY: p.fingerprint},
         "properties": properties,
     }
     sup = d.suppression

@@ -191,11 +191,17 @@ def check_github_rules(doc: dict[str, Any]) -> None:
             assert 0.0 < float(props["security-severity"]) <= 10.0
             assert len(props["tags"]) <= 20
             assert rule["help"]["text"] and rule["help"]["markdown"]
-            assert rule["shortDescription"]["text"] and rule["fullDescription"]["text"]
+            # Required texts may not be empty; descriptions are limited to 1,024 characters, names to 255.
+            assert 0 < len(rule["shortDescription"]["text"]) <= 1024
+            assert 0 < len(rule["fullDescription"]["text"]) <= 1024
+            assert 0 < len(rule.get("name", "x")) <= 255
         for result in run["results"]:
             assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
-            assert result["partialFingerprints"]["containerGate/v1"]
-            assert 1 <= len(result["locations"]) <= 1000
+            fingerprint = result["partialFingerprints"]["containerGate/v1"]
+            # Code scanning reads only primaryLocationLineHash (docs: "Supported properties").
+            assert result["partialFingerprints"]["primaryLocationLineHash"] == f"{fingerprint}:1"
+            assert result["message"]["text"]
+            assert len(result["locations"]) == 1  # only the first is used; one location per result
             for loc in result["locations"]:
                 uri = loc["physicalLocation"]["artifactLocation"]["uri"]
                 assert uri and not uri.startswith("/") and "://" not in uri and ".." not in uri.split("/")

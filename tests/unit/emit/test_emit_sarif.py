@@ -339,3 +339,13 @@ def test_rule_help_lists_the_first_ten_distinct_web_references_help_uri_first() 
     no_help = replace(f, help_uri=None)
     rule = json.loads(sarif.render(verdict([no_help]), ctx()))["runs"][0]["tool"]["driver"]["rules"][0]
     assert rule["helpUri"] == "https://ref.example/0"
+
+
+def test_long_descriptions_are_clipped_to_githubs_limits_but_help_keeps_more() -> None:
+    long = "word " * 700  # 3,500 characters, as some CVE descriptions run
+    doc = json.loads(sarif.render(verdict([vuln(description=long, title="t" * 2000)]), ctx()))
+    check_github_rules(doc)
+    rule = doc["runs"][0]["tool"]["driver"]["rules"][0]
+    assert len(rule["fullDescription"]["text"]) == 1024 and rule["fullDescription"]["text"].endswith("…")
+    assert len(rule["shortDescription"]["text"]) == 1024
+    assert len(rule["help"]["text"]) > 2000  # the help panel is not limited: people read it there

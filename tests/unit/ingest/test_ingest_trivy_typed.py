@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from gate.errors import InputError
 from gate import ingest
+from gate.errors import InputError
 from gate.ingest import detect, load_report, trivy
 from gate.model import Report
 
