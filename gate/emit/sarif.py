@@ -709,10 +709,12 @@ def _result(p: Placed, rule_index: int, shared: dict[Any, Any] | None = None) ->
 
 
 def _locations(p: Placed) -> list[dict[str, Any]]:
-    physical: dict[str, Any] = {"artifactLocation": {"uri": p.uri}}
-    if p.start_line is not None:
-        physical["region"] = {"startLine": p.start_line, "endLine": p.end_line or p.start_line}
-    return [{"physicalLocation": physical}]
+    # Code scanning lists the region as required: a finding without lines (an image not built by a
+    # Dockerfile among the inputs, a whole lock file) sits on line 1, as Trivy's and Grype's SARIF
+    # put it. Whole lines: no end column, which SARIF reads as "to the end of the line".
+    start = p.start_line or 1
+    region = {"startLine": start, "startColumn": 1, "endLine": (p.end_line or start) if p.start_line else 1}
+    return [{"physicalLocation": {"artifactLocation": {"uri": p.uri}, "region": region}}]
 
 
 def _clip(text: str, limit: int) -> str:

@@ -205,9 +205,8 @@ def check_github_rules(doc: dict[str, Any]) -> None:
             for loc in result["locations"]:
                 uri = loc["physicalLocation"]["artifactLocation"]["uri"]
                 assert uri and not uri.startswith("/") and "://" not in uri and ".." not in uri.split("/")
-                region = loc["physicalLocation"].get("region")
-                if region:
-                    assert region["startLine"] >= 1
+                region = loc["physicalLocation"]["region"]  # listed as required by code scanning
+                assert 1 <= region["startLine"] <= region["endLine"] and region["startColumn"] >= 1
     assert len(gzip.compress(json.dumps(doc).encode())) <= 10 * 1024 * 1024
 
 

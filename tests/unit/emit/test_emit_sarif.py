@@ -131,9 +131,12 @@ def test_image_vulnerabilities_sit_on_the_dockerfile_from_line_when_anchored() -
     locations = {r["ruleId"]: r["locations"][0]["physicalLocation"] for run in doc["runs"] for r in run["results"]}
     assert locations["CVE-2024-0001"] == {
         "artifactLocation": {"uri": "build/Dockerfile"},
-        "region": {"startLine": 7, "endLine": 7},
+        "region": {"startLine": 7, "startColumn": 1, "endLine": 7},
     }
-    assert locations["CVE-2024-0009"] == {"artifactLocation": {"uri": "other/image"}}
+    assert locations["CVE-2024-0009"] == {
+        "artifactLocation": {"uri": "other/image"},
+        "region": {"startLine": 1, "startColumn": 1, "endLine": 1},
+    }
 
 
 @pytest.mark.parametrize(
