@@ -36,6 +36,8 @@ class _Rule:
     help_uri: str | None
     help: str | None
     score: float | None
+    tagged: Severity | None
+    """The tool's own severity word among the rule's tags (Trivy writes `CRITICAL`, `HIGH`…)."""
     level: str | None
     fields: dict[str, str]
     """`Key: value` lines of the rule's help text (Grype writes package and version there)."""
@@ -165,7 +167,7 @@ def _finding(state: _Run, result: dict[str, Any]) -> Finding | None:
     score = _score(props.get("security-severity"))
     if score is None:
         score = rule.score
-    severity = Severity.from_score(score) if score else _LEVELS.get(level, Severity.UNKNOWN)
+    severity = _severity(rule, level, score)
     message = _message(result)
     location = _location(state, result)
     if rule.kind is Kind.VULNERABILITY:
@@ -226,6 +228,30 @@ def _vulnerability(
     )
 
 
+def _severity(rule: _Rule, level: str, score: float | None) -> Severity:
+    """The tool's own severity word when the rule carries one that this result's level agrees with,
+    else the security-severity score's band, else the level.
+
+    Trivy's `security-severity` is a CVSS score (NVD's, often) while its severity is the vendor's:
+    a Debian LOW with an NVD 9.8 must gate as LOW, as the same report read as JSON does. A rule
+    is shared by every result of its id, so the word counts only where the result's own level
+    matches it (the same CVE rated HIGH elsewhere keeps its level)."""
+    if rule.tagged is not None and _TAG_LEVEL[rule.tagged] == level:
+        return rule.tagged
+    return Severity.from_score(score) if score else _LEVELS.get(level, Severity.UNKNOWN)
+
+
+_SEVERITY_TAGS = {s.name: s for s in Severity}
+_TAG_LEVEL = {
+    Severity.CRITICAL: "error",
+    Severity.HIGH: "error",
+    Severity.MEDIUM: "warning",
+    Severity.LOW: "note",
+    Severity.UNKNOWN: "note",
+}
+"""How Trivy (and this tool) turn a severity into a SARIF level."""
+
+
 def _rule(state: _Run, result: dict[str, Any]) -> _Rule:
     ref = _obj(result.get("rule"))
     rule_id = result.get("ruleId") or ref.get("id")
@@ -246,7 +272,10 @@ def _rule(state: _Run, result: dict[str, Any]) -> _Rule:
 
 def _describe_rule(tool: str, rule_id: str, raw: dict[str, Any]) -> _Rule:
     props = _obj(raw.get("properties"))
-    tags = {t.lower() for t in props.get("tags") or () if isinstance(t, str)}
+    raw_tags = [t for t in props.get("tags") or () if isinstance(t, str)] if isinstance(props.get("tags"), list) else []
+    tags = {t.lower() for t in raw_tags}
+    # Only an upper-case word, and only one: a lower-case `low` tag may mean anything.
+    words = {_SEVERITY_TAGS[t] for t in raw_tags if t in _SEVERITY_TAGS}
     found = _VULN_ID.search(rule_id)
     kind = _kind(tool, tags, found is not None)
     help_block = _obj(raw.get("help"))
@@ -262,6 +291,7 @@ def _describe_rule(tool: str, rule_id: str, raw: dict[str, Any]) -> _Rule:
         help_uri=_text(raw.get("helpUri")),
         help=_text(help_block.get("markdown")) or help_text,
         score=_score(props.get("security-severity")),
+        tagged=words.pop() if len(words) == 1 else None,
         level=_text(config.get("level")),
         fields=_fields(help_text) if kind is Kind.VULNERABILITY and help_text else {},
         purl=purls[0] if isinstance(purls, list) and purls and isinstance(purls[0], str) else None,

@@ -149,3 +149,65 @@ def test_real_trivy_and_hadolint_sarif(tool: Callable[[str], str], tmp_path: Pat
     assert linted.tool == "hadolint"
     assert "DL3018" in {f.id for f in linted.findings}  # unpinned apk add
     assert all(f.location and f.location.path.endswith("Dockerfile") for f in linted.findings)
+
+
+@pytest.mark.tool
+def test_trivy_sarif_keeps_trivys_severity_where_cvss_says_otherwise(
+    tool: Callable[[str], str], tmp_path: Path
+) -> None:
+    # A severity that disagrees with its source's CVSS score (as edited or converted reports hold):
+    # Trivy's SARIF writes the score as security-severity and the severity as a tag. Read as SARIF,
+    # the report must gate as it does read as JSON.
+    def entry(vid: str, pkg: str, severity: str, score: float) -> str:
+        return (
+            f'{{"VulnerabilityID": "{vid}", "PkgName": "{pkg}", "InstalledVersion": "1.0-1", '
+            f'"FixedVersion": "1.0-2", "Severity": "{severity}", "SeveritySource": "nvd", '
+            f'"Title": "{pkg}: flaw", "CVSS": {{"nvd": {{"V3Score": {score}}}}}}}'
+        )
+
+    report = tmp_path / "trivy.json"
+    report.write_text(
+        '{"SchemaVersion": 2, "ArtifactName": "app:1", "ArtifactType": "container_image", '
+        '"Metadata": {"OS": {"Family": "debian", "Name": "12.5"}}, '
+        '"Results": [{"Target": "app:1 (debian 12.5)", "Class": "os-pkgs", "Type": "debian", '
+        f'"Vulnerabilities": [{entry("CVE-2024-1111", "zlib1g", "LOW", 9.8)}, '
+        f"{entry('CVE-2024-2222', 'curl', 'HIGH', 9.1)}, {entry('CVE-2024-3333', 'bash', 'MEDIUM', 5.0)}]}}]}}"
+    )
+    out = tmp_path / "trivy.sarif"
+    subprocess.run(
+        [tool("trivy"), "convert", "--quiet", "--format", "sarif", "--output", str(out), str(report)],
+        check=True,
+        capture_output=True,
+    )
+    as_sarif = {f.id: f.severity for f in load_report(out).findings}
+    as_json = {f.id: f.severity for f in load_report(report).findings}
+    assert (
+        as_sarif
+        == as_json
+        == {
+            "CVE-2024-1111": Severity.LOW,
+            "CVE-2024-2222": Severity.HIGH,
+            "CVE-2024-3333": Severity.MEDIUM,
+        }
+    )
+
+
+def test_a_severity_tag_counts_only_alone_and_where_the_level_agrees(tmp_path: Path) -> None:
+    path = tmp_path / "x.sarif"
+    rule = '{{"id": "{0}", "properties": {{"tags": {1}, "security-severity": "9.5"}}}}'
+    rules = ",".join(
+        [rule.format("R1", '["security", "LOW"]'), rule.format("R2", '["LOW", "HIGH"]'), rule.format("R3", '["low"]')]
+    )
+    results = ",".join(
+        f'{{"ruleId": "{rid}", "level": "{level}", "message": {{"text": "m"}}}}'
+        for rid, level in (("R1", "note"), ("R1", "error"), ("R2", "note"), ("R3", "note"))
+    )
+    driver = f'{{"name": "scanner", "rules": [{rules}]}}'
+    path.write_text(f'{{"version": "2.1.0", "runs": [{{"tool": {{"driver": {driver}}}, "results": [{results}]}}]}}')
+    found = [(f.id, f.severity) for f in load_report(path).findings]
+    assert found == [
+        ("R1", Severity.LOW),  # the tag, matching the level
+        ("R1", Severity.CRITICAL),  # level error disagrees with LOW: the score decides
+        ("R2", Severity.CRITICAL),  # two words: neither
+        ("R3", Severity.CRITICAL),  # lower case: not a severity word
+    ]
