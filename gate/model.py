@@ -362,8 +362,10 @@ def image_key(target: str) -> str:
     return text
 
 
-_KIND_TEXT = {k: k.value for k in Kind}
-"""Enum `.value` is a descriptor call; a plain lookup on the per-finding hot path."""
+SEVERITY_NAME = {s: s.name for s in Severity}
+"""`Severity.name` as a plain lookup: enum `.name` is a descriptor call, costly on per-finding paths."""
+KIND_VALUE = {k: k.value for k in Kind}
+"""`Kind.value` as a plain lookup, for the same reason."""
 _VULNERABILITY = Kind.VULNERABILITY.value
 
 
@@ -379,7 +381,7 @@ def dedupe_key(finding: Finding) -> tuple[str, ...]:
         )
     loc = finding.location
     key = (
-        _KIND_TEXT[finding.kind],
+        KIND_VALUE[finding.kind],
         finding.id,
         loc.path if loc else finding.target,
         str(loc.start_line or "") if loc else "",

@@ -6,7 +6,7 @@ from collections import Counter
 from typing import Any
 
 from gate.emit.base import EmitContext
-from gate.model import Decision, Severity, Verdict
+from gate.model import SEVERITY_NAME, Decision, Severity, Verdict
 
 FORMAT_VERSION = "1"
 
@@ -41,10 +41,6 @@ def document(verdict: Verdict, ctx: EmitContext) -> dict[str, Any]:
     }
 
 
-_SEVERITY_NAME = {s: s.name for s in Severity}
-"""Enum `.name`/`.value` are descriptor calls; lookups (and orjson's native enums) on the per-finding path."""
-
-
 def _finding(d: Decision) -> dict[str, Any]:
     # Enums and tuples go to orjson as they are: it writes an enum's value and a tuple as an array.
     f = d.finding
@@ -53,7 +49,7 @@ def _finding(d: Decision) -> dict[str, Any]:
     return {
         "id": f.id,
         "kind": f.kind,
-        "severity": _SEVERITY_NAME[f.severity],
+        "severity": SEVERITY_NAME[f.severity],
         "title": f.title,
         "package": f.package,
         "installed_version": f.installed_version,

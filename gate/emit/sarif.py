@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import quote
 
 from gate.emit.base import EmitContext, ImageAnchor
-from gate.model import Decision, Finding, Kind, Severity, Verdict, image_key
+from gate.model import KIND_VALUE, SEVERITY_NAME, Decision, Finding, Kind, Severity, Verdict, image_key
 
 name = "sarif"
 
@@ -59,10 +59,7 @@ LEVEL: dict[Severity, str] = {
     Severity.UNKNOWN: "note",
 }
 _TEXT_LIMIT = 2_000
-_NAME = {s: s.name for s in Severity}
-"""Enum `.name` is a descriptor call; this is a plain lookup on the per-result hot path."""
 _VULNERABILITY = Kind.VULNERABILITY
-_KIND_NAME = {k: k.value for k in Kind}
 _MAX_REFERENCES = 10
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@+~-]+")
 
@@ -542,8 +539,8 @@ def _rule(f: Finding) -> dict[str, Any]:
     # Once per distinct id: at 20,000 findings of as many CVEs this is the largest part of the SARIF,
     # hence the plain lookups instead of enum descriptors and the references computed once.
     refs = _references(f)
-    severity = _NAME[f.severity]
-    kind = _KIND_NAME[f.kind]
+    severity = SEVERITY_NAME[f.severity]
+    kind = KIND_VALUE[f.kind]
     tags = ["security", kind, severity]
     if f.package_class:
         tags.append(f.package_class)
@@ -585,33 +582,32 @@ def fix_line(f: Finding) -> str:
     return f"{f.package} {f.installed_version or '?'} → {fixed}"
 
 
-def help_text(f: Finding, refs: Sequence[str] | None = None) -> str:
-    """Plain-text help: what it is, the upgrade, and references (`refs`: `_references(f)` when at hand)."""
-    text = f"{f.id}: {f.title}\nSeverity: {_NAME[f.severity]}" if f.title else f"{f.id}\nSeverity: {_NAME[f.severity]}"
+def help_text(f: Finding, refs: Sequence[str]) -> str:
+    """Plain-text help: what it is, the upgrade, and `refs` (`_references(f)`, worked out once per rule)."""
+    head = f"{f.id}: {f.title}" if f.title else f.id
+    text = f"{head}\nSeverity: {SEVERITY_NAME[f.severity]}"
     if f.package:
         text = f"{text}\nPackage: {fix_line(f)}"
     if f.description:
         text = f"{text}\n\n{_clip(f.description, _TEXT_LIMIT)}"
-    refs = _references(f) if refs is None else refs
     if refs:
         text = f"{text}\n\nReferences:\n" + "\n".join(refs)
     return text
 
 
-def help_markdown(f: Finding, refs: Sequence[str] | None = None) -> str:
+def help_markdown(f: Finding, refs: Sequence[str]) -> str:
     """Markdown help: the same as `help_text` with a table and links."""
     text = f"**{md_escape(f.id)}**: {md_escape(f.title)}\n" if f.title else f"**{md_escape(f.id)}**\n"
     if f.package:
         text = (
             f"{text}\n| Severity | Package | Installed | Fixed |\n| --- | --- | --- | --- |\n"
-            f"| {_NAME[f.severity]} | {md_escape(f.package)} | {md_escape(f.installed_version or '—')} "
+            f"| {SEVERITY_NAME[f.severity]} | {md_escape(f.package)} | {md_escape(f.installed_version or '—')} "
             f"| {md_escape(f.fixed_version or 'no fix yet')} |"
         )
     else:
-        text = f"{text}\nSeverity: **{_NAME[f.severity]}**"
+        text = f"{text}\nSeverity: **{SEVERITY_NAME[f.severity]}**"
     if f.description:
         text = f"{text}\n\n{md_escape(_clip(f.description, _TEXT_LIMIT))}"
-    refs = _references(f) if refs is None else refs
     if refs:
         text = f"{text}\n\n- <" + ">\n- <".join(refs) + ">"
     return text
@@ -653,16 +649,16 @@ def message(p: Placed) -> str:
         where = " of image " if p.anchored else " in "
         if pkg:
             text = (
-                f"{f.id} ({_NAME[f.severity]}) in {pkg} {f.installed_version or '?'} → "
+                f"{f.id} ({SEVERITY_NAME[f.severity]}) in {pkg} {f.installed_version or '?'} → "
                 f"{f.fixed_version or 'no fixed version yet'}{where}{image_name(f.target)}"
             )
         else:
-            text = f"{f.id} ({_NAME[f.severity]}) in an unnamed package{where}{image_name(f.target)}"
+            text = f"{f.id} ({SEVERITY_NAME[f.severity]}) in an unnamed package{where}{image_name(f.target)}"
         title = f.title
         if title:
             text = f"{text}: {title}"
         return text if len(text) <= _TEXT_LIMIT else _clip(text, _TEXT_LIMIT)
-    return _clip(f"{f.id} ({_NAME[f.severity]}): {f.title or f.description or f.id}", _TEXT_LIMIT)
+    return _clip(f"{f.id} ({SEVERITY_NAME[f.severity]}): {f.title or f.description or f.id}", _TEXT_LIMIT)
 
 
 def _result(p: Placed, rule_index: int, shared: dict[Any, Any] | None = None) -> dict[str, Any]:

@@ -249,7 +249,7 @@ _TAG_LEVEL = {
     Severity.LOW: "note",
     Severity.UNKNOWN: "note",
 }
-"""How Trivy (and this tool) turn a severity into a SARIF level."""
+"""How Trivy turns its severity into a SARIF level (our own emitter happens to do the same)."""
 
 
 def _rule(state: _Run, result: dict[str, Any]) -> _Rule:
@@ -272,7 +272,8 @@ def _rule(state: _Run, result: dict[str, Any]) -> _Rule:
 
 def _describe_rule(tool: str, rule_id: str, raw: dict[str, Any]) -> _Rule:
     props = _obj(raw.get("properties"))
-    raw_tags = [t for t in props.get("tags") or () if isinstance(t, str)] if isinstance(props.get("tags"), list) else []
+    listed = props.get("tags")
+    raw_tags = [t for t in listed if isinstance(t, str)] if isinstance(listed, list) else []
     tags = {t.lower() for t in raw_tags}
     # Only an upper-case word, and only one: a lower-case `low` tag may mean anything.
     words = {_SEVERITY_TAGS[t] for t in raw_tags if t in _SEVERITY_TAGS}
