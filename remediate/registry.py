@@ -13,7 +13,7 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import urlencode, urljoin, urlsplit
 
 from urllib3.util.retry import Retry
@@ -152,30 +152,13 @@ class OciRegistryClient:
 
     def list_tags(self, ref: ImageRef) -> tuple[str, ...]:
         """See `RegistryClient.list_tags`; pages are followed through `Link: <…>; rel="next"` to the end."""
-        key = (self.base_url(ref.registry), ref.repository)
-        if key not in self._tags:
-            try:
-                self._tags[key] = self._fetch_tags(ref, key[0])
-            except RegistryError as exc:
-                self._tags[key] = exc
-        found = self._tags[key]
-        if isinstance(found, RegistryError):
-            raise found
-        return found
+        base = self.base_url(ref.registry)
+        return _remembered(self._tags, (base, ref.repository), lambda: self._fetch_tags(ref, base))
 
     def digest(self, ref: ImageRef, tag: str) -> str:
         """See `RegistryClient.digest`: a HEAD (free on Docker Hub) reading `Docker-Content-Digest`."""
         base = self.base_url(ref.registry)
-        key = (base, ref.repository, tag)
-        if key not in self._digests:
-            try:
-                self._digests[key] = self._fetch_digest(ref, base, tag)
-            except RegistryError as exc:
-                self._digests[key] = exc
-        found = self._digests[key]
-        if isinstance(found, RegistryError):
-            raise found
-        return found
+        return _remembered(self._digests, (base, ref.repository, tag), lambda: self._fetch_digest(ref, base, tag))
 
     def _fetch_tags(self, ref: ImageRef, base: str) -> tuple[str, ...]:
         url = f"{base}/v2/{ref.repository}/tags/list?n={self.page_size}"
@@ -299,6 +282,24 @@ class OciRegistryClient:
         return RegistryError(
             message, operation=operation, registry=ref.registry + mirror, image=ref.familiar, status=status
         )
+
+
+_Key = TypeVar("_Key")
+_Value = TypeVar("_Value")
+
+
+def _remembered(cache: dict[_Key, _Value | RegistryError], key: _Key, fetch: Callable[[], _Value]) -> _Value:
+    """`fetch` once per key and run: later asks get the same answer, or the same error again (an
+    unreachable registry is asked once, not once per Dockerfile naming it)."""
+    if key not in cache:
+        try:
+            cache[key] = fetch()
+        except RegistryError as exc:
+            cache[key] = exc
+    found = cache[key]
+    if isinstance(found, RegistryError):
+        raise found
+    return found
 
 
 def _basic(cred: Credential) -> str:

@@ -291,15 +291,7 @@ def _read_typed_result(scope: _Scope, typed: _Result, index: int) -> None:
         _read_typed_vulnerabilities(scope, result, target, typed.Vulnerabilities)
     elif typed.Vulnerabilities is not None:
         scope.skip(f"{target}: `Vulnerabilities` is not a list")
-    for key, build in _READERS[1:]:
-        entries = result.get(key)
-        if entries is None:
-            continue
-        if not isinstance(entries, list):
-            scope.skip(f"{target}: `{key}` is not a list")
-            continue
-        _read_entries(scope, result, target, key, entries, build, "")
-    _read_modified(scope, result, target, "")
+    _read_kinds(scope, result, target, _READERS[1:], "")
 
 
 def _read_typed_vulnerabilities(scope: _Scope, result: dict[str, Any], target: str, entries: list[_Entry]) -> None:
@@ -386,15 +378,22 @@ def _read_results(scope: _Scope, results: Iterable[Any], where: str) -> None:
             scope.skip(f"{where}Results[{index}]: not an object")
             continue
         target = _text(result.get("Target")) or f"Results[{index}]"
-        for key, build in _READERS:
-            entries = result.get(key)
-            if entries is None:
-                continue
-            if not isinstance(entries, list):
-                scope.skip(f"{where}{target}: `{key}` is not a list")
-                continue
-            _read_entries(scope, result, target, key, entries, build, where)
-        _read_modified(scope, result, target, where)
+        _read_kinds(scope, result, target, _READERS, where)
+
+
+def _read_kinds(
+    scope: _Scope, result: dict[str, Any], target: str, readers: Iterable[tuple[str, _Builder]], where: str
+) -> None:
+    """Each finding list of one Results entry that `readers` name, then what Trivy suppressed."""
+    for key, build in readers:
+        entries = result.get(key)
+        if entries is None:
+            continue
+        if not isinstance(entries, list):
+            scope.skip(f"{where}{target}: `{key}` is not a list")
+            continue
+        _read_entries(scope, result, target, key, entries, build, where)
+    _read_modified(scope, result, target, where)
 
 
 def _read_entries(
