@@ -30,6 +30,10 @@ _FIX_STATE = {
 
 _OS_PACKAGE_TYPES = frozenset({"apk", "deb", "rpm", "alpm", "portage"})
 
+UNKNOWN_TARGET = "unknown target (Grype report without source)"
+"""The target of every finding of a report trimmed to its `matches` (tickets, DefectDojo uploads):
+what was scanned is gone with `source`, and guessing from artifact paths would invent targets."""
+
 
 class _Bad(Exception):
     """A match this reader cannot use; it becomes a `Skipped`."""
@@ -43,23 +47,26 @@ class _Scope:
     """The image reference as the user typed it, for image sources."""
     fallback_target: str
     os: str | None
+    path_targets: bool
+    """Whether a directory scan's lock file may stand in as the target (not without `source`)."""
     findings: list[Finding] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
 
 
 class GrypeParser:
-    """Grype's JSON report: an object with a `matches` list and Grype's `descriptor` or `source`."""
+    """Grype's JSON report: an object with a `matches` list and Grype's `descriptor` or `source`, or
+    only `matches` whose first entry has Grype's own shape (`vulnerability`, `artifact`, `matchDetails`)."""
 
     name = "grype"
 
     def sniff(self, doc: Any) -> bool:
         """See `Parser.sniff`."""
-        return (
-            isinstance(doc, dict)
-            and isinstance(doc.get("matches"), list)
-            and ("descriptor" in doc or "source" in doc)
-            and "runs" not in doc
-        )
+        if not isinstance(doc, dict) or "runs" in doc:
+            return False
+        matches = doc.get("matches")
+        if not isinstance(matches, list):
+            return False
+        return "descriptor" in doc or "source" in doc or _grype_match(matches)
 
     def parse(self, doc: Any, origin: str) -> Report:
         """See `Parser.parse`."""
@@ -84,7 +91,29 @@ class GrypeParser:
         )
 
 
+def _grype_match(matches: list[Any]) -> bool:
+    """A bare `matches` list is Grype's only when its entries carry all three of Grype's match parts:
+    other tools' `matches` lists (search hits, strings) have none of them. The first entry decides,
+    so sniffing stays O(1) on 100k matches; later odd entries become `Skipped` as usual."""
+    if not matches or not isinstance(first := matches[0], dict):
+        return False
+    return (
+        isinstance(first.get("vulnerability"), dict)
+        and isinstance(first.get("artifact"), dict)
+        and isinstance(first.get("matchDetails"), list)
+    )
+
+
 def _scope(doc: dict[str, Any], descriptor: dict[str, Any], origin: str) -> _Scope:
+    if "source" not in doc:
+        return _Scope(
+            origin=origin,
+            tool_version=_version(descriptor),
+            image=None,
+            fallback_target=UNKNOWN_TARGET,
+            os=_distro(doc),
+            path_targets=False,
+        )
     source = _obj(doc.get("source"))
     target = source.get("target")
     image = None
@@ -97,10 +126,19 @@ def _scope(doc: dict[str, Any], descriptor: dict[str, Any], origin: str) -> _Sco
         fallback = (_text(target) or "unknown").strip('"') or "."
     if source.get("type") != "image":
         image = None
+    return _Scope(
+        origin=origin,
+        tool_version=_version(descriptor),
+        image=image,
+        fallback_target=fallback,
+        os=_distro(doc),
+        path_targets=True,
+    )
+
+
+def _version(descriptor: dict[str, Any]) -> str | None:
     version = _text(descriptor.get("version"))
-    if version == "[not provided]":
-        version = None
-    return _Scope(origin=origin, tool_version=version, image=image, fallback_target=fallback, os=_distro(doc))
+    return None if version == "[not provided]" else version
 
 
 def _read_matches(scope: _Scope, matches: Any, key: str) -> None:
@@ -147,7 +185,7 @@ def _match(scope: _Scope, match: dict[str, Any], *, ignored: bool) -> Finding:
         kind=Kind.VULNERABILITY,
         severity=_severity(word),
         title=_title(vid, name, version, description),
-        target=scope.image or _path_target(path) or scope.fallback_target,
+        target=scope.image or (_path_target(path) if scope.path_targets else None) or scope.fallback_target,
         package=name,
         installed_version=version or None,
         fixed_version=_fixed_version(fix, match.get("matchDetails")),
