@@ -19,6 +19,7 @@ PARSERS: dict[str, str] = {
     "sarif": "gate.ingest.sarif",
     "trivy": "gate.ingest.trivy",
     "grype": "gate.ingest.grype",
+    "gitlab": "gate.ingest.gitlab",
     "conftest": "gate.ingest.conftest",
     "hadolint": "gate.ingest.hadolint",
 }
@@ -129,7 +130,8 @@ def load_report(path: Path, *, origin: str | None = None, unknown_ok: bool = Fal
         return None
     if found is None:
         raise InputError(
-            "not a report we know (expected Trivy JSON v2, Grype JSON, Conftest JSON, SARIF 2.1.0 or hadolint JSON)",
+            "not a report we know (expected Trivy JSON v2, Grype JSON, Conftest JSON, SARIF 2.1.0, hadolint JSON"
+            " or a GitLab container-scanning report)",
             path=where,
         )
     return found.parse(doc, where)
