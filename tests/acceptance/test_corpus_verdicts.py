@@ -15,7 +15,7 @@ import pytest
 
 from gate.cli import main
 from gate.schemas import load
-from tests.conftest import corpus_dir
+from tests.conftest import SHARED, corpus_dir
 
 pytestmark = pytest.mark.corpus
 
@@ -57,9 +57,15 @@ def grype_expected(doc: dict[str, Any]) -> dict[tuple[str, str, str, str], tuple
     return found
 
 
-def vulnerability_reports() -> list[tuple[str, Path]]:
-    root = corpus_dir()
-    out = []
+def vulnerability_reports() -> list[Any]:
+    """(tool, report) per corpus report with vulnerabilities, computed while tests are collected.
+
+    Without the corpus there is nothing to list: one placeholder case stands in, and `corpus_dir()`
+    inside it skips with the reason (fails under CI=true). Collection itself never skips or fails."""
+    root = SHARED / "corpus"
+    if not root.is_dir():
+        return [pytest.param("none", None, id="corpus-missing")]
+    out: list[Any] = []
     for path in sorted((root / "trivy").glob("*.json")) + sorted((root / "grype").glob("*.json")):
         doc = json.loads(path.read_text())
         has_vulns = (
@@ -82,7 +88,10 @@ def gate_json(args: list[str], tmp_path: Path) -> tuple[int, dict[str, Any]]:
 
 @pytest.mark.parametrize(("tool", "path"), vulnerability_reports(), ids=lambda v: getattr(v, "name", v))
 @pytest.mark.parametrize("only_fixed", [False, True])
-def test_counts_severities_and_verdict(tool: str, path: Path, only_fixed: bool, tmp_path: Path) -> None:
+def test_counts_severities_and_verdict(tool: str, path: Path | None, only_fixed: bool, tmp_path: Path) -> None:
+    if path is None:
+        corpus_dir()  # skips with its reason, or fails under CI=true
+        return
     doc = json.loads(path.read_text())
     expected = trivy_expected(doc) if tool == "trivy" else grype_expected(doc)
     flags = ["--fail-on", "HIGH"] + (["--only-fixed"] if only_fixed else [])
