@@ -20,16 +20,21 @@ ENV PIP_NO_CACHE_DIR=1 \
     PIP_ROOT_USER_ACTION=ignore \
     PYTHONDONTWRITEBYTECODE=1
 
+COPY requirements/action.txt requirements/build.txt /src/requirements/
 COPY pyproject.toml README.md /src/
 COPY gate /src/gate
 COPY remediate /src/remediate
 
-# /opt/build holds the tools (pip); /opt/venv gets only the runtime packages, so no pip ships in it.
+# Every package that reaches the image, and the build backend that makes our own wheel, comes from a lock with
+# hashes (`make lock` writes requirements/*.txt from pyproject.toml; a test fails when they drift apart).
+# /opt/build holds the tools (pip, setuptools); /opt/venv gets only the runtime packages, so no pip ships in it.
 RUN python -m venv /opt/build \
-    && /opt/build/bin/python -m pip wheel --wheel-dir /wheels /src \
+    && /opt/build/bin/python -m pip install --require-hashes --no-deps -r /src/requirements/build.txt \
+    && /opt/build/bin/python -m pip wheel --no-deps --no-build-isolation --wheel-dir /wheels /src \
     && python -m venv --without-pip /opt/venv \
     && /opt/build/bin/python -m pip --python /opt/venv/bin/python install \
-        --no-index --find-links /wheels /wheels/*.whl
+        --require-hashes --no-deps -r /src/requirements/action.txt \
+    && /opt/build/bin/python -m pip --python /opt/venv/bin/python install --no-deps --no-index /wheels/*.whl
 
 FROM ${BASE_IMAGE}
 
@@ -49,10 +54,11 @@ ENV PATH=/opt/venv/bin:${PATH} \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1
 
-# uid 1001 is the `runner` user of GitHub-hosted Linux runners: it owns /github/workspace and the file-command
-# files the runner mounts, so the action can write SARIF, outputs and the step summary without being root.
-# See docs/action.md ("Which user the container runs as") for self-hosted runners.
-USER 1001:1001
+# No USER, on purpose (GitHub's guidance for container actions): the workspace belongs to uid 1001 on hosted
+# runners, to root under act and on many self-hosted runners, to any uid elsewhere. The entrypoint starts as root
+# only to look at who owns the workspace, then becomes that uid and gid before it reads any input
+# (gate/ci/privileges.py); a root-owned workspace keeps root, confined to the workspace. The one rule that insists
+# on a USER line (Trivy DS-0002, our CG-DF-001) is waived for this file in .trivyignore.yaml with that reason.
 
 # A one-shot CLI, not a service.
 HEALTHCHECK NONE

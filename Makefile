@@ -6,7 +6,7 @@ DEMO_OUT := out/demo
 # pytest workers: parallel where it helps; the slow end-to-end tests are few.
 WORKERS ?= auto
 
-.PHONY: demo test lint typecheck check bench bench-action docs clean
+.PHONY: demo test lint typecheck check bench bench-action docs lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,14 @@ bench: $(VENV)/.installed-test
 
 bench-action: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_action.py
+
+# The image's hash-locked requirements, from pyproject.toml (tests/unit/action/test_lock.py fails when they drift).
+# Run with the image's Python minor version (3.11): markers are resolved for the interpreter that compiles.
+LOCK := env -u PIP_FIND_LINKS $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links
+lock: $(VENV)/.installed-test
+	$(LOCK) --upgrade --output-file requirements/action.txt pyproject.toml
+	$(LOCK) --upgrade --output-file requirements/build.txt requirements/build.in
 
 docs: $(VENV)/.installed
 	$(BIN)/python -m gate.checks.dockerfile_docs > docs/dockerfile-rules.md

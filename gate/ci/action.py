@@ -50,6 +50,8 @@ class Input:
     """The option (`--fail-on`); None for positional paths and environment-only inputs."""
     unless: str | None = None
     """A boolean input that, when true or unset, drops this one (the forge inputs mean nothing in a dry run)."""
+    writes: bool = False
+    """The value is a file the CLI writes: it must lie inside the workspace."""
 
 
 GATE_INPUTS: tuple[Input, ...] = (
@@ -64,11 +66,11 @@ GATE_INPUTS: tuple[Input, ...] = (
     Input("ignore-file", Kind.LIST, "--ignore-file"),
     Input("vex", Kind.LIST, "--vex"),
     Input("baseline", Kind.VALUE, "--baseline"),
-    Input("sarif", Kind.VALUE, "--sarif"),
-    Input("gitlab-report", Kind.VALUE, "--gitlab-report"),
-    Input("codequality", Kind.VALUE, "--codequality"),
-    Input("json", Kind.VALUE, "--json"),
-    Input("summary", Kind.VALUE, "--summary"),
+    Input("sarif", Kind.VALUE, "--sarif", writes=True),
+    Input("gitlab-report", Kind.VALUE, "--gitlab-report", writes=True),
+    Input("codequality", Kind.VALUE, "--codequality", writes=True),
+    Input("json", Kind.VALUE, "--json", writes=True),
+    Input("summary", Kind.VALUE, "--summary", writes=True),
     Input("upload-sarif", Kind.FLAG, "--upload-sarif"),
     Input("token", Kind.ENV),
 )
@@ -83,7 +85,7 @@ REMEDIATE_INPUTS: tuple[Input, ...] = (
     Input("pin-digest", Kind.TRISTATE, "--pin-digest"),
     Input("registry-mirror", Kind.LIST, "--registry-mirror"),
     Input("dry-run", Kind.FLAG, "--dry-run"),
-    Input("json", Kind.VALUE, "--json"),
+    Input("json", Kind.VALUE, "--json", writes=True),
     Input("forge", Kind.VALUE, "--forge", unless="dry-run"),
     Input("group", Kind.FLAG, "--group", unless="dry-run"),
     Input("labels", Kind.LIST, "--label", unless="dry-run"),
@@ -140,6 +142,22 @@ def expand_paths(patterns: Sequence[str], workspace: Path) -> list[str]:
     return paths
 
 
+def inside_workspace(name: str, value: str, workspace: Path) -> str:
+    """`value` unchanged when the file it names lies inside the workspace; a ConfigError otherwise.
+
+    The folder is resolved (symlinks included), not the file itself: the CLI replaces the file by renaming over
+    it, so a symlink in its place is replaced, never followed. Under a root-owned workspace the action stays root,
+    and this is what keeps it from writing anywhere else."""
+    root = workspace.resolve()
+    target = Path(value) if Path(value).is_absolute() else root / value
+    if target.name in ("", ".", ".."):
+        raise ConfigError(f"input {name}: {value!r} is not a file name")
+    folder = target.parent.resolve()
+    if folder != root and root not in folder.parents:
+        raise ConfigError(f"input {name}: {value!r} lies outside the workspace {root}")
+    return value
+
+
 def _option(item: Input, text: str) -> list[str]:
     """Arguments for one non-positional input; `--flag=value` so a value starting with '-' stays a value."""
     flag = item.flag
@@ -172,6 +190,8 @@ def build_argv(command: str, env: Mapping[str, str], *, workspace: Path) -> list
         if item.kind is Kind.PATHS:
             paths = expand_paths(lines(text), workspace)
         elif item.kind is not Kind.ENV:
+            if item.writes and text:
+                inside_workspace(item.name, text, workspace)
             argv += _option(item, text)
     return [*argv, "--", *paths] if paths else argv
 
@@ -200,8 +220,20 @@ def run_action(command: str, env: Mapping[str, str]) -> int:
     return cli_main(argv)
 
 
+def take_workspace_owner(env: Mapping[str, str]) -> None:
+    """As root, become the workspace's owner (see `gate.ci.privileges`); as anyone else, change nothing."""
+    from gate.ci import privileges
+
+    chosen = privileges.plan(euid=os.geteuid(), workspace=_workspace(env), env=env)
+    held = privileges.become(chosen)
+    if held:
+        from gate.ci.github import hold_file_commands
+
+        hold_file_commands(held)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Image entrypoint: `github-action COMMAND` runs an action; anything else is a plain CLI call."""
+    """`github-action COMMAND` runs an action; anything else is a plain CLI call."""
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == [ACTION_MODE]:
         if len(args) != 2:
@@ -213,5 +245,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     return cli_main(args)
 
 
+def entrypoint() -> int:
+    """The image's ENTRYPOINT: take the workspace owner's identity before any input is read, then `main`."""
+    from gate.ci.privileges import PrivilegeError
+
+    try:
+        take_workspace_owner(os.environ)
+    except PrivilegeError as exc:
+        print(f"container-gate: error: {exc}", file=sys.stderr)
+        return ERROR
+    return main()
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(entrypoint())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -132,10 +133,25 @@ def outputs(verdict: Verdict, sarif_path: str | None) -> dict[str, str]:
     }
 
 
+_HELD: dict[str, int] = {}
+"""File-command files opened before the entrypoint gave up root (`gate.ci.privileges`), by path."""
+
+
+def hold_file_commands(held: Mapping[str, int]) -> None:
+    """Append to these paths through the given descriptors: the current identity may not be able to open them."""
+    _HELD.update(held)
+
+
 def _append(path: str, text: str, what: str) -> None:
     try:
-        with open(path, "a", encoding="utf-8") as handle:
-            handle.write(text)
+        fd = _HELD.get(path)
+        if fd is None:
+            with open(path, "a", encoding="utf-8") as handle:
+                handle.write(text)
+            return
+        data = memoryview(text.encode("utf-8"))
+        while data:
+            data = data[os.write(fd, data) :]
     except OSError as exc:
         raise OutputError(f"cannot write the {what}: {exc.strerror}", path=path) from None
 

@@ -17,12 +17,12 @@ from tests.conftest import REPO, missing, require_tool
 
 SETUP_SCRIPT = REPO / ".ci" / "setup-docker.sh"
 WORKFLOWS = Path(__file__).resolve().parent / "workflows"
-RUNNER_UID = 1001
+HOSTED_RUNNER_UID = 1001
 """The uid of GitHub's hosted runner user, who owns the workspace there (see docs/action.md)."""
 
 # What the image build needs from the project (the Dockerfile's COPY lines), plus what the workflows use.
-PROJECT_FILES = ("Dockerfile", ".dockerignore", "pyproject.toml", "README.md", "action.yml")
-PROJECT_DIRS = ("gate", "remediate", "examples", ".github")
+PROJECT_FILES = ("Dockerfile", ".dockerignore", ".trivyignore.yaml", "pyproject.toml", "README.md", "action.yml")
+PROJECT_DIRS = ("gate", "remediate", "requirements", "examples", ".github")
 _SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", ".mypy_cache", ".ruff_cache", ".pytest_cache")
 
 
@@ -62,10 +62,14 @@ def substitute_base(dockerfile: Path, image: str) -> None:
     dockerfile.write_text(text, encoding="utf-8")
 
 
-def make_fixture_repo(root: Path, image: str, workflows: Iterable[str], files: dict[str, Path | str]) -> Path:
+def make_fixture_repo(
+    root: Path, image: str, workflows: Iterable[str], files: dict[str, Path | str], *, owner: int | None = None
+) -> Path:
     """A git repository holding this project (so `uses: ./` finds action.yml) plus fixture files.
 
-    `files` maps repository paths to a source file (read in place, e.g. from the corpus) or literal text."""
+    `files` maps repository paths to a source file (read in place, e.g. from the corpus) or literal text.
+    `owner` hands the whole checkout to that uid and gid, as a runner running as that user would have it; by
+    default it stays with whoever runs the tests (root on CI: act's default layout)."""
     root.mkdir(parents=True, exist_ok=True)
     for name in PROJECT_FILES:
         shutil.copy2(REPO / name, root / name)
@@ -85,9 +89,10 @@ def make_fixture_repo(root: Path, image: str, workflows: Iterable[str], files: d
             target.write_text(source, encoding="utf-8")
     (root / "out").mkdir(exist_ok=True)
     _git_commit(root)
-    if os.geteuid() == 0:
-        # On GitHub-hosted runners the runner user owns the workspace; the image runs as that uid.
-        subprocess.run(["chown", "-R", f"{RUNNER_UID}:{RUNNER_UID}", str(root)], check=True)
+    if owner is not None:
+        if os.geteuid() != 0:
+            pytest.skip(f"handing the workspace to uid {owner} needs root")
+        subprocess.run(["chown", "-R", f"{owner}:{owner}", str(root)], check=True)
     return root
 
 
@@ -125,13 +130,14 @@ class ActRun:
         return match.group(1) if match else ""
 
 
-def run_act(repo: Path, workflow: str, image: str, *extra: str, timeout: float = 900) -> ActRun:
-    """`act push -W <workflow> -P ubuntu-latest=<image> --pull=false --bind` in `repo`.
+def run_act(repo: Path, workflow: str, image: str, *extra: str, timeout: float = 900, bind: bool = True) -> ActRun:
+    """`act push -W <workflow> -P ubuntu-latest=<image> --pull=false [--bind]` in `repo`.
 
-    --bind mounts the fixture repository as the workspace, so files the action writes are visible here."""
+    --bind mounts the fixture repository as the workspace, so files the action writes are visible here; without
+    it (act's default) act copies the checkout into the job container, root-owned, and only the log tells."""
     act = require_tool("act")
     argv = [act, "push", "-W", f".github/workflows/{workflow}", "-P", f"ubuntu-latest={image}", "--pull=false"]
-    argv += ["--bind", *extra]
+    argv += ["--bind", *extra] if bind else list(extra)
     started = time.monotonic()
     done = subprocess.run(argv, cwd=repo, capture_output=True, text=True, timeout=timeout, check=False)
     return ActRun(done.returncode, done.stdout + done.stderr, time.monotonic() - started)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 
 from tests.conftest import corpus_file, require_tool
-from tests.e2e.conftest import RUNNER_UID, make_fixture_repo, pin_prebuilt_image, push_by_digest, run_act
+from tests.e2e.conftest import HOSTED_RUNNER_UID, make_fixture_repo, pin_prebuilt_image, push_by_digest, run_act
 
 pytestmark = [pytest.mark.act, pytest.mark.docker, pytest.mark.corpus]
 
@@ -32,10 +32,20 @@ def _assert_sarif(path: Path, rule_id: str) -> None:
     assert rule_id in {r["ruleId"] for run in sarif["runs"] for r in run["results"]}
 
 
-def test_gate_action_blocks_and_reports(tmp_path: Path, base_image: str) -> None:
-    repo = make_fixture_repo(
-        tmp_path, base_image, ["gate-blocked.yml"], {"fixtures/blocked/debian-buster.json": corpus_file(BLOCKED_REPORT)}
-    )
+@pytest.mark.parametrize(
+    "owner",
+    [
+        pytest.param(None, id="act-default"),
+        pytest.param(HOSTED_RUNNER_UID, id="hosted-1001"),
+        pytest.param(1234, id="self-hosted-1234"),
+    ],
+)
+def test_gate_action_blocks_and_reports(tmp_path: Path, base_image: str, owner: int | None) -> None:
+    """Whoever owns the workspace (act's default: whoever runs act, root on CI), the action blocks, reports, and
+    leaves its files to that owner."""
+    files: dict[str, Path | str] = {"fixtures/blocked/debian-buster.json": corpus_file(BLOCKED_REPORT)}
+    repo = make_fixture_repo(tmp_path, base_image, ["gate-blocked.yml"], files, owner=owner)
+    expected_owner = (repo.stat().st_uid, repo.stat().st_gid)
 
     run = run_act(repo, "gate-blocked.yml", base_image)
 
@@ -64,9 +74,25 @@ def test_gate_action_blocks_and_reports(tmp_path: Path, base_image: str) -> None
     _assert_sarif(repo / "container-gate.sarif", "CVE-2019-18224")
     result = json.loads((repo / "out" / "result.json").read_text(encoding="utf-8"))
     assert result["verdict"] == "fail" and result["counts"]["blocking"] == 1
-    if os.geteuid() == 0:
-        # The action ran as the runner's uid, not as root, and could still write the workspace.
-        assert (repo / "container-gate.sarif").stat().st_uid == RUNNER_UID
+    for written in (repo / "container-gate.sarif", repo / "out" / "result.json"):
+        assert (written.stat().st_uid, written.stat().st_gid) == expected_owner, written
+
+
+def test_gate_action_under_act_with_no_options(tmp_path: Path, base_image: str) -> None:
+    """act exactly as a new user runs it: no --bind, so the job gets a root-owned copy of the checkout."""
+    files: dict[str, Path | str] = {"fixtures/blocked/debian-buster.json": corpus_file(BLOCKED_REPORT)}
+    repo = make_fixture_repo(tmp_path, base_image, ["gate-blocked.yml"], files)
+
+    run = run_act(repo, "gate-blocked.yml", base_image, bind=False)
+
+    assert run.returncode != 0 and "exit with `FAILURE`: 1" in run.log, run.log[-3000:]
+    assert "Permission denied" not in run.log, run.log[-3000:]
+    outputs = run.outputs()
+    assert (outputs["verdict"], outputs["blocking"], outputs["sarif-file"]) == ("fail", "1", "container-gate.sarif")
+    written = {name: owner for owner, name in re.findall(r"written-by=(\d+:\d+) (\S+)", run.log)}
+    assert written == {"container-gate.sarif": "0:0", "out/result.json": "0:0"}, run.log[-3000:]
+    # Nothing was written into the host checkout: act worked on its copy.
+    assert not (repo / "container-gate.sarif").exists()
 
 
 def test_gate_action_passes(tmp_path: Path, base_image: str) -> None:
