@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
 import fnmatch
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
-from gate.errors import InputError
+from gate.errors import ConfigError, InputError
 
 DOCKERFILE_PATTERNS = ("Dockerfile", "Containerfile", "*.Dockerfile", "*.dockerfile", "Dockerfile.*", "Containerfile.*")
 REPORT_SUFFIXES = (".json", ".sarif")
@@ -82,3 +85,64 @@ def _walk(root: Path) -> list[Path]:
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
         files.extend(Path(dirpath) / f for f in sorted(filenames))
     return files
+
+
+OUTPUT_FLAGS = ("sarif", "gitlab_report", "codequality", "json", "summary", "junit")
+"""Namespace attributes naming files the run writes (flags a build lacks are simply absent)."""
+
+
+class ReadSettings(Protocol):
+    """The merged settings naming files the run reads (flags and config file together)."""
+
+    @property
+    def ignore_files(self) -> tuple[str, ...]: ...
+    @property
+    def vex(self) -> tuple[str, ...]: ...
+    @property
+    def baseline(self) -> str | None: ...
+    @property
+    def policy(self) -> tuple[str, ...]: ...
+    @property
+    def data(self) -> tuple[str, ...]: ...
+
+
+def refuse_overwrites(args: argparse.Namespace, settings: ReadSettings) -> None:
+    """An output named like a file the run reads (or like another output) is an error before anything is read.
+
+    Writing the GitLab report over GitLab's own `gl-container-scanning-report.json`, or the JSON result over
+    the baseline, destroys the input and, for a baseline, quietly accepts every new finding on the next run.
+    Files met while walking a folder are not inputs in this sense: the walk already leaves outputs out."""
+    written: dict[Path, str] = {}
+    for attr in OUTPUT_FLAGS:
+        value = getattr(args, attr, None)
+        if not value:
+            continue
+        flag = "--" + attr.replace("_", "-")
+        key = Path(value).resolve()
+        if key in written:
+            raise ConfigError(
+                f"is written by both {written[key]} and {flag}: give each output its own file", path=value
+            )
+        written[key] = flag
+    if not written:
+        return
+    for flag, value in _reads(args, settings):
+        output = written.get(Path(value).resolve())
+        if output is not None and not Path(value).is_dir():
+            raise ConfigError(
+                f"is read as {flag} and would be overwritten by {output}: write {output} to another file",
+                path=value,
+            )
+
+
+def _reads(args: argparse.Namespace, settings: ReadSettings) -> Iterable[tuple[str, str]]:
+    for path in getattr(args, "paths", None) or ():
+        yield "an input", path
+    if getattr(args, "config", None):
+        yield "--config", args.config
+    yield from (("--ignore-file", p) for p in settings.ignore_files)
+    yield from (("--vex", p) for p in settings.vex)
+    if settings.baseline:
+        yield "--baseline", settings.baseline
+    yield from (("--policy", p) for p in settings.policy if not p.startswith("builtin:"))
+    yield from (("--data", p) for p in settings.data)

@@ -16,7 +16,7 @@ from gate import __version__
 from gate.emit.base import EmitContext, Emitter, ImageAnchor
 from gate.errors import BLOCKED, ERROR, PASS, GateError, InputError, OutputError, OwnOutputError
 from gate.gcpause import collector_paused
-from gate.inputs import Inputs, collect
+from gate.inputs import Inputs, collect, refuse_overwrites
 from gate.model import Decision, Report, Severity, Skipped, Verdict, image_key
 from gate.policy.config import DEFAULT_FILE, GateConfig, load_config
 from gate.policy.verdict import Policy, evaluate
@@ -421,6 +421,7 @@ def gate_command(args: argparse.Namespace, *, env: Mapping[str, str], out: TextI
     out = cast(TextIO, _Log(out or sys.stdout))
     config = read_config(args)
     settings = merge(args, config)
+    refuse_overwrites(args, settings)
     policy = build_policy(settings, config)
     outputs = {
         Path(p).resolve() for p in (args.sarif, args.gitlab_report, args.codequality, args.json, args.summary) if p
