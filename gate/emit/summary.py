@@ -1,4 +1,5 @@
-"""The Markdown summary people read first: the verdict, counts, what blocks, what was waived and why.
+"""The Markdown summary people read first: the verdict, counts, what blocks (or, on a pass, what remains), what was
+waived and why.
 
 The same text goes to GitHub's step summary and to `--summary FILE` (GitLab job logs, PR comments).
 It stays under GitHub's 1 MiB step-summary limit by capping every table ("… and N more").
@@ -57,6 +58,7 @@ def _sections(verdict: Verdict, ctx: EmitContext, limit: int) -> list[str]:
     lines = [_headline(verdict), ""]
     lines += _counts_table(verdict)
     lines += _blocking(verdict, ctx, limit)
+    lines += _remaining(verdict, ctx, limit)
     lines += _bullets("Budget breaches", verdict.budget_breaches, limit)
     lines += _suppressed(verdict, ctx, limit)
     lines += _bullets(
@@ -127,15 +129,43 @@ def _blocking(verdict: Verdict, ctx: EmitContext, limit: int) -> list[str]:
     if not total:
         return []
     blocking = ordered((d for d in verdict.decisions if d.blocking), limit)
-    rows = [f"### Blocking ({total})", "", "| Severity | ID | Package: installed → fixed | Where | Title |"]
-    rows.append("|---|---|---|---|---|")
-    for d in blocking:
+    return [f"### Blocking ({total})", "", *_findings_table(blocking, ctx), *_more(total, limit), ""]
+
+
+def _remaining(verdict: Verdict, ctx: EmitContext, limit: int) -> list[str]:
+    """On a pass, what is still there (active: below the threshold, not yet fixable or in the baseline), folded so
+    the verdict stays on top."""
+    if not verdict.passed:
+        return []
+    total = sum(1 for d in verdict.decisions if d.suppression is None)
+    if not total:
+        return []
+    active = ordered((d for d in verdict.decisions if d.suppression is None), limit)
+    threshold = verdict.fail_on.name if verdict.fail_on is not None else "NONE"
+    noun = "finding" if total == 1 else "findings"
+    # The blank lines around the table are what make GitHub render Markdown inside <details>.
+    return [
+        f"### Active, not blocking ({total})",
+        "",
+        f"<details><summary>{total} {noun} that do not block (fail on {threshold}), most severe first</summary>",
+        "",
+        *_findings_table(active, ctx),
+        *_more(total, limit),
+        "",
+        "</details>",
+        "",
+    ]
+
+
+def _findings_table(decisions: Sequence[Decision], ctx: EmitContext) -> list[str]:
+    rows = ["| Severity | ID | Package: installed → fixed | Where | Title |", "|---|---|---|---|---|"]
+    for d in decisions:
         f = d.finding
         rows.append(
             f"| {f.severity.name} | {_link(f.id, f.help_uri)} | {md_escape(fix_line(f)) or '—'} "
             f"| {_where(d, ctx)} | {md_escape(_clip(f.title, 120))} |"
         )
-    return [*rows, *_more(total, limit), ""]
+    return rows
 
 
 def _suppressed(verdict: Verdict, ctx: EmitContext, limit: int) -> list[str]:

@@ -58,6 +58,49 @@ def test_summary_tables_are_capped_and_the_whole_stays_under_one_mib(monkeypatch
     assert "… and " in capped
 
 
+def test_a_pass_lists_what_remains_folded_most_severe_first_and_escaped() -> None:
+    remaining = [
+        vuln("CVE-2024-0003", severity=Severity.LOW, title="low one"),
+        misconfig("DS026", severity=Severity.MEDIUM, title="<img src=x onerror=alert(1)> | pipe"),
+        vuln("CVE-2024-0004", severity=Severity.UNKNOWN, title="unknown one"),
+    ]
+    muted = [(misconfig("MUTED", severity=Severity.CRITICAL), Suppression("ignore", "waived"))]
+    text = summary.render(verdict(remaining, suppressed=muted), ctx())
+    section = text.split("### Active, not blocking (3)\n", 1)[1].split("</details>", 1)[0]
+    assert section.startswith("\n<details><summary>3 findings that do not block (fail on HIGH), most severe first")
+    rows = [line for line in section.splitlines() if line.startswith("| ") and "Severity" not in line]
+    assert [r.split(" | ")[1] for r in rows] == ["DS026", "CVE-2024-0003", "CVE-2024-0004"]
+    assert "&lt;img src=x onerror=alert(1)&gt; \\| pipe" in rows[0]
+    assert "<img" not in text and "MUTED" not in section
+    # a blocked run keeps its blocking table and does not repeat the rest
+    blocked = summary.render(verdict(remaining, blocking=[vuln()]), ctx())
+    assert "### Blocking (1)" in blocked and "Active, not blocking" not in blocked and "<details>" not in blocked
+
+
+def test_the_remaining_table_is_capped_like_the_blocking_one() -> None:
+    many = [vuln(f"CVE-2024-{i:05d}", severity=Severity.MEDIUM) for i in range(120)]
+    text = summary.render(verdict(many), ctx())
+    folded = text.split("<details>", 1)[1].split("</details>", 1)[0]
+    assert folded.count("| MEDIUM | CVE-2024-") == summary.ROW_LIMIT
+    assert "… and 70 more" in folded
+    assert "### Active, not blocking (120)" in text
+    assert "Active, not blocking" not in summary.render(verdict(), ctx())
+
+
+@pytest.mark.corpus
+def test_summary_golden_of_a_pass(corpus: Path) -> None:
+    import datetime as dt
+
+    from gate.ingest import load_report
+    from gate.policy.verdict import Policy, evaluate
+
+    relative = "trivy/trivy-golden_debian-buster.json"
+    report = load_report(corpus / relative, origin=relative)
+    v = evaluate([report], Policy(fail_on=None), today=dt.date(2024, 5, 6))
+    assert v.passed
+    golden("summary/trivy-golden_debian-buster-pass.md", summary.render(v, corpus_ctx(corpus)))
+
+
 @pytest.mark.corpus
 def test_summary_golden(corpus: Path) -> None:
     v = corpus_verdict(corpus, "trivy/trivy-golden_debian-buster.json")
