@@ -13,10 +13,10 @@ import pytest
 import yaml
 
 from gate.cli import build_parser
-from tests.conftest import require_tool
+from tests.conftest import corpus_file, require_tool
 
 TEMPLATE = Path(__file__).resolve().parents[3] / "templates" / "gate" / "template.yml"
-JOB_SETTINGS = {"stage", "job-name", "image", "allow-failure"}
+JOB_SETTINGS = {"stage", "needs", "job-name", "image", "version", "allow-failure"}
 """Inputs that shape the job itself rather than pass a flag."""
 OUTPUT_FLAGS = {"--sarif", "--gitlab-report", "--codequality", "--json", "--summary", "--upload-sarif", "--config"}
 
@@ -63,10 +63,40 @@ def test_free_text_inputs_reach_the_shell_only_through_variables() -> None:
 def test_reports_are_declared_for_gitlab() -> None:
     job = next(iter(documents()[1].values()))
     assert job["artifacts"]["reports"] == {
-        "container_scanning": "gl-container-scanning-report.json",
-        "codequality": "gl-code-quality-report.json",
+        "container_scanning": "gl-container-gate-report.json",
+        "codequality": "gl-container-gate-codequality.json",
     }
     assert job["artifacts"]["when"] == "always"
+
+
+GITLAB_OWN = {"gl-container-scanning-report.json", "gl-code-quality-report.json", "gl-sbom-report.cdx.json"}
+"""What GitLab's own Container Scanning and Code Quality jobs write: inputs of the gate, never its outputs."""
+
+
+def test_outputs_never_take_the_names_of_gitlab_scanner_reports() -> None:
+    job = next(iter(documents()[1].values()))
+    written = set(job["artifacts"]["paths"]) | set(job["artifacts"]["reports"].values())
+    assert not written & GITLAB_OWN
+    script = "\n".join(job["script"])
+    assert not any(name in script for name in GITLAB_OWN)
+
+
+def test_the_gate_waits_for_the_scanners() -> None:
+    spec, jobs = documents()
+    inputs = spec["spec"]["inputs"]
+    job = next(iter(jobs.values()))
+    # GitLab's scanner job is container_scanning in stage test: needs makes the gate wait for it and get its
+    # artifacts (without needs, a job of the same stage starts alongside it and finds no report).
+    assert inputs["needs"]["type"] == "array" and inputs["needs"]["default"] == ["container_scanning"]
+    assert job["needs"] == "$[[ inputs.needs ]]" and job["stage"] == "$[[ inputs.stage ]]"
+    assert inputs["stage"]["default"] == "test"
+
+
+def test_version_input_cannot_leave_the_repository_archive() -> None:
+    pattern = documents()[0]["spec"]["inputs"]["version"]["regex"]
+    assert re.fullmatch(pattern, "v1") and re.fullmatch(pattern, "0123abcd" * 5) and re.fullmatch(pattern, "1.2.3")
+    for bad in ("../../evil/repo/archive/x", "v1 --index-url http://x", "v1;id", ""):
+        assert not re.fullmatch(pattern, bad), bad
 
 
 @pytest.mark.tool
@@ -76,9 +106,9 @@ def test_job_is_valid_gitlab_ci(tmp_path: Path) -> None:
     text = TEMPLATE.read_text().split("\n---\n", 1)[1]
     for name, decl in spec["spec"]["inputs"].items():
         default = decl.get("default", "")
-        text = text.replace(
-            f"$[[ inputs.{name} ]]", str(default).lower() if isinstance(default, bool) else str(default)
-        )
+        # GitLab puts booleans and arrays in as YAML values: JSON spells both the way YAML reads them.
+        value = json.dumps(default) if isinstance(default, bool | list) else str(default)
+        text = text.replace(f"$[[ inputs.{name} ]]", value)
     rendered = tmp_path / ".gitlab-ci.yml"
     rendered.write_text(text)
     assert "$[[" not in text
@@ -128,7 +158,7 @@ def test_job_script_runs_the_gate_and_writes_the_reports(tmp_path: Path) -> None
     blocked = run_job_script(tmp_path, CG_PATHS="trivy.json", CG_FAIL_ON="HIGH")
     assert blocked.returncode == 1, blocked.stderr
     assert "CVE-2024-1" in blocked.stdout
-    for name in ("gl-container-scanning-report.json", "gl-code-quality-report.json", "container-gate.sarif"):
+    for name in ("gl-container-gate-report.json", "gl-container-gate-codequality.json", "container-gate.sarif"):
         assert (tmp_path / name).is_file()
     passed = run_job_script(tmp_path, CG_PATHS="trivy.json", CG_FAIL_ON="NONE", CG_ONLY_FIXED="true")
     assert passed.returncode == 0, passed.stderr
@@ -142,3 +172,15 @@ def test_job_script_treats_input_text_as_data(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "x.yml; touch pwned" in result.stderr
     assert not (tmp_path / "pwned").exists() and not (tmp_path / "pwned2").exists()
+
+
+def test_job_script_reads_gitlab_scanner_report_and_leaves_it_alone(tmp_path: Path) -> None:
+    own = tmp_path / "gl-container-scanning-report.json"
+    own.write_bytes(corpus_file("schemas/trivy-golden_alpine-310.gitlab-container-scanning.json").read_bytes())
+    before = own.read_bytes()
+    result = run_job_script(tmp_path, CG_PATHS="gl-container-scanning-report.json", CG_FAIL_ON="MEDIUM")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "4 blocking (4 MEDIUM)" in result.stdout
+    assert own.read_bytes() == before
+    written = json.loads((tmp_path / "gl-container-gate-report.json").read_text())
+    assert len(written["vulnerabilities"]) == 4
