@@ -58,8 +58,14 @@ def _add_policy(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     verify.add_argument("dirs", nargs="+", metavar="DIR")
     verify.add_argument("--data", action="append", metavar="FILE")
     verify.set_defaults(func=_run_verify)
-    parse = psub.add_parser("parse", help="print the input a policy sees for FILE, like `conftest parse`")
-    parse.add_argument("file", metavar="FILE")
+    parse = psub.add_parser(
+        "parse",
+        help="print the input a policy sees for each FILE, like `conftest parse`",
+        description="One FILE: its parsed JSON. Several: one JSON object keyed by each FILE as given "
+        "(Conftest's format). --combine: a list of {path, contents}, the input `conftest --combine` evaluates.",
+    )
+    parse.add_argument("files", nargs="+", metavar="FILE")
+    parse.add_argument("--combine", action="store_true", default=False, help="print the files as one combined input")
     parse.set_defaults(func=_run_parse)
 
 
@@ -116,7 +122,7 @@ def _run_verify(args: argparse.Namespace) -> int:
     from gate.checks import rego
 
     result = rego.verify(args.dirs, data=[Path(d) for d in args.data or ()])
-    print(rego.format_verify(result))
+    _print_to_reader(rego.format_verify(result))
     return 0 if result.ok else 1
 
 
@@ -126,8 +132,32 @@ def _run_parse(args: argparse.Namespace) -> int:
 
     from gate.checks import rego
 
-    print(json.dumps(rego.parse_input(Path(args.file)), indent=2))
+    # Every file is parsed before anything is printed: a bad one is one error line, not half a document.
+    parsed = {name: rego.parse_input(Path(name)) for name in args.files}
+    value: object
+    if args.combine:
+        value = [{"path": name, "contents": doc} for name, doc in parsed.items()]
+    elif len(parsed) == 1:
+        value = next(iter(parsed.values()))
+    else:
+        value = dict(sorted(parsed.items()))  # Conftest prints a Go map: keys sorted
+    _print_to_reader(json.dumps(value, indent=2))
     return 0
+
+
+def _print_to_reader(text: str) -> None:
+    """Print a command's output; a reader that leaves early (`| head`) ends it quietly, not with a traceback.
+
+    The exit code stays the command's own: under `set -o pipefail` (GitHub's default bash) a reader that
+    stopped reading must not fail the step."""
+    try:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python's documented recipe: stdout onto /dev/null, so the flush at exit cannot raise again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def _print_traceback() -> None:
