@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import bisect
 import hashlib
+import posixpath
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import IntEnum, StrEnum
 from functools import lru_cache
@@ -86,6 +88,19 @@ class Location:
     """1-based first line, when the tool knows it."""
     end_line: int | None = None
     """1-based last line (inclusive)."""
+    logical: str | None = None
+    """The place inside the file named without lines, when known: a Dockerfile's stage and instruction, a
+    manifest's object and field. Part of a finding's identity, where lines never are."""
+
+
+@dataclass(frozen=True, slots=True)
+class Landmark:
+    """A named span of a file (one Dockerfile instruction): findings that only know a line take its name."""
+
+    path: str
+    start_line: int
+    end_line: int
+    logical: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,6 +344,8 @@ class Report:
     """The scanned artifact (image name, folder), when the report names one."""
     os: str | None = None
     """`family version` of the scanned image, when the report knows it."""
+    landmarks: tuple[Landmark, ...] = ()
+    """Line-free names of the spans of the files it read (see `Location.logical`), for other tools' findings."""
 
 
 _VULN_ID = re.compile(r"^(CVE|GHSA|OSV|GO|PYSEC|RUSTSEC|ALAS\d*|DSA|DLA|USN|RHSA|ELSA|SUSE)-", re.I)
@@ -367,11 +384,47 @@ SEVERITY_NAME = {s: s.name for s in Severity}
 KIND_VALUE = {k: k.value for k in Kind}
 """`Kind.value` as a plain lookup, for the same reason."""
 _VULNERABILITY = Kind.VULNERABILITY.value
+OWN_TOOL = "container-gate"
+"""`Source.tool` of the built-in Dockerfile rules."""
+_VULN_KIND = Kind.VULNERABILITY
+_CONFIG_KINDS = frozenset({Kind.MISCONFIGURATION, Kind.POLICY})
+"""Kinds whose findings several tools report about the same Dockerfile or manifest (merged across tools)."""
+
+_AVD_ID = re.compile(r"^AVD-([A-Za-z]+)-(\d+)$")
+_TRIVY_SHORT_ID = re.compile(r"^(DS|KSV|KCV)-?(\d+)$", re.IGNORECASE)
+
+
+@lru_cache(maxsize=8192)
+def rule_key(rule_id: str) -> str:
+    """A rule id spelt one way. Trivy has named each check three ways over the years (`DS002`, the AVD id
+    `AVD-DS-0002`, now `DS-0002`): all three are `DS-0002`, and so for every DS, KSV and KCV id and every
+    `AVD-` id. Any other id comes back as it is (stripped)."""
+    text = rule_id.strip()
+    m = _AVD_ID.match(text) or _TRIVY_SHORT_ID.match(text)
+    if m is None:
+        return text
+    return f"{m[1].upper()}-{int(m[2]):04d}"
+
+
+@lru_cache(maxsize=4096)
+def normal_path(path: str) -> str:
+    """A file path spelt one way: forward slashes, no `./` or doubled slashes (`.\\app//Dockerfile` is
+    `app/Dockerfile`), so tools that name one file differently meet on it."""
+    text = path.strip().replace("\\", "/")
+    return posixpath.normpath(text) if text else text
+
+
+def relative_path(path: str, cwd: str) -> str:
+    """`normal_path`, and an absolute path inside `cwd` made relative to it (tools that were given an
+    absolute folder write absolute paths; the gate names files relative to where it runs)."""
+    text = normal_path(path)
+    root = normal_path(cwd).rstrip("/") + "/"
+    return text[len(root) :] if text.startswith(root) and len(text) > len(root) else text
 
 
 def dedupe_key(finding: Finding) -> tuple[str, ...]:
     """What makes two sightings the same finding (see `fingerprint`)."""
-    if finding.kind is Kind.VULNERABILITY:
+    if finding.kind is _VULN_KIND:
         return (
             _VULNERABILITY,
             finding.id.upper(),
@@ -379,13 +432,29 @@ def dedupe_key(finding: Finding) -> tuple[str, ...]:
             finding.installed_version or "",
             image_key(finding.target),
         )
+    return _identity(finding)
+
+
+def _identity(finding: Finding) -> tuple[str, ...]:
+    # Never a line number: lines move with every edit above them, and a baseline or a code-scanning
+    # alert keyed on them breaks on a comment. What the finding is: its rule, its file, the line-free
+    # place inside it (`Location.logical`) and what it says there.
     loc = finding.location
+    kind = finding.kind
+    if kind is Kind.POLICY:
+        detail = finding.title
+    elif kind is Kind.MISCONFIGURATION:
+        # Trivy's Message names the offending object or command ("Container 'web' of Deployment 'web'
+        # should set ..."), where its Title is the check's name.
+        detail = finding.prop("message") or finding.title
+    else:
+        detail = ""
     key = (
-        KIND_VALUE[finding.kind],
-        finding.id,
-        loc.path if loc else finding.target,
-        str(loc.start_line or "") if loc else "",
-        finding.title if finding.kind is Kind.POLICY else "",
+        KIND_VALUE[kind],
+        rule_key(finding.id),
+        normal_path(loc.path if loc else finding.target),
+        (loc.logical or "") if loc else "",
+        detail,
     )
     # Licenses are keyed by license name, so two packages under one license in one target would
     # otherwise merge; the package is what tells them apart.
@@ -394,8 +463,10 @@ def dedupe_key(finding: Finding) -> tuple[str, ...]:
 
 def fingerprint(finding: Finding) -> str:
     """sha256 over the dedupe key: vulnerabilities by id, package, version and image repository;
-    everything else by rule id, file, line and package when there is one (and a policy's message, as one
-    rule can say several)."""
+    everything else by rule id (one spelling, see `rule_key`), file, the line-free place in it when known,
+    what it says (a rule can say several things about one place) and the package when there is one. No
+    line number is ever part of it; where nothing else tells two findings of one rule in one file apart,
+    `dedupe` numbers them in line order instead."""
     return _key_hash(dedupe_key(finding))
 
 
@@ -403,22 +474,262 @@ def _key_hash(key: tuple[str, ...]) -> str:
     return hashlib.sha256("\x1f".join(key).encode()).hexdigest()
 
 
-def dedupe(findings: Iterable[Finding]) -> tuple[Finding, ...]:
-    """Merge sightings of the same finding (Trivy and Grype on one CVE) into one with both sources.
+AliasTable = Mapping[str, frozenset[str]]
+"""Rule ids (as `rule_key` spells them) to the built-in rules that mean the same problem (`CG-DF-...`)."""
 
-    A Grype match keyed by GHSA with a related CVE and a Trivy match keyed by the CVE meet because
-    `Finding.create` already made the CVE canonical on both."""
+
+def dedupe(
+    findings: Iterable[Finding],
+    *,
+    landmarks: Sequence[Landmark] = (),
+    aliases: Callable[[], AliasTable] | None = None,
+) -> tuple[Finding, ...]:
+    """Merge sightings of the same finding into one with every source.
+
+    Vulnerabilities meet by key: a Grype match keyed by GHSA with a related CVE and a Trivy match keyed
+    by the CVE meet because `Finding.create` already made the CVE canonical on both. The other kinds
+    take a second pass (`_dedupe_others`): line-free identities, then one finding per problem across
+    tools (our rule, hadolint and `trivy config` on one instruction). `landmarks` name the spans of the
+    files our own checks parsed; `aliases` gives the alias table, asked for only when some file has
+    findings of two tools."""
     merged: dict[tuple[str, ...], Finding] = {}
+    others: list[Finding] = []
     for f in findings:
+        if f.kind is not _VULN_KIND:
+            # A placeholder keeps the finding's place in the order of first appearance.
+            merged[("", str(len(others)))] = f
+            others.append(f)
+            continue
         key = dedupe_key(f)
         seen = merged.get(key)
         merged[key] = f if seen is None else seen.merged(f)
+    if not others:
+        for key, f in merged.items():
+            # A merged finding keeps its first sighting's identity fields, so its key is this key: the
+            # fingerprint is memoised here rather than recomputing the key for every output.
+            if f._fingerprint is None:
+                object.__setattr__(f, "_fingerprint", _key_hash(key))
+        return tuple(merged.values())
+    placed = _dedupe_others(others, landmarks, aliases)
+    out: list[Finding] = []
     for key, f in merged.items():
-        # A merged finding keeps its first sighting's identity fields, so its key is this key: the
-        # fingerprint is memoised here rather than recomputing the key for every output.
-        if f._fingerprint is None:
-            object.__setattr__(f, "_fingerprint", _key_hash(key))
-    return tuple(merged.values())
+        if key[0]:
+            if f._fingerprint is None:
+                object.__setattr__(f, "_fingerprint", _key_hash(key))
+            out.append(f)
+        else:
+            found = placed.get(int(key[1]))
+            if found is not None:
+                out.append(found)
+    return tuple(out)
+
+
+@dataclass(slots=True)
+class _Seen:
+    """One finding of the second pass: where it first appeared, its identity, and the finding so far."""
+
+    pos: int
+    key: tuple[str, ...]
+    finding: Finding
+    start: int | None
+    end: int | None
+    tools: frozenset[str]
+
+
+def _dedupe_others(
+    others: Sequence[Finding], landmarks: Sequence[Landmark], aliases: Callable[[], AliasTable] | None
+) -> dict[int, Finding]:
+    """Findings by the position of their first sighting, each with its fingerprint memoised."""
+    marks = _landmark_index(landmarks)
+    items = [_named(f, marks) for f in others] if marks else list(others)
+    exact: dict[tuple[str, ...], _Seen] = {}
+    for pos, (f, key) in enumerate(zip(items, _numbered_keys(items), strict=True)):
+        seen = exact.get(key)
+        if seen is None:
+            exact[key] = _Seen(pos, key, f, *_lines(f), frozenset(f.tools))
+        else:
+            seen.finding = seen.finding.merged(f)
+            seen.tools |= frozenset(f.tools)
+    entries = _across_tools(list(exact.values()), aliases)
+    placed: dict[int, Finding] = {}
+    for entry in entries:
+        object.__setattr__(entry.finding, "_fingerprint", _key_hash(entry.key))
+        placed[entry.pos] = entry.finding
+    return placed
+
+
+def _lines(f: Finding) -> tuple[int | None, int | None]:
+    loc = f.location
+    start = loc.start_line if loc is not None and loc.start_line and loc.start_line > 0 else None
+    if start is None or loc is None:
+        return None, None
+    end = loc.end_line if loc.end_line and loc.end_line >= start else start
+    return start, end
+
+
+def _landmark_index(landmarks: Sequence[Landmark]) -> dict[str, tuple[list[int], list[Landmark]]]:
+    by_path: dict[str, list[Landmark]] = {}
+    for mark in landmarks:
+        by_path.setdefault(normal_path(mark.path), []).append(mark)
+    index = {}
+    for path, marks in by_path.items():
+        marks.sort(key=lambda m: m.start_line)
+        index[path] = ([m.start_line for m in marks], marks)
+    return index
+
+
+def _named(f: Finding, marks: Mapping[str, tuple[list[int], list[Landmark]]]) -> Finding:
+    """A finding that knows only a line, given the line-free name of the span it falls in."""
+    loc = f.location
+    if loc is None or loc.logical is not None or not loc.start_line:
+        return f
+    found = marks.get(normal_path(loc.path))
+    if found is None:
+        return f
+    starts, spans = found
+    i = bisect.bisect_right(starts, loc.start_line) - 1
+    if i < 0 or spans[i].end_line < loc.start_line:
+        return f
+    return replace(f, location=replace(loc, logical=spans[i].logical))
+
+
+def _numbered_keys(items: Sequence[Finding]) -> list[tuple[str, ...]]:
+    """Each finding's identity; where one tool's report has several findings of one identity on different
+    lines (a rule firing on two identical RUN lines, a generic message about two containers), they are
+    numbered in line order, which an edit above them does not change."""
+    keys = [_identity(f) for f in items]
+    lines: dict[tuple[object, ...], set[int]] = {}
+    for f, key in zip(items, keys, strict=True):
+        lines.setdefault((key, _sighting(f)), set()).add(_lines(f)[0] or 0)
+    ranks = {
+        group: {line: n for n, line in enumerate(sorted(found))} for group, found in lines.items() if len(found) > 1
+    }
+    if not ranks:
+        return keys
+    out = []
+    for f, key in zip(items, keys, strict=True):
+        rank = ranks.get((key, _sighting(f)))
+        n = rank[_lines(f)[0] or 0] if rank else 0
+        out.append((*key, f"#{n}") if n else key)
+    return out
+
+
+def _sighting(f: Finding) -> tuple[str, str]:
+    first = f.sources[0] if f.sources else None
+    return (first.tool, first.report) if first is not None else ("", "")
+
+
+def _across_tools(entries: list[_Seen], aliases: Callable[[], AliasTable] | None) -> list[_Seen]:
+    """One finding per problem: misconfiguration and policy findings of different tools in one file,
+    linked by the alias table (or by their own ids and aliases), on the same or overlapping lines or one
+    of them about the whole file, become one. Each tool's sighting joins at most one other finding."""
+    by_path: dict[str, list[_Seen]] = {}
+    out: list[_Seen] = []
+    for entry in entries:
+        if entry.finding.kind in _CONFIG_KINDS:
+            by_path.setdefault(entry.key[2], []).append(entry)
+        else:
+            out.append(entry)
+    table: AliasTable | None = None
+    for group in by_path.values():
+        if len(group) < 2 or len({t for e in group for t in e.tools}) < 2:
+            out.extend(group)
+            continue
+        if table is None:
+            table = aliases() if aliases is not None else {}
+        out.extend(_clusters(group, table))
+    out.sort(key=lambda e: e.pos)
+    return out
+
+
+def _clusters(group: list[_Seen], table: AliasTable) -> list[_Seen]:
+    group.sort(key=lambda e: (_precedence(e), e.start or 0, e.key))
+    clusters: list[list[_Seen]] = []
+    index: dict[str, list[int]] = {}
+    for entry in group:
+        tokens = _tokens(entry.finding, table)
+        best: tuple[int, int] | None = None
+        for token in tokens:
+            for n in index.get(token, ()):
+                anchor = clusters[n][0]
+                if any(m.tools & entry.tools for m in clusters[n]):
+                    continue
+                fit = _fit(anchor, entry)
+                if fit is not None and (best is None or (fit, n) < best):
+                    best = (fit, n)
+        if best is None:
+            for token in tokens:
+                index.setdefault(token, []).append(len(clusters))
+            clusters.append([entry])
+        else:
+            clusters[best[1]].append(entry)
+    return [_joined(c) for c in clusters]
+
+
+def _precedence(entry: _Seen) -> int:
+    # The anchor of a merged finding gives its id, kind, words and fingerprint: our built-in rule when one
+    # takes part (its id is documented and stable), else Trivy's, else hadolint's, else any other tool's.
+    if OWN_TOOL in entry.tools:
+        return 0
+    if "trivy" in entry.tools:
+        return 1
+    return 2 if "hadolint" in entry.tools else 3
+
+
+def _tokens(f: Finding, table: AliasTable) -> frozenset[str]:
+    found: set[str] = set()
+    for rule in (f.id, *f.aliases):
+        key = rule_key(rule)
+        found.add(key)
+        found.update(table.get(key, ()))
+    return frozenset(found)
+
+
+def _fit(anchor: _Seen, entry: _Seen) -> int | None:
+    """How well a sighting sits with a finding: 0 same first line, 1 overlapping lines, 2 one of them is
+    about the whole file (Trivy's DS-0026 has no line), None apart."""
+    if anchor.start is None or entry.start is None:
+        return 2
+    if anchor.start == entry.start:
+        return 0
+    assert anchor.end is not None and entry.end is not None
+    return 1 if anchor.start <= entry.end and entry.start <= anchor.end else None
+
+
+def _joined(members: list[_Seen]) -> _Seen:
+    """One finding from a cluster: the anchor's id, kind, words, place and fingerprint; the most severe
+    severity of them all; every id, source, reference and property; any tool's own suppression."""
+    anchor = members[0]
+    if len(members) == 1:
+        return anchor
+    findings = [m.finding for m in members]
+    first = anchor.finding
+    worst = max(f.severity for f in findings)
+    ids = {i for f in findings for i in (f.id, *f.aliases)} - {first.id}
+    props: dict[str, str] = {}
+    for f in reversed(findings):
+        props.update(f.properties)
+    location = first.location
+    if anchor.start is None:
+        lined = next((f.location for f in findings if _lines(f)[0] is not None), None)
+        if lined is not None:
+            location = replace(lined, logical=first.location.logical if first.location else None)
+    joined = replace(
+        first,
+        severity=worst,
+        aliases=tuple(sorted(ids)),
+        sources=tuple(dict.fromkeys(s for f in findings for s in f.sources)),
+        location=location,
+        description=first.description or next((f.description for f in findings if f.description), ""),
+        references=tuple(dict.fromkeys(r for f in findings for r in f.references)),
+        help_uri=first.help_uri or next((f.help_uri for f in findings if f.help_uri), None),
+        tool_suppression=next((f.tool_suppression for f in findings if f.tool_suppression), None),
+        properties=tuple(sorted(props.items())),
+    )
+    start, end = _lines(joined)
+    return _Seen(
+        min(m.pos for m in members), anchor.key, joined, start, end, frozenset(t for m in members for t in m.tools)
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gate.checks.dockerfile_registry import RULES, RuleInfo
+from gate.checks.dockerfile_registry import ELSEWHERE, RULES, Equivalence, RuleInfo, spellings
 
 HEADER = """# Built-in Dockerfile rules
 
@@ -25,15 +25,51 @@ pragma also excuses the rules whose hadolint equivalent it names. Excused findin
 marked suppressed with the reason. "final image" rules look only at the final stage and the stages it
 builds on (`FROM <stage>`): what a builder stage does is not shipped.
 
+## One problem, one finding
+
+The table below is also the alias table. When hadolint's (`hadolint -f json` or SARIF) or `trivy config`'s
+report of a Dockerfile is given together with the Dockerfile, a rule of ours and its equivalents that fire
+on the same file and the same (or overlapping) lines, or one of them about the whole file (Trivy's DS-0026
+has no line), are one finding: its id, kind (`policy`), words and fingerprint are ours, its severity is the
+most severe of the three views, and every tool's sighting is kept (`sources`, `sightings`). Without a rule
+of ours taking part (a disabled rule, a report alone), the pairs listed after the rules merge the same way
+under the Trivy id. Trivy's older spellings of a check (`DS002`, `AVD-DS-0002`) are the same check as
+`DS-0002`, in reports and in ignore files.
+
+An ignore entry written against any of the ids of a merged finding excuses it: `CG-DF-001`, `DL3002`,
+`DS-0002`, `DS002` or `AVD-DS-0002`, in `.trivyignore`, in `.trivyignore.yaml` (the `misconfigurations:`
+section covers our `policy` findings too) or in our own ignore list.
+
 | id | title | severity | scope | hadolint | Trivy |
 | --- | --- | --- | --- | --- | --- |
 """
 
 
+def _trivy(ids: tuple[str, ...]) -> str:
+    """Each Trivy id with its older spellings: `DS-0002 (DS002, AVD-DS-0002)`."""
+    cells = []
+    for rid in ids:
+        first, *rest = spellings(rid)
+        cells.append(f"{first} ({', '.join(rest)})" if rest else first)
+    return "; ".join(cells) or "-"
+
+
 def _row(rule: RuleInfo) -> str:
     had = ", ".join(rule.hadolint) or "-"
-    triv = ", ".join(rule.trivy) or "-"
+    triv = _trivy(rule.trivy)
     return f"| [{rule.id}](#{rule.id.lower()}) | {rule.title} | {rule.severity.name} | {rule.scope} | {had} | {triv} |"
+
+
+_ELSEWHERE_HEADER = """
+Equivalents without a rule of ours (seen on the same instruction with hadolint 2.15 and Trivy 0.76):
+
+| problem | hadolint | Trivy |
+| --- | --- | --- |
+"""
+
+
+def _pair(pair: Equivalence) -> str:
+    return f"| {pair.title} | {', '.join(pair.hadolint)} | {_trivy(pair.trivy)} |"
 
 
 def _section(rule: RuleInfo) -> str:
@@ -45,8 +81,9 @@ def _section(rule: RuleInfo) -> str:
 def render() -> str:
     """The whole Markdown page."""
     rows = "\n".join(_row(r) for r in RULES)
+    pairs = "\n".join(_pair(p) for p in ELSEWHERE)
     sections = "\n".join(_section(r) for r in RULES)
-    return f"{HEADER}{rows}\n\n{sections}"
+    return f"{HEADER}{rows}\n{_ELSEWHERE_HEADER}{pairs}\n\n{sections}"
 
 
 if __name__ == "__main__":

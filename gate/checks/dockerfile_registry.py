@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from gate.errors import ConfigError
-from gate.model import Severity
+from gate.model import AliasTable, Severity, rule_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +99,7 @@ RULES: tuple[RuleInfo, ...] = (
         "unless overridden. A `user:password@` inside a URL value is flagged whatever the name.",
         "Pass secrets at build time with `RUN --mount=type=secret,id=<id>` (`docker build --secret`) and at "
         "run time through the orchestrator's secret store; never bake them into the image.",
+        hadolint=("DL3064",),
         trivy=("DS-0031",),
     ),
     RuleInfo(
@@ -207,6 +209,7 @@ RULES: tuple[RuleInfo, ...] = (
         "`HEALTHCHECK NONE` is explicit.",
         "Add `HEALTHCHECK CMD <command that fails when the service is unhealthy>`, or `HEALTHCHECK NONE` to "
         "state that the orchestrator probes it.",
+        hadolint=("DL3057",),
         trivy=("DS-0026",),
         scope=_FINAL,
     ),
@@ -231,6 +234,58 @@ RULES: tuple[RuleInfo, ...] = (
 )
 
 RULES_BY_ID: Mapping[str, RuleInfo] = {r.id: r for r in RULES}
+
+
+@dataclass(frozen=True, slots=True)
+class Equivalence:
+    """A hadolint rule and a Trivy check that catch the same problem, where no built-in rule does."""
+
+    title: str
+    hadolint: tuple[str, ...]
+    trivy: tuple[str, ...]
+
+
+# Each pair was seen firing on the same instruction with hadolint 2.15 and Trivy 0.76 (`trivy config`).
+ELSEWHERE: tuple[Equivalence, ...] = (
+    Equivalence("`MAINTAINER` is deprecated", ("DL4000",), ("DS-0022",)),
+    Equivalence("WORKDIR is not absolute", ("DL3000",), ("DS-0009",)),
+    Equivalence("`RUN cd` instead of WORKDIR", ("DL3003",), ("DS-0013",)),
+    Equivalence("ADD used where COPY would do", ("DL3020",), ("DS-0005",)),
+    Equivalence("`COPY --from` refers to its own stage", ("DL3023",), ("DS-0006",)),
+    Equivalence("Several ENTRYPOINT instructions", ("DL4004",), ("DS-0007",)),
+    Equivalence("Exposed port out of range", ("DL3011",), ("DS-0008",)),
+    Equivalence("COPY to several sources without a trailing `/`", ("DL3021",), ("DS-0011",)),
+    Equivalence("Both wget and curl are used", ("DL4001",), ("DS-0014",)),
+    Equivalence("Several CMD instructions", ("DL4003",), ("DS-0016",)),
+    Equivalence("`apt-get install` without `-y`", ("DL3014",), ("DS-0021",)),
+    Equivalence("Several HEALTHCHECK instructions", ("DL3012",), ("DS-0023",)),
+)
+"""Merged like a built-in rule's equivalents (one finding per problem), under the Trivy id."""
+
+
+def spellings(rule_id: str) -> tuple[str, ...]:
+    """Every way tools write an id: Trivy's checks also go by their pre-0.50 (`DS002`) and AVD
+    (`AVD-DS-0002`) names, which `.trivyignore` files and old reports still use."""
+    key = rule_key(rule_id)
+    family, _, number = key.partition("-")
+    if family in ("DS", "KSV", "KCV") and number.isdigit():
+        return (key, f"{family}{int(number):03d}", f"AVD-{key}")
+    return (key,)
+
+
+@lru_cache(maxsize=1)
+def alias_table() -> AliasTable:
+    """Every id (as `rule_key` spells it) to the built-in rules, or the hadolint/Trivy pair, meaning the
+    same problem: what `gate.model.dedupe` merges across tools."""
+    table: dict[str, set[str]] = {}
+    for rule in RULES:
+        for rid in (rule.id, *rule.equivalents):
+            table.setdefault(rule_key(rid), set()).add(rule.id)
+    for pair in ELSEWHERE:
+        for rid in (*pair.hadolint, *pair.trivy):
+            table.setdefault(rule_key(rid), set()).add(pair.trivy[0])
+    return {key: frozenset(rules) for key, rules in table.items()}
+
 
 DEFAULT_UNNECESSARY_TOOLS: frozenset[str] = frozenset(
     {

@@ -11,11 +11,11 @@ from gate.checks import dockerfile_rules_run as run
 from gate.checks.dockerfile_context import Hit, RuleContext
 from gate.checks.dockerfile_registry import RULES, RULES_BY_ID, RuleInfo, RulesConfig
 from gate.dockerfile import Dockerfile, Instruction
-from gate.model import Finding, Kind, Location, Report, Source, Suppression
+from gate.model import OWN_TOOL, Finding, Kind, Landmark, Location, Report, Source, Suppression
 
-__all__ = ["RULES", "RuleInfo", "RulesConfig", "check"]
+__all__ = ["RULES", "RuleInfo", "RulesConfig", "check", "logical_name"]
 
-TOOL = "container-gate"
+TOOL = OWN_TOOL
 
 CHECKS: tuple[Callable[[RuleContext], Iterable[Hit]], ...] = (
     image.root_user,
@@ -51,7 +51,47 @@ def check(df: Dockerfile, config: RulesConfig | None = None) -> Report:
         seen.add(key)
         findings.append(_finding(df, cfg, hit))
     findings.sort(key=lambda f: (f.location.start_line if f.location else 0, f.id))
-    return Report(tool=TOOL, path=df.path, findings=tuple(findings))
+    return Report(tool=TOOL, path=df.path, findings=tuple(findings), landmarks=landmarks(df))
+
+
+def landmarks(df: Dockerfile) -> tuple[Landmark, ...]:
+    """Every instruction's line-free name, so hadolint's and Trivy's findings on this file (which know only
+    a line) get the same identity as ours and survive edits above them."""
+    return tuple(Landmark(df.path, ins.start_line, ins.end_line, logical_name(df, ins)) for ins in df.instructions)
+
+
+def logical_name(df: Dockerfile, ins: Instruction) -> str:
+    """What an instruction is, without its line: its stage and its normalised text.
+
+    A stage is known by its name, else as the final stage (adding a builder stage above keeps it so), else
+    by its index. The text is the keyword, flags and arguments with whitespace collapsed (continuation
+    lines and indentation do not count). ENV, ARG and LABEL keep only their names, so no secret value
+    ends up hashed into a published fingerprint; FROM is known by its stage alone, so a base image bump
+    is the same place."""
+    stage = df.stage_of(ins)
+    if stage is None:
+        where = "global"
+    elif stage.name:
+        where = f"stage {stage.name.lower()}"
+    elif stage.index == len(df.stages) - 1:
+        where = "final stage"
+    else:
+        where = f"stage #{stage.index}"
+    return f"{where}: {_normalised(ins)}"
+
+
+def _normalised(ins: Instruction) -> str:
+    keyword = ins.kind.upper() if ins.cmd != "onbuild" else f"ONBUILD {ins.kind.upper()}"
+    if ins.kind == "from":
+        return keyword
+    if ins.kind in ("env", "label"):
+        words = list(ins.value[::2])
+    elif ins.kind == "arg":
+        words = [v.partition("=")[0] for v in ins.value]
+    else:
+        words = [*ins.flags, *ins.value, *ins.heredocs]
+    text = " ".join(" ".join(w.split()) for w in words)
+    return f"{keyword} [json] {text}" if ins.json else f"{keyword} {text}"
 
 
 def _hits(ctx: RuleContext) -> Iterator[Hit]:
@@ -69,7 +109,7 @@ def _finding(df: Dockerfile, cfg: RulesConfig, hit: Hit) -> Finding:
         severity=cfg.severity_of(rule),
         title=hit.message,
         target=df.path,
-        location=Location(df.path, ins.start_line, ins.end_line),
+        location=Location(df.path, ins.start_line, ins.end_line, logical_name(df, ins)),
         sources=(Source(tool=TOOL, report=df.path, original_id=rule.id),),
         description=f"{rule.title}. {rule.why} Fix: {rule.fix}",
         tool_suppression=_pragma(df, ins, rule),

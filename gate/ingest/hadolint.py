@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
-from gate.model import Finding, Kind, Location, Report, Severity, Skipped, Source
+from gate.model import Finding, Kind, Location, Report, Severity, Skipped, Source, relative_path
 
 # hadolint's levels (src/Hadolint/Rule.hs): info and style are below warning, so they land on LOW.
 _LEVELS = {"error": Severity.HIGH, "warning": Severity.MEDIUM, "info": Severity.LOW, "style": Severity.LOW}
@@ -38,7 +39,8 @@ class HadolintParser:
             level = item["level"]
             if level in ("ignore", "none"):
                 continue
-            path = item["file"].replace("\\", "/") if isinstance(item.get("file"), str) else "Dockerfile"
+            # As the gate names files (`./Dockerfile` is `Dockerfile`), so our rules and Trivy meet it there.
+            path = relative_path(item["file"], os.getcwd()) if isinstance(item.get("file"), str) else "Dockerfile"
             line = item.get("line")
             start = line if isinstance(line, int) and not isinstance(line, bool) and line > 0 else None
             findings.append(

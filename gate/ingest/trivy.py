@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import posixpath
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -24,6 +26,9 @@ from gate.model import (
     Source,
     Suppression,
     canonical_id,
+    normal_path,
+    relative_path,
+    rule_key,
 )
 
 _SEVERITY = {s.name: s for s in Severity}
@@ -70,6 +75,10 @@ class _Scope:
     os: str | None = None
     prefix: str = ""
     """Prepended to config targets (a k8s resource's namespace) so equal names stay apart."""
+    base: str = ""
+    """The scanned folder config and secret targets are relative to (`ArtifactName` of a filesystem scan)."""
+    paths: dict[str, str] = field(default_factory=dict)
+    """Config targets joined with `base`, by target (one per Results entry, not per finding)."""
     findings: list[Finding] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     references: dict[bytes, tuple[str, ...]] = field(default_factory=dict)
@@ -138,6 +147,7 @@ def _parse_v2(doc: dict[str, Any], origin: str) -> Report:
         artifact=artifact,
         image=artifact is not None and _is_image(doc.get("ArtifactType"), meta),
         os=_os_name(meta),
+        base=_config_base(artifact, doc.get("ArtifactType")),
     )
     _read_results(scope, results or (), where="")
     return _report(scope)
@@ -267,6 +277,7 @@ def parse_typed(doc: _Document, origin: str) -> Report:
             artifact=artifact,
             image=artifact is not None and _is_image(doc.ArtifactType, meta),
             os=_os_name(meta),
+            base=_config_base(artifact, doc.ArtifactType),
         )
         for index, result in enumerate(doc.Results or ()):
             if isinstance(result, _Result):
@@ -585,32 +596,43 @@ def _misconfiguration(scope: _Scope, result: dict[str, Any], target: str, m: dic
         return None
     if status not in ("FAIL", "EXCEPTION"):
         raise _Bad(f"unknown Status {status!r}")
-    rule = _text(m.get("ID")) or _text(m.get("AVDID"))
-    if rule is None:
+    raw = _text(m.get("ID")) or _text(m.get("AVDID"))
+    if raw is None:
         raise _Bad("missing ID")
+    # One spelling of the check (DS002 and AVD-DS-0002 are DS-0002); the others stay as aliases.
+    rule = rule_key(raw)
+    aliases = {t for t in (raw, _text(m.get("AVDID"))) if t and t != rule}
     cause = _obj(m.get("CauseMetadata"))
     message = _text(m.get("Message"))
     description = "\n\n".join(t for t in (message, _text(m.get("Description"))) if t)
-    path = scope.prefix + target
+    path = scope.prefix + _config_path(scope, target)
     props = [("resolution", m["Resolution"])] if _text(m.get("Resolution")) else []
     if _text(cause.get("Resource")):
         props.append(("resource", cause["Resource"]))
+    if message:
+        props.append(("message", message))
     refs = m.get("References")
     return Finding.create(
         id=rule,
+        aliases=sorted(aliases),
         kind=Kind.MISCONFIGURATION,
         severity=_severity(m.get("Severity")),
         title=_text(m.get("Title")) or message or rule,
         target=scope.artifact if scope.image and scope.artifact else path,
-        location=Location(path=path, start_line=_line(cause.get("StartLine")), end_line=_line(cause.get("EndLine"))),
-        sources=(Source("trivy", scope.origin, scope.tool_version, rule, _text(m.get("Severity"))),),
+        location=Location(
+            path=path,
+            start_line=_line(cause.get("StartLine")),
+            end_line=_line(cause.get("EndLine")),
+            logical=_text(cause.get("Resource")),
+        ),
+        sources=(Source("trivy", scope.origin, scope.tool_version, raw, _text(m.get("Severity"))),),
         description=description,
         references=_texts(refs),
         help_uri=_text(m.get("PrimaryURL")),
         tool_suppression=Suppression(by="tool", reason="excepted by a Trivy policy exception (Status EXCEPTION)")
         if status == "EXCEPTION"
         else None,
-        properties=tuple(props),
+        properties=tuple(sorted(props)),
     )
 
 
@@ -620,13 +642,14 @@ def _secret(scope: _Scope, result: dict[str, Any], target: str, s: dict[str, Any
     if rule is None:
         raise _Bad("missing RuleID")
     category = _text(s.get("Category"))
+    path = _config_path(scope, target)
     return Finding.create(
         id=rule,
         kind=Kind.SECRET,
         severity=_severity(s.get("Severity")),
         title=_text(s.get("Title")) or rule,
-        target=scope.artifact if scope.image and scope.artifact else target,
-        location=Location(path=target, start_line=_line(s.get("StartLine")), end_line=_line(s.get("EndLine"))),
+        target=scope.artifact if scope.image and scope.artifact else path,
+        location=Location(path=path, start_line=_line(s.get("StartLine")), end_line=_line(s.get("EndLine"))),
         sources=(Source("trivy", scope.origin, scope.tool_version, rule, _text(s.get("Severity"))),),
         properties=(("category", category),) if category else (),
     )
@@ -661,6 +684,39 @@ _READERS: tuple[tuple[str, _Builder], ...] = (
     ("Secrets", _secret),
     ("Licenses", _license),
 )
+
+
+def _config_base(artifact: str | None, artifact_type: Any) -> str:
+    """The folder a filesystem or local repository scan's targets are relative to (`trivy config DIR`
+    writes `Target: Dockerfile` for DIR/Dockerfile); nothing for images, clusters and remote repositories,
+    whose targets are already what the user's tree calls them."""
+    if artifact is None or artifact_type not in ("filesystem", "repository"):
+        return ""
+    if "://" in artifact or artifact.startswith("git@"):
+        return ""
+    return artifact
+
+
+def _config_path(scope: _Scope, target: str) -> str:
+    """A config or secret target as the gate names files: joined with the scanned folder, relative to the
+    working directory when it lies inside it."""
+    found = scope.paths.get(target)
+    if found is None:
+        if scope.image:
+            found = target  # a path inside the image: nothing of the working tree
+        else:
+            found = relative_path(_joined(scope.base, target), os.getcwd())
+        scope.paths[target] = found
+    return found
+
+
+def _joined(base: str, target: str) -> str:
+    if not base:
+        return target
+    if posixpath.basename(normal_path(base)) == target:
+        # `trivy config app/Dockerfile`: the artifact is the file itself and the target its name.
+        return base
+    return posixpath.join(normal_path(base), target)
 
 
 def _report(scope: _Scope) -> Report:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from gate.errors import ConfigError
-from gate.model import Finding, Kind, Suppression
+from gate.model import Finding, Kind, Suppression, rule_key
 
 _TRIVY_SECTIONS = {
     "vulnerabilities": Kind.VULNERABILITY,
@@ -40,11 +40,17 @@ class IgnoreEntry:
         return self.expires is not None and today >= self.expires
 
     def matches(self, finding: Finding) -> bool:
-        """Same id (or alias), same kind when scoped, and inside the listed paths and purls if any."""
+        """Same id (or alias, in any of Trivy's spellings), same kind when scoped, and inside the listed
+        paths and purls if any.
+
+        A `misconfigurations:` entry also matches `policy` findings: a built-in Dockerfile rule merged with
+        Trivy's and hadolint's sightings of the same problem is a policy finding, and `id: DS-0002`,
+        `id: DL3002` or `id: CG-DF-001` there must all excuse it."""
         wanted = self.id.upper()
         if wanted != finding.id.upper() and wanted not in (a.upper() for a in finding.aliases):
-            return False
-        if self.kind is not None and self.kind is not finding.kind:
+            if finding.kind is Kind.VULNERABILITY or not _same_rule(self.id, finding):
+                return False
+        if self.kind is not None and self.kind is not finding.kind and not _config_scope(self.kind, finding.kind):
             return False
         if self.paths and not any(_path_match(p, finding) for p in self.paths):
             return False
@@ -55,6 +61,15 @@ class IgnoreEntry:
         where = f" ({self.origin})" if self.origin else ""
         expires = self.expires.isoformat() if self.expires else None
         return Suppression(by="ignore", reason=f"{self.reason}{where}", expires=expires)
+
+
+def _same_rule(wanted: str, finding: Finding) -> bool:
+    key = rule_key(wanted).upper()
+    return any(rule_key(i).upper() == key for i in (finding.id, *finding.aliases))
+
+
+def _config_scope(scope: Kind, kind: Kind) -> bool:
+    return scope is Kind.MISCONFIGURATION and kind is Kind.POLICY
 
 
 def _path_match(pattern: str, finding: Finding) -> bool:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from gate.model import (
+    AliasTable,
     Decision,
     ExpiredIgnore,
     Finding,
@@ -55,7 +56,11 @@ def evaluate(reports: Sequence[Report], policy: Policy, *, today: dt.date) -> Ve
     once its count exceeds the budget (and then all of them block)."""
     live = tuple(e for e in policy.ignores if not e.expired(today))
     expired = tuple(e for e in policy.ignores if e.expired(today))
-    findings = dedupe(f for r in reports for f in r.findings)
+    findings = dedupe(
+        (f for r in reports for f in r.findings),
+        landmarks=tuple(mark for r in reports for mark in r.landmarks),
+        aliases=_alias_table,
+    )
     if live or policy.suppressors or policy.only_fixed or policy.baseline:
         judged = [_judge(f, policy, live) for f in findings]
     else:
@@ -93,6 +98,13 @@ def _decisions(
     if fail_on is None:
         return tuple(Decision(f, False, s, notes) for f, s, notes in judged)
     return tuple(Decision(f, s is None and not notes and f.severity >= fail_on, s, notes) for f, s, notes in judged)
+
+
+def _alias_table() -> AliasTable:
+    # Imported only when one file has findings of two tools: a vulnerability-only run never needs it.
+    from gate.checks.dockerfile_registry import alias_table
+
+    return alias_table()
 
 
 def _judge(

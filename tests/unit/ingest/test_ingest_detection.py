@@ -86,11 +86,13 @@ def test_real_trivy_config_json(tool: Callable[[str], str], tmp_path: Path) -> N
         [tool("trivy"), "config", "--quiet", "--format", "json", "--output", str(out), str(tmp_path)],
         check=True,
         capture_output=True,
+        cwd=tmp_path,  # not the repository's own trivy.yaml and its ignore file
     )
     report: Report = load_report(out)
     assert report.tool == "trivy" and report.tool_version
     assert report.artifact == str(tmp_path)
     root = [f for f in report.findings if f.id == "DS-0002"]
     assert len(root) == 1 and root[0].kind is Kind.MISCONFIGURATION
-    assert root[0].location is not None and root[0].location.path == "Dockerfile"
+    # Trivy names the target relative to the folder it was given: joined, it is the file's own path.
+    assert root[0].location is not None and root[0].location.path == f"{tmp_path}/Dockerfile"
     assert tally(report)[("misconfiguration", "HIGH")] >= 1

@@ -135,6 +135,7 @@ def test_real_trivy_and_hadolint_sarif(tool: Callable[[str], str], tmp_path: Pat
         [tool("trivy"), "config", "--quiet", "--format", "sarif", "--output", str(out), str(tmp_path)],
         check=True,
         capture_output=True,
+        cwd=tmp_path,  # not the repository's own trivy.yaml and its ignore file
     )
     report = load_report(out)
     assert report.tool == "trivy" and report.findings

@@ -108,9 +108,12 @@ def test_config_scan_misconfigurations(corpus_report: Load) -> None:
     ids = sorted(f.id for f in report.findings)
     assert ids == ["AWS-0086", "AWS-0087", "AWS-0089", "AWS-0090", "AWS-0091", "AWS-0093", "AWS-0094", "AWS-0132"]
     versioning = next(f for f in report.findings if f.id == "AWS-0090")
-    assert versioning.location == Location(path="main.tf", start_line=16, end_line=16)
+    # Targets are relative to the scanned folder (ArtifactName): joined, they name the file from where Trivy ran.
+    main_tf = "test/data/config-scan/main.tf"
+    assert versioning.location is not None
+    assert (versioning.location.path, versioning.location.start_line, versioning.location.end_line) == (main_tf, 16, 16)
     acl = next(f for f in report.findings if f.id == "AWS-0086")
-    assert acl.location == Location(path="main.tf", start_line=8, end_line=10)
+    assert acl.location == Location(path=main_tf, start_line=8, end_line=10, logical="aws_s3_bucket.bucket")
     assert acl.title == "S3 Access block should block public ACL"
     assert acl.prop("resource") == "aws_s3_bucket.bucket"
     assert "No public access block" in acl.description
@@ -120,7 +123,7 @@ def test_config_scan_misconfigurations(corpus_report: Load) -> None:
         "DS-0002",
         Kind.MISCONFIGURATION,
         Severity.HIGH,
-        Location(path="Dockerfile"),
+        Location(path="testdata/fixtures/repo/dockerfile/Dockerfile"),
     )
     empty = corpus_report("trivy/trivy-action_tfvars-no-findings.json")
     assert empty.findings == () and empty.skipped == ()
@@ -131,7 +134,9 @@ def test_secrets_are_redacted(corpus_report: Load) -> None:
     report = corpus_report("trivy/trivy-golden_secrets.json")
     assert tally(report) == {("secret", "CRITICAL"): 1, ("secret", "HIGH"): 1}
     aws = by_key(report)[("aws-access-key-id", None)]
-    assert aws.title == "AWS Access Key ID" and aws.location == Location(path="deploy.sh", start_line=3, end_line=3)
+    assert aws.title == "AWS Access Key ID" and aws.location == Location(
+        path="testdata/fixtures/repo/secrets/deploy.sh", start_line=3, end_line=3
+    )
     action = corpus_report("trivy/trivy-action_secret-scan.json")
     (pat,) = action.findings
     assert (pat.id, pat.severity, pat.location) == ("github-pat", Severity.CRITICAL, Location("env", 5, 5))
