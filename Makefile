@@ -46,6 +46,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_gate.py
 	$(BIN)/python benchmarks/compare_dockerfile_rules.py
 	$(BIN)/python benchmarks/bench_remediate.py
+	$(BIN)/python benchmarks/bench_dockerfile.py
 
 bench-action: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_action.py

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import shlex
 from collections.abc import Iterator
@@ -57,8 +58,11 @@ def script_of(ins: Instruction) -> str:
     return " ".join(ins.value)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def commands(script: str) -> tuple[Command, ...]:
-    """Every simple command of a script, in order, with pipe links."""
+    """Every simple command of a script, in order, with pipe links.
+
+    Cached (the result is immutable): about seven rules split every RUN, and shlex is most of a large file's time."""
     out: list[Command] = []
     for line in _logical_lines(script):
         out.extend(_split(_tokens(line)))
