@@ -19,6 +19,7 @@ from typing import Any
 import requests
 
 from gate.errors import OutputError
+from gate.urls import credential_url_problem
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,10 @@ def upload_sarif(
     """POST the SARIF to `/repos/{owner}/{repo}/code-scanning/sarifs`, then poll until processed."""
     if repository.count("/") != 1:
         raise OutputError(f"GITHUB_REPOSITORY must be owner/name, got {repository!r}")
+    problem = credential_url_problem(api_url)
+    if problem is not None:
+        # Checked before the request is built: the token must never leave towards such a URL.
+        raise OutputError(f"GITHUB_API_URL {problem}")
     base = f"{api_url.rstrip('/')}/repos/{repository}/code-scanning/sarifs"
     headers = {
         "Authorization": f"Bearer {token}",
