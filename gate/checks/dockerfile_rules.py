@@ -3,6 +3,7 @@ inline pragmas (`# container-gate ignore=ID reason`, `# hadolint ignore=DLxxxx`)
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 
@@ -11,7 +12,7 @@ from gate.checks import dockerfile_rules_run as run
 from gate.checks.dockerfile_context import Hit, RuleContext
 from gate.checks.dockerfile_registry import RULES, RULES_BY_ID, RuleInfo, RulesConfig
 from gate.dockerfile import Dockerfile, Instruction
-from gate.model import OWN_TOOL, Finding, Kind, Landmark, Location, Report, Source, Suppression
+from gate.model import OWN_TOOL, Finding, Kind, Landmark, Location, Report, Source, Suppression, relative_path
 
 __all__ = ["RULES", "RuleInfo", "RulesConfig", "check", "logical_name"]
 
@@ -42,6 +43,9 @@ def check(df: Dockerfile, config: RulesConfig | None = None) -> Report:
     """Every built-in rule over one Dockerfile: a Report of `policy` findings (tool `container-gate`)."""
     cfg = config or RulesConfig()
     ctx = RuleContext(df, cfg)
+    # Named as hadolint's and Trivy's reports name it (relative to where the gate runs), so their sightings
+    # meet ours and ignore entries' `paths` match however the file was given on the command line.
+    path = relative_path(df.path, os.getcwd())
     seen: set[tuple[str, int, str]] = set()
     findings = []
     for hit in _hits(ctx):
@@ -49,15 +53,16 @@ def check(df: Dockerfile, config: RulesConfig | None = None) -> Report:
         if hit.rule_id in cfg.disabled or key in seen:
             continue
         seen.add(key)
-        findings.append(_finding(df, cfg, hit))
+        findings.append(_finding(df, path, cfg, hit))
     findings.sort(key=lambda f: (f.location.start_line if f.location else 0, f.id))
-    return Report(tool=TOOL, path=df.path, findings=tuple(findings), landmarks=landmarks(df))
+    return Report(tool=TOOL, path=df.path, findings=tuple(findings), landmarks=landmarks(df, path))
 
 
-def landmarks(df: Dockerfile) -> tuple[Landmark, ...]:
+def landmarks(df: Dockerfile, path: str | None = None) -> tuple[Landmark, ...]:
     """Every instruction's line-free name, so hadolint's and Trivy's findings on this file (which know only
     a line) get the same identity as ours and survive edits above them."""
-    return tuple(Landmark(df.path, ins.start_line, ins.end_line, logical_name(df, ins)) for ins in df.instructions)
+    where = path or df.path
+    return tuple(Landmark(where, ins.start_line, ins.end_line, logical_name(df, ins)) for ins in df.instructions)
 
 
 def logical_name(df: Dockerfile, ins: Instruction) -> str:
@@ -99,7 +104,7 @@ def _hits(ctx: RuleContext) -> Iterator[Hit]:
         yield from rule(ctx)
 
 
-def _finding(df: Dockerfile, cfg: RulesConfig, hit: Hit) -> Finding:
+def _finding(df: Dockerfile, path: str, cfg: RulesConfig, hit: Hit) -> Finding:
     rule = RULES_BY_ID[hit.rule_id]
     ins = hit.instruction
     return Finding.create(
@@ -108,8 +113,8 @@ def _finding(df: Dockerfile, cfg: RulesConfig, hit: Hit) -> Finding:
         kind=Kind.POLICY,
         severity=cfg.severity_of(rule),
         title=hit.message,
-        target=df.path,
-        location=Location(df.path, ins.start_line, ins.end_line, logical_name(df, ins)),
+        target=path,
+        location=Location(path, ins.start_line, ins.end_line, logical_name(df, ins)),
         sources=(Source(tool=TOOL, report=df.path, original_id=rule.id),),
         description=f"{rule.title}. {rule.why} Fix: {rule.fix}",
         tool_suppression=_pragma(df, ins, rule),
