@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,7 +12,7 @@ from gate.errors import InputError, OwnOutputError
 from gate.ingest.base import line as _line
 from gate.ingest.base import obj as _obj
 from gate.ingest.base import text as _text
-from gate.model import Finding, Kind, Location, Report, Severity, Skipped, Source, Suppression
+from gate.model import Finding, Kind, Location, Report, Severity, Skipped, Source, Suppression, relative_path
 
 _LEVELS = {"error": Severity.HIGH, "warning": Severity.MEDIUM, "note": Severity.LOW}
 # Result kinds that say "nothing wrong here" (SARIF 2.1.0 §3.27.9); the default kind is `fail`.
@@ -54,6 +55,8 @@ class _Run:
     rules_by_index: list[Any]
     artifacts: list[Any]
     cache: dict[str, _Rule] = field(default_factory=dict)
+    bases: dict[str, str] = field(default_factory=dict)
+    """`originalUriBaseIds` that name a local folder (Trivy's ROOTPATH: the folder it scanned)."""
 
 
 class SarifParser:
@@ -131,7 +134,20 @@ def _start_run(run: Any, origin: str) -> _Run | None:
         rules_by_id=by_id,
         rules_by_index=rules,
         artifacts=artifacts,
+        bases=_bases(run.get("originalUriBaseIds")),
     )
+
+
+def _bases(value: Any) -> dict[str, str]:
+    # Only absolute file URIs of a folder other than `/`: `trivy config app` writes ROOTPATH
+    # file:///abs/app/ and uris relative to it; anything else (undefined %SRCROOT%, relative bases) is left
+    # to mean what the uri says, as before.
+    bases = {}
+    for name, location in value.items() if isinstance(value, dict) else ():
+        uri = _text(location.get("uri")) if isinstance(location, dict) else None
+        if uri and uri.startswith("file:///") and len(uri) > len("file:///"):
+            bases[str(name)] = unquote(uri[len("file://") :]).rstrip("/") + "/"
+    return bases
 
 
 def _read_results(state: _Run, results: Any, run_index: int, findings: list[Finding], skipped: list[Skipped]) -> None:
@@ -338,10 +354,15 @@ def _location(state: _Run, result: dict[str, Any]) -> Location | None:
         return None
     if uri.startswith("file://"):
         uri = uri[len("file://") :]
+    path = unquote(uri)
+    base = state.bases.get(str(artifact.get("uriBaseId")))
+    if base is not None and not path.startswith("/") and "://" not in path:
+        # Relative to the scanned folder: joined, and named from where the gate runs when inside it.
+        path = relative_path(base + path, os.getcwd())
     region = _obj(physical.get("region"))
     start = _line(region.get("startLine"))
     end = _line(region.get("endLine")) or start
-    return Location(path=unquote(uri), start_line=start, end_line=end)
+    return Location(path=path, start_line=start, end_line=end)
 
 
 def _suppression(suppressions: Any) -> Suppression | None:

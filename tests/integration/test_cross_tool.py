@@ -68,7 +68,7 @@ PROBLEMS = {
 }
 
 
-def trivy_config(target: str, out: Path, cwd: Path) -> None:
+def trivy_config(target: str, out: Path, cwd: Path, fmt: str = "json") -> None:
     # Offline: no check bundle download (Trivy falls back to the checks embedded in the binary), run in
     # `cwd` so no trivy.yaml or ignore file of this repository applies.
     subprocess.run(
@@ -81,7 +81,7 @@ def trivy_config(target: str, out: Path, cwd: Path) -> None:
             "--cache-dir",
             str(out.parent / "trivy-cache"),
             "--format",
-            "json",
+            fmt,
             "--output",
             str(out),
             target,
@@ -262,6 +262,15 @@ def test_trivy_config_of_a_folder_puts_each_finding_on_its_own_file(
     root_user = [f for f in typed.findings if f.id == "DS-0002"]
     assert sorted(f.location.path for f in root_user if f.location) == ["tree/a/Dockerfile", "tree/b/Dockerfile"]
     assert len({f.fingerprint for f in root_user}) == 2
+
+    # Trivy's SARIF names the same files: its uris are relative to ROOTPATH, the scanned folder.
+    sarif = tmp_path / "tree.sarif"
+    trivy_config("tree", sarif, tmp_path, fmt="sarif")
+    from_sarif = load_report(sarif)
+    assert sorted(f.location.path for f in from_sarif.findings if f.id == "DS-0002" and f.location) == [
+        "tree/a/Dockerfile",
+        "tree/b/Dockerfile",
+    ]
 
     out = tmp_path / "r.json"
     assert gate(tmp_path, monkeypatch, str(relative), "--json", str(out), "--fail-on", "NONE") == 0
