@@ -31,7 +31,8 @@ The table below is also the alias table. When hadolint's (`hadolint -f json` or 
 report of a Dockerfile is given together with the Dockerfile, a rule of ours and its equivalents that fire
 on the same file and the same (or overlapping) lines, or one of them about the whole file (Trivy's DS-0026
 has no line), are one finding: its id, kind (`policy`), words and fingerprint are ours, its severity is the
-most severe of the three views, and every tool's sighting is kept (`sources`, `sightings`). Without a rule
+most severe of the three views (`dockerfile.severity` re-grades our view only), and every tool's sighting is
+kept (`sources`, `sightings`). Without a rule
 of ours taking part (a disabled rule, a report alone), the pairs listed after the rules merge the same way
 under the Trivy id. Trivy's older spellings of a check (`DS002`, `AVD-DS-0002`) are the same check as
 `DS-0002`, in reports and in ignore files.

@@ -123,9 +123,10 @@ def test_each_problem_of_an_ordinary_dockerfile_appears_once(tmp_path: Path, mon
     reports.mkdir()
     trivy_config(".", reports / "trivy.json", app)
     hadolint("Dockerfile", reports / "hadolint.json", app)
-    out, sarif, quality = reports / "r.json", reports / "r.sarif", reports / "cq.json"
+    out, sarif, quality, summary = (reports / n for n in ("r.json", "r.sarif", "cq.json", "summary.md"))
     args = ["Dockerfile", str(reports / "trivy.json"), str(reports / "hadolint.json")]
-    assert gate(app, monkeypatch, *args, "--json", str(out), "--sarif", str(sarif), "--codequality", str(quality)) == 1
+    outputs = ["--json", str(out), "--sarif", str(sarif), "--codequality", str(quality), "--summary", str(summary)]
+    assert gate(app, monkeypatch, *args, *outputs) == 1
 
     result = findings(out)
     for problem, ids in PROBLEMS.items():
@@ -159,6 +160,9 @@ def test_each_problem_of_an_ordinary_dockerfile_appears_once(tmp_path: Path, mon
     assert len({r["partialFingerprints"]["primaryLocationLineHash"] for r in results}) == len(results)
     issues = json.loads(quality.read_text())
     assert len(issues) == len(result) and len({i["fingerprint"] for i in issues}) == len(issues)
+    text = summary.read_text()
+    assert "blocked by 3 findings" in text  # the ENV secret, root and --no-install-recommends, once each
+    assert text.count("CG-DF-001") == 1 and "DS-0002" not in text and "DL3002" not in text
 
 
 def edit(root: Path) -> None:
