@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any, Protocol
 
 from gate.errors import InputError
-from gate.model import Report
+from gate.model import Report, relative_path
 
 
 class Parser(Protocol):
@@ -50,3 +51,18 @@ def as_str(value: Any) -> str | None:
         return None
     text = str(value).strip()
     return text or None
+
+
+def file_path(path: str, origin: str) -> str:
+    """A repository file a report names, as the gate names it (`relative_path` to the working directory).
+
+    Reports name files from where the tool ran. When the file is not there from here but is beside the
+    report (`cd app && hadolint -f json Dockerfile > hadolint.json`, then `container-gate gate app`), the
+    tool ran beside it, and so the report's findings meet our own on that file."""
+    cwd = os.getcwd()
+    found = relative_path(path, cwd)
+    folder = os.path.dirname(origin)
+    if not folder or os.path.isabs(found) or os.path.exists(found):
+        return found
+    beside = os.path.join(folder, found)
+    return relative_path(os.path.abspath(beside), cwd) if os.path.isfile(beside) else found

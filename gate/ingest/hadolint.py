@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-from gate.model import Finding, Kind, Location, Report, Severity, Skipped, Source, relative_path
+from gate.ingest.base import file_path
+from gate.model import Finding, Kind, Location, Report, Severity, Skipped, Source
 
 # hadolint's levels (src/Hadolint/Rule.hs): info and style are below warning, so they land on LOW.
 _LEVELS = {"error": Severity.HIGH, "warning": Severity.MEDIUM, "info": Severity.LOW, "style": Severity.LOW}
@@ -31,6 +31,7 @@ class HadolintParser:
         """See `Parser.parse`."""
         findings: list[Finding] = []
         skipped: list[Skipped] = []
+        paths: dict[str, str] = {}
         for index, item in enumerate(doc):
             reason = _problem(item)
             if reason:
@@ -40,7 +41,8 @@ class HadolintParser:
             if level in ("ignore", "none"):
                 continue
             # As the gate names files (`./Dockerfile` is `Dockerfile`), so our rules and Trivy meet it there.
-            path = relative_path(item["file"], os.getcwd()) if isinstance(item.get("file"), str) else "Dockerfile"
+            raw = item["file"] if isinstance(item.get("file"), str) else "Dockerfile"
+            path = paths.get(raw) or paths.setdefault(raw, file_path(raw, origin))
             line = item.get("line")
             start = line if isinstance(line, int) and not isinstance(line, bool) and line > 0 else None
             findings.append(

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
 from gate.errors import InputError, OwnOutputError
+from gate.ingest.base import file_path
 from gate.ingest.base import line as _line
 from gate.ingest.base import obj as _obj
 from gate.ingest.base import text as _text
-from gate.model import Finding, Kind, Location, Report, Severity, Skipped, Source, Suppression, relative_path
+from gate.model import Finding, Kind, Location, Report, Severity, Skipped, Source, Suppression
 
 _LEVELS = {"error": Severity.HIGH, "warning": Severity.MEDIUM, "note": Severity.LOW}
 # Result kinds that say "nothing wrong here" (SARIF 2.1.0 §3.27.9); the default kind is `fail`.
@@ -57,6 +57,8 @@ class _Run:
     cache: dict[str, _Rule] = field(default_factory=dict)
     bases: dict[str, str] = field(default_factory=dict)
     """`originalUriBaseIds` that name a local folder (Trivy's ROOTPATH: the folder it scanned)."""
+    paths: dict[tuple[str, str | None], str] = field(default_factory=dict)
+    """Result paths as the gate names them, by uri and base (thousands of results share a few)."""
 
 
 class SarifParser:
@@ -354,15 +356,22 @@ def _location(state: _Run, result: dict[str, Any]) -> Location | None:
         return None
     if uri.startswith("file://"):
         uri = uri[len("file://") :]
-    path = unquote(uri)
-    base = state.bases.get(str(artifact.get("uriBaseId")))
-    if base is not None and not path.startswith("/") and "://" not in path:
-        # Relative to the scanned folder: joined, and named from where the gate runs when inside it.
-        path = relative_path(base + path, os.getcwd())
     region = _obj(physical.get("region"))
     start = _line(region.get("startLine"))
     end = _line(region.get("endLine")) or start
+    key = (uri, _text(artifact.get("uriBaseId")))
+    path = state.paths.get(key)
+    if path is None:
+        path = state.paths[key] = _path(state, unquote(uri), key[1])
     return Location(path=path, start_line=start, end_line=end)
+
+
+def _path(state: _Run, path: str, base_id: str | None) -> str:
+    if path.startswith("/") or "://" in path:
+        return path
+    base = state.bases.get(base_id) if base_id else None
+    # Relative to the scanned folder when the run names it (joined), else to where the tool ran.
+    return file_path(base + path if base is not None else path, state.origin)
 
 
 def _suppression(suppressions: Any) -> Suppression | None:

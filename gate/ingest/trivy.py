@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import posixpath
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -12,6 +11,7 @@ import msgspec
 
 from gate.errors import InputError
 from gate.gcpause import collector_paused
+from gate.ingest.base import file_path
 from gate.ingest.base import line as _line
 from gate.ingest.base import obj as _obj
 from gate.ingest.base import text as _text
@@ -27,7 +27,6 @@ from gate.model import (
     Suppression,
     canonical_id,
     normal_path,
-    relative_path,
     rule_key,
 )
 
@@ -705,7 +704,7 @@ def _config_path(scope: _Scope, target: str) -> str:
         if scope.image:
             found = target  # a path inside the image: nothing of the working tree
         else:
-            found = relative_path(_joined(scope.base, target), os.getcwd())
+            found = file_path(_joined(scope.base, target), scope.origin)
         scope.paths[target] = found
     return found
 

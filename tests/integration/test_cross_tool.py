@@ -165,6 +165,25 @@ def test_each_problem_of_an_ordinary_dockerfile_appears_once(tmp_path: Path, mon
     assert text.count("CG-DF-001") == 1 and "DS-0002" not in text and "DL3002" not in text
 
 
+def test_reports_made_beside_the_dockerfile_meet_it_from_the_folder_above(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `cd app && trivy config . && hadolint Dockerfile`, then `container-gate gate app` from the folder above:
+    # the reports say `Dockerfile`, which from here is app/Dockerfile (it lies beside them).
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "Dockerfile").write_text(NODE)
+    trivy_config(".", app / "trivy.json", app)
+    hadolint("Dockerfile", app / "hadolint.json", app)
+    out = tmp_path / "r.json"
+    assert gate(tmp_path, monkeypatch, "app", "--json", str(out), "--fail-on", "NONE") == 0
+    result = findings(out)
+    assert {f["location"]["path"] for f in result} == {"app/Dockerfile"}
+    for problem, ids in PROBLEMS.items():
+        assert len([f for f in result if ids_of(f) & ids]) == 1, problem
+    assert len(result) == 11
+
+
 def edit(root: Path) -> None:
     """Ordinary edits above every problem: comments and a LABEL in the Dockerfile, a label on the Deployment."""
     text = (root / "Dockerfile").read_text()

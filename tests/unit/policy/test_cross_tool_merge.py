@@ -208,3 +208,17 @@ def test_a_dockerfile_given_by_absolute_path_meets_the_reports_relative_one(
     assert by_id["CG-DF-001"].tools == ("container-gate", "hadolint")
     entry = IgnoreEntry(id="DS-0002", reason="on purpose", origin="x", paths=("Dockerfile",))
     assert entry.matches(by_id["CG-DF-001"])
+
+
+def test_a_report_names_files_from_where_it_was_made(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "Dockerfile").write_text(DOCKERFILE)
+    monkeypatch.chdir(tmp_path)
+    doc = [{"code": "DL3002", "column": 1, "file": "Dockerfile", "level": "warning", "line": 6, "message": "root"}]
+    (beside,) = HADOLINT.parse(doc, "app/hadolint.json").findings
+    assert beside.location is not None and beside.location.path == "app/Dockerfile"
+    (elsewhere,) = HADOLINT.parse(doc, "reports/hadolint.json").findings  # no Dockerfile beside it: as written
+    assert elsewhere.location is not None and elsewhere.location.path == "Dockerfile"
+    (tmp_path / "Dockerfile").write_text(DOCKERFILE)  # one from here wins: the report names what exists
+    (here,) = HADOLINT.parse(doc, "app/hadolint.json").findings
+    assert here.location is not None and here.location.path == "Dockerfile"
