@@ -21,7 +21,7 @@ ENV PIP_NO_CACHE_DIR=1 \
     PYTHONDONTWRITEBYTECODE=1
 
 COPY requirements/action.txt requirements/build.txt /src/requirements/
-COPY pyproject.toml README.md /src/
+COPY pyproject.toml README.md LICENSE /src/
 COPY gate /src/gate
 COPY remediate /src/remediate
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -21,7 +22,15 @@ HOSTED_RUNNER_UID = 1001
 """The uid of GitHub's hosted runner user, who owns the workspace there (see docs/action.md)."""
 
 # What the image build needs from the project (the Dockerfile's COPY lines), plus what the workflows use.
-PROJECT_FILES = ("Dockerfile", ".dockerignore", ".trivyignore.yaml", "pyproject.toml", "README.md", "action.yml")
+PROJECT_FILES = (
+    "Dockerfile",
+    ".dockerignore",
+    ".trivyignore.yaml",
+    "pyproject.toml",
+    "README.md",
+    "LICENSE",
+    "action.yml",
+)
 PROJECT_DIRS = ("gate", "remediate", "requirements", "examples", ".github")
 _SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", ".mypy_cache", ".ruff_cache", ".pytest_cache")
 
@@ -79,7 +88,13 @@ def make_fixture_repo(
     substitute_base(root / "Dockerfile", image)
     (root / ".github" / "workflows").mkdir(parents=True, exist_ok=True)
     for workflow in workflows:
-        shutil.copy2(WORKFLOWS / workflow, root / ".github" / "workflows" / workflow)
+        # act names its containers after the workflow and job: a name of this fixture's own lets tests that run
+        # the same workflow in parallel (pytest -n) keep out of each other's containers.
+        text = (WORKFLOWS / workflow).read_text(encoding="utf-8")
+        tag = hashlib.sha256(str(root).encode()).hexdigest()[:8]  # leaf names repeat across pytest workers
+        text, count = re.subn(r"(?m)^name: (.*)$", rf"name: \1 ({tag})", text, count=1)
+        assert count == 1, f"{workflow} needs a top-level name:"
+        (root / ".github" / "workflows" / workflow).write_text(text, encoding="utf-8")
     for relative, source in files.items():
         target = root / relative
         target.parent.mkdir(parents=True, exist_ok=True)
