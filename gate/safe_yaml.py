@@ -34,6 +34,8 @@ def load_text(text: str, origin: str, *, error: type[GateError] = ConfigError, m
             )
         docs = list(yaml.load_all(text, Loader=loader)) if multi else [yaml.load(text, Loader=loader)]  # noqa: S506
     except yaml.constructor.ConstructorError as exc:
+        if "finite number" in (exc.problem or ""):
+            raise error(f"invalid YAML value: {exc.problem}{_where(exc)}", path=origin) from None
         raise error(f"unsafe or unknown YAML tag {_tag(exc)}{_where(exc)}", path=origin) from None
     except yaml.YAMLError as exc:
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
@@ -76,6 +78,17 @@ def _loader() -> Any:
         first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
+
+    def finite_float(loader: Any, node: Any) -> float:
+        # `.nan` and `.inf` have no JSON form: Rego engines and our JSON outputs fail on them far from the file.
+        value = yaml.SafeLoader.construct_yaml_float(loader, node)
+        if value != value or value in (float("inf"), float("-inf")):
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{node.value!r} is not a finite number (JSON cannot hold it)", node.start_mark
+            )
+        return float(value)
+
+    Loader.add_constructor("tag:yaml.org,2002:float", finite_float)
     return Loader
 
 
