@@ -541,21 +541,37 @@ def _dedupe_others(
 ) -> dict[int, Finding]:
     """Findings by the position of their first sighting, each with its fingerprint memoised."""
     marks = _landmark_index(landmarks)
-    items = [_named(f, marks) for f in others] if marks else list(others)
+    items = [_named(f, marks) for f in others] if marks else others
+    spans = [_lines(f) for f in items]
+    keys = _numbered_keys(items, spans)
     exact: dict[tuple[str, ...], _Seen] = {}
-    for pos, (f, key) in enumerate(zip(items, _numbered_keys(items), strict=True)):
+    for pos, f in enumerate(items):
+        key = keys[pos]
         seen = exact.get(key)
         if seen is None:
-            exact[key] = _Seen(pos, key, f, *_lines(f), frozenset(f.tools))
+            start, end = spans[pos]
+            exact[key] = _Seen(pos, key, f, start, end, _tools(f))
         else:
             seen.finding = seen.finding.merged(f)
-            seen.tools |= frozenset(f.tools)
+            seen.tools |= _tools(f)
     entries = _across_tools(list(exact.values()), aliases)
     placed: dict[int, Finding] = {}
     for entry in entries:
         object.__setattr__(entry.finding, "_fingerprint", _key_hash(entry.key))
         placed[entry.pos] = entry.finding
     return placed
+
+
+def _tools(f: Finding) -> frozenset[str]:
+    sources = f.sources
+    if len(sources) == 1:
+        return _one_tool(sources[0].tool)
+    return frozenset(s.tool for s in sources)
+
+
+@lru_cache(maxsize=256)
+def _one_tool(tool: str) -> frozenset[str]:
+    return frozenset((tool,))
 
 
 def _lines(f: Finding) -> tuple[int | None, int | None]:
@@ -593,23 +609,26 @@ def _named(f: Finding, marks: Mapping[str, tuple[list[int], list[Landmark]]]) ->
     return replace(f, location=replace(loc, logical=spans[i].logical))
 
 
-def _numbered_keys(items: Sequence[Finding]) -> list[tuple[str, ...]]:
+def _numbered_keys(items: Sequence[Finding], spans: Sequence[tuple[int | None, int | None]]) -> list[tuple[str, ...]]:
     """Each finding's identity; where one tool's report has several findings of one identity on different
     lines (a rule firing on two identical RUN lines, a generic message about two containers), they are
     numbered in line order, which an edit above them does not change."""
     keys = [_identity(f) for f in items]
-    lines: dict[tuple[object, ...], set[int]] = {}
-    for f, key in zip(items, keys, strict=True):
-        lines.setdefault((key, _sighting(f)), set()).add(_lines(f)[0] or 0)
-    ranks = {
-        group: {line: n for n, line in enumerate(sorted(found))} for group, found in lines.items() if len(found) > 1
-    }
-    if not ranks:
+    first: dict[tuple[object, ...], int] = {}
+    several: dict[tuple[object, ...], set[int]] = {}
+    for f, key, (start, _) in zip(items, keys, spans, strict=True):
+        group = (key, _sighting(f))
+        line = start or 0
+        seen = first.setdefault(group, line)
+        if seen != line:
+            several.setdefault(group, {seen}).add(line)
+    if not several:
         return keys
+    ranks = {group: {line: n for n, line in enumerate(sorted(found))} for group, found in several.items()}
     out = []
-    for f, key in zip(items, keys, strict=True):
+    for f, key, (start, _) in zip(items, keys, spans, strict=True):
         rank = ranks.get((key, _sighting(f)))
-        n = rank[_lines(f)[0] or 0] if rank else 0
+        n = rank[start or 0] if rank else 0
         out.append((*key, f"#{n}") if n else key)
     return out
 
@@ -637,28 +656,44 @@ def _across_tools(entries: list[_Seen], aliases: Callable[[], AliasTable] | None
             continue
         if table is None:
             table = aliases() if aliases is not None else {}
-        out.extend(_clusters(group, table))
-    out.sort(key=lambda e: e.pos)
+        known: dict[tuple[str, tuple[str, ...]], frozenset[str]] = {}
+        tokens = [_tokens(e.finding, table, known) for e in group]
+        if _shared(group, tokens):
+            out.extend(_clusters(group, tokens))
+        else:
+            out.extend(group)
     return out
 
 
-def _clusters(group: list[_Seen], table: AliasTable) -> list[_Seen]:
-    group.sort(key=lambda e: (_precedence(e), e.start or 0, e.key))
+def _shared(group: Sequence[_Seen], tokens: Sequence[frozenset[str]]) -> bool:
+    """True when some id links findings of two tools (else there is nothing to merge in this file)."""
+    tools_of: dict[str, frozenset[str]] = {}
+    for entry, found in zip(group, tokens, strict=True):
+        for token in found:
+            seen = tools_of.get(token)
+            if seen is None:
+                tools_of[token] = entry.tools
+            elif seen != entry.tools:
+                return True
+    return False
+
+
+def _clusters(group: list[_Seen], tokens: list[frozenset[str]]) -> list[_Seen]:
+    order = sorted(range(len(group)), key=lambda i: (_precedence(group[i]), group[i].start or 0, group[i].key))
     clusters: list[list[_Seen]] = []
     index: dict[str, list[int]] = {}
-    for entry in group:
-        tokens = _tokens(entry.finding, table)
+    for i in order:
+        entry = group[i]
         best: tuple[int, int] | None = None
-        for token in tokens:
+        for token in tokens[i]:
             for n in index.get(token, ()):
-                anchor = clusters[n][0]
                 if any(m.tools & entry.tools for m in clusters[n]):
                     continue
-                fit = _fit(anchor, entry)
+                fit = _fit(clusters[n][0], entry)
                 if fit is not None and (best is None or (fit, n) < best):
                     best = (fit, n)
         if best is None:
-            for token in tokens:
+            for token in tokens[i]:
                 index.setdefault(token, []).append(len(clusters))
             clusters.append([entry])
         else:
@@ -676,13 +711,18 @@ def _precedence(entry: _Seen) -> int:
     return 2 if "hadolint" in entry.tools else 3
 
 
-def _tokens(f: Finding, table: AliasTable) -> frozenset[str]:
-    found: set[str] = set()
-    for rule in (f.id, *f.aliases):
-        key = rule_key(rule)
-        found.add(key)
-        found.update(table.get(key, ()))
-    return frozenset(found)
+def _tokens(f: Finding, table: AliasTable, known: dict[tuple[str, tuple[str, ...]], frozenset[str]]) -> frozenset[str]:
+    """The ids a finding can be linked by: its own, its aliases and what the alias table maps them to."""
+    ids = (f.id, f.aliases)
+    found = known.get(ids)
+    if found is None:
+        linked: set[str] = set()
+        for rule in (f.id, *f.aliases):
+            key = rule_key(rule)
+            linked.add(key)
+            linked.update(table.get(key, ()))
+        found = known[ids] = frozenset(linked)
+    return found
 
 
 def _fit(anchor: _Seen, entry: _Seen) -> int | None:
