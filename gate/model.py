@@ -475,7 +475,8 @@ def _key_hash(key: tuple[str, ...]) -> str:
 
 
 AliasTable = Mapping[str, frozenset[str]]
-"""Rule ids (as `rule_key` spells them) to the built-in rules that mean the same problem (`CG-DF-...`)."""
+"""Rule ids (as `rule_key` spells them) to the groups of ids that mean the same problem: the built-in rules
+(`CG-DF-...`) whose equivalents they are, or the Trivy id of a hadolint/Trivy pair without one of ours."""
 
 
 def dedupe(
