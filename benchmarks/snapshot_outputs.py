@@ -31,14 +31,14 @@ OUTPUTS = {
 
 def _inputs(shared: Path) -> list[tuple[str, Path, list[str]]]:
     """(snapshot name, folder to run in, PATH arguments) for every case."""
-    cases: list[tuple[str, Path, list[str]]] = []
     corpus = shared / "corpus"
-    for path in sorted(corpus.rglob("*")):
-        if path.suffix in (".json", ".sarif") and path.parent.name != "schemas" and path.name != "EXPECTATIONS.json":
-            cases.append((str(path.relative_to(corpus)).replace("/", "__"), path.parent, [path.name]))
+    cases = [
+        (str(path.relative_to(corpus)).replace("/", "__"), path.parent, [path.name])
+        for path in sorted(corpus.rglob("*"))
+        if path.suffix in (".json", ".sarif") and path.parent.name != "schemas" and path.name != "EXPECTATIONS.json"
+    ]
     fixtures = ROOT / "tests" / "unit" / "dockerfile" / "fixtures"
-    for path in sorted(fixtures.glob("*.Dockerfile")):
-        cases.append((f"dockerfile__{path.name}", fixtures, [path.name]))
+    cases += [(f"dockerfile__{path.name}", fixtures, [path.name]) for path in sorted(fixtures.glob("*.Dockerfile"))]
     cases.append(("examples__app", ROOT / "examples" / "app", ["."]))
     return cases
 
