@@ -142,7 +142,7 @@ def _edit_files(
         mine: list[Bump] = []
         for bump in sorted((b for b in bumps if b.use.file == display), key=lambda b: b.use.line):
             try:
-                more = _edits_of(bump)
+                more = edits_of(bump)
                 rewrite.apply(src.text, [*taken, *more])
             except rewrite.RewriteError as exc:
                 failed.append(SkippedImage(display, bump.use.line, bump.use.resolved, f"cannot rewrite: {exc}"))
@@ -156,7 +156,7 @@ def _edit_files(
     return edits, applied, failed
 
 
-def _edits_of(bump: Bump) -> tuple[rewrite.TextEdit, ...]:
+def edits_of(bump: Bump) -> tuple[rewrite.TextEdit, ...]:
     use = bump.use
     if not use.segments:
         raise rewrite.RewriteError("the reference is quoted, escaped or split across lines; edit it by hand")
