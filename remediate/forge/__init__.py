@@ -137,8 +137,8 @@ class Forge(Protocol):
         """Every PR/MR (open, closed, merged) whose source branch starts with `prefix`."""
         ...
 
-    def branch(self, name: str) -> BranchState | None:
-        """A branch's head and authorship; None when it does not exist."""
+    def branch(self, name: str, base: str) -> BranchState | None:
+        """A branch's head and who made its commits since `base`; None when it does not exist."""
         ...
 
     def push(self, branch: str, base: str, files: Sequence[FileChange], message: str) -> str:

@@ -54,12 +54,13 @@ def run(
     existing = forge.list_requests(prefix)
     branches: dict[str, BranchState] = {}
     for name in needs_branch_check(existing):
-        state = forge.branch(name)
+        state = forge.branch(name, base)
         if state is not None:
             branches[name] = state
 
     def body_of(update: Update, commit: str) -> str:
-        return render.body(update, commit=commit, vulns=vulns)
+        # a plain git remote has no description to keep in step
+        return "" if forge.name == "git" else render.body(update, commit=commit, vulns=vulns)
 
     outcomes: list[Outcome] = []
     for action in reconcile(updates, existing, branches=branches, body_of=body_of, limits=limits):
