@@ -381,3 +381,380 @@ class CodeScanningFake(FakeGitHub):
             return Reply(404)
         status = upload.statuses.popleft() if len(upload.statuses) > 1 else upload.statuses[0]
         return Reply(200, status)
+
+
+def _sha(*parts: object) -> str:
+    import hashlib
+
+    return hashlib.sha1(json.dumps(parts, sort_keys=True, default=str).encode(), usedforsecurity=False).hexdigest()
+
+
+class PullRequestsFake(FakeGitHub):
+    """A stateful repository for the remediation: git data (blobs, trees, commits, refs) and pull requests.
+
+    Responses start from the contract's own examples (their URLs moved to this server) and carry the
+    fake's state. Tests act as people through `close`, `merge` and `push_as`; `writes()` counts the
+    requests that would change something on GitHub."""
+
+    def __init__(self, *, token: str | None = None, owner: str = "org", repo: str = "app") -> None:
+        super().__init__(token=token)
+        self.owner, self.name = owner, repo
+        raw = json.dumps(self.validator.doc["components"]["examples"]).replace("https://api.github.com", self.url)
+        self.examples: dict[str, Any] = {k: v["value"] for k, v in json.loads(raw).items()}
+        self.blobs: dict[str, str] = {}
+        self.trees: dict[str, dict[str, str]] = {}
+        self.commits: dict[str, dict[str, Any]] = {}
+        self.refs: dict[str, str] = {}
+        self.pulls: dict[int, dict[str, Any]] = {}
+        self.comments: dict[int, list[str]] = {}
+        self.default_branch = "main"
+        for op, handler in {
+            "repos/get": self._repo,
+            "repos/get-branch": self._branch,
+            "repos/get-commit": self._commit,
+            "git/create-blob": self._create_blob,
+            "git/create-tree": self._create_tree,
+            "git/create-commit": self._create_commit,
+            "git/get-commit": self._git_commit,
+            "git/get-ref": self._get_ref,
+            "git/create-ref": self._create_ref,
+            "git/update-ref": self._update_ref,
+            "git/delete-ref": self._delete_ref,
+            "pulls/list": self._list_pulls,
+            "pulls/create": self._create_pull,
+            "pulls/get": self._get_pull,
+            "pulls/update": self._update_pull,
+            "issues/create-comment": self._comment,
+            "issues/add-labels": self._labels,
+            "pulls/request-reviewers": self._reviewers,
+        }.items():
+            self.route(op, handler)
+
+    def _dispatch(self, request: FakeRequest) -> Reply:
+        # GitHub hides a repository from a wrong token behind a 404 with a message
+        if self.token is not None and request.headers.get("authorization") not in (
+            f"Bearer {self.token}",
+            f"token {self.token}",
+        ):
+            return Reply(404, {"message": "Not Found", "documentation_url": ""})
+        return super()._dispatch(request)
+
+    # state helpers for tests -------------------------------------------------------------------
+    def seed(self, files: dict[str, str], *, branch: str = "main", author: str = "Jane") -> str:
+        """A commit holding exactly `files` on `branch` (the base a run starts from)."""
+        tree = {p: self._blob(c) for p, c in files.items()}
+        return self._commit_on(
+            branch, tree, [self.refs[f"heads/{branch}"]] if f"heads/{branch}" in self.refs else [], "seed", author
+        )
+
+    def push_as(self, author: str, branch: str, files: dict[str, str]) -> str:
+        """A person's commit on top of a branch."""
+        head = self.refs[f"heads/{branch}"]
+        tree = {**self.trees[self.commits[head]["tree"]], **{p: self._blob(c) for p, c in files.items()}}
+        return self._commit_on(branch, tree, [head], "a person's change", author)
+
+    def close(self, number: int) -> None:
+        self.pulls[number]["state"] = "closed"
+
+    def merge(self, number: int) -> None:
+        self.pulls[number].update(state="closed", merged_at="2026-01-01T00:00:00Z")
+
+    def file_on(self, branch: str, path: str) -> str | None:
+        head = self.refs.get(f"heads/{branch}")
+        if head is None:
+            return None
+        blob = self.trees[self.commits[head]["tree"]].get(path)
+        return None if blob is None else self.blobs[blob]
+
+    def writes(self) -> list[FakeRequest]:
+        return [r for r in self.requests if r.operation.method != "GET"]
+
+    def open_pulls(self) -> list[dict[str, Any]]:
+        return [p for p in self.pulls.values() if p["state"] == "open"]
+
+    # internals ---------------------------------------------------------------------------------
+    def _blob(self, content: str) -> str:
+        sha = _sha("blob", content)
+        self.blobs[sha] = content
+        return sha
+
+    def _commit_on(self, branch: str, tree: dict[str, str], parents: list[str], message: str, author: str) -> str:
+        tree_sha = _sha("tree", tree)
+        self.trees[tree_sha] = dict(tree)
+        sha = self._new_commit(tree_sha, parents, message, author)
+        self.refs[f"heads/{branch}"] = sha
+        for p in self.pulls.values():
+            if p["head"]["ref"] == branch and p["state"] == "open":
+                p["head"]["sha"] = sha
+        return sha
+
+    def _new_commit(self, tree: str, parents: list[str], message: str, author: str) -> str:
+        sha = _sha("commit", tree, parents, message, author, len(self.commits))
+        self.commits[sha] = {"tree": tree, "parents": parents, "message": message, "author": author}
+        return sha
+
+    def _repo_url(self) -> str:
+        return f"{self.url}/repos/{self.owner}/{self.name}"
+
+    def _repo(self, request: FakeRequest) -> Reply:
+        body = dict(self.examples["full-repository-default-response"])
+        body.update(
+            name=self.name,
+            full_name=f"{self.owner}/{self.name}",
+            default_branch=self.default_branch,
+            url=self._repo_url(),
+            language=None,
+        )
+        body.pop("source", None)
+        body.pop("parent", None)
+        return Reply(200, body)
+
+    def _git_commit_body(self, sha: str) -> dict[str, Any]:
+        c = self.commits[sha]
+        body: dict[str, Any] = json.loads(json.dumps(self.examples["git-commit"]))
+        person = {"date": "2026-01-01T00:00:00Z", "name": c["author"], "email": f"{c['author'].lower()}@example.com"}
+        body.update(
+            sha=sha,
+            url=f"{self._repo_url()}/git/commits/{sha}",
+            author=person,
+            committer=person,
+            message=c["message"],
+            tree={"sha": c["tree"], "url": f"{self._repo_url()}/git/trees/{c['tree']}"},
+            parents=[
+                {"sha": p, "url": f"{self._repo_url()}/git/commits/{p}", "html_url": f"{self.url}/c/{p}"}
+                for p in c["parents"]
+            ],
+        )
+        return body
+
+    def _branch(self, request: FakeRequest) -> Reply:
+        name = request.operation.params["branch"]
+        sha = self.refs.get(f"heads/{name}")
+        if sha is None:
+            return Reply(404, {"message": "Branch not found"})
+        body = json.loads(json.dumps(self.examples["branch-get"]))
+        body["name"] = name
+        body["commit"].update(sha=sha, url=f"{self._repo_url()}/commits/{sha}")
+        body["commit"]["commit"]["tree"].update(sha=self.commits[sha]["tree"])
+        body["commit"]["commit"]["message"] = self.commits[sha]["message"]
+        return Reply(200, body)
+
+    def _commit(self, request: FakeRequest) -> Reply:
+        ref = request.operation.params["ref"]
+        sha = self.refs.get(f"heads/{ref}", ref)
+        if sha not in self.commits:
+            return Reply(404, {"message": "No commit found"})
+        c = self.commits[sha]
+        body = json.loads(json.dumps(self.examples["commit"]))
+        body.update(sha=sha, url=f"{self._repo_url()}/commits/{sha}", files=[])
+        body["commit"]["message"] = c["message"]
+        body["commit"]["author"]["name"] = c["author"]
+        body["commit"]["tree"]["sha"] = c["tree"]
+        body["author"] = dict(body["author"], login=c["author"].lower())
+        body["committer"] = dict(body["committer"], login=c["author"].lower())
+        body["parents"] = [{"sha": p, "url": f"{self._repo_url()}/commits/{p}"} for p in c["parents"]]
+        return Reply(200, body)
+
+    def _create_blob(self, request: FakeRequest) -> Reply:
+        content = request.body["content"]
+        if request.body.get("encoding") == "base64":
+            content = base64.b64decode(content).decode()
+        sha = self._blob(content)
+        return Reply(201, {"sha": sha, "url": f"{self._repo_url()}/git/blobs/{sha}"})
+
+    def _create_tree(self, request: FakeRequest) -> Reply:
+        base = request.body.get("base_tree")
+        if base is not None and base not in self.trees:
+            return Reply(422, {"message": "base_tree not found", "documentation_url": "", "errors": []})
+        tree = dict(self.trees.get(base, {})) if base else {}
+        for element in request.body["tree"]:
+            if element.get("sha") is None:
+                tree.pop(element["path"], None)
+            elif element["sha"] not in self.blobs:
+                return Reply(422, {"message": "sha not found", "documentation_url": "", "errors": []})
+            else:
+                tree[element["path"]] = element["sha"]
+        sha = _sha("tree", tree)
+        self.trees[sha] = tree
+        entries = [
+            {
+                "path": p,
+                "mode": "100644",
+                "type": "blob",
+                "sha": b,
+                "size": len(self.blobs[b]),
+                "url": f"{self._repo_url()}/git/blobs/{b}",
+            }
+            for p, b in sorted(tree.items())
+        ]
+        return Reply(
+            201, {"sha": sha, "url": f"{self._repo_url()}/git/trees/{sha}", "tree": entries, "truncated": False}
+        )
+
+    def _create_commit(self, request: FakeRequest) -> Reply:
+        if request.body["tree"] not in self.trees or any(
+            p not in self.commits for p in request.body.get("parents", [])
+        ):
+            return Reply(422, {"message": "tree or parent not found", "documentation_url": "", "errors": []})
+        sha = self._new_commit(
+            request.body["tree"], list(request.body.get("parents", [])), request.body["message"], "container-gate[bot]"
+        )
+        return Reply(201, self._git_commit_body(sha))
+
+    def _git_commit(self, request: FakeRequest) -> Reply:
+        sha = request.operation.params["commit_sha"]
+        return Reply(200, self._git_commit_body(sha)) if sha in self.commits else Reply(404, {"message": "Not Found"})
+
+    def _ref_body(self, ref: str) -> dict[str, Any]:
+        sha = self.refs[ref]
+        return {
+            "ref": f"refs/{ref}",
+            "node_id": "x",
+            "url": f"{self._repo_url()}/git/refs/{ref}",
+            "object": {"type": "commit", "sha": sha, "url": f"{self._repo_url()}/git/commits/{sha}"},
+        }
+
+    def _get_ref(self, request: FakeRequest) -> Reply:
+        ref = request.operation.params["ref"]
+        return Reply(200, self._ref_body(ref)) if ref in self.refs else Reply(404, {"message": "Not Found"})
+
+    def _create_ref(self, request: FakeRequest) -> Reply:
+        ref = request.body["ref"].removeprefix("refs/")
+        if ref in self.refs:
+            return Reply(422, {"message": "Reference already exists", "documentation_url": "", "errors": []})
+        if request.body["sha"] not in self.commits:
+            return Reply(422, {"message": "Object does not exist", "documentation_url": "", "errors": []})
+        self.refs[ref] = request.body["sha"]
+        return Reply(201, self._ref_body(ref))
+
+    def _update_ref(self, request: FakeRequest) -> Reply:
+        ref = request.operation.params["ref"]
+        if ref not in self.refs:
+            return Reply(422, {"message": "Reference does not exist", "documentation_url": "", "errors": []})
+        sha = request.body["sha"]
+        if not request.body.get("force") and self.refs[ref] not in self._ancestors(sha):
+            return Reply(422, {"message": "Update is not a fast forward", "documentation_url": "", "errors": []})
+        self.refs[ref] = sha
+        for p in self.pulls.values():
+            if f"heads/{p['head']['ref']}" == ref and p["state"] == "open":
+                p["head"]["sha"] = sha
+        return Reply(200, self._ref_body(ref))
+
+    def _ancestors(self, sha: str) -> set[str]:
+        seen: set[str] = set()
+        todo = [sha]
+        while todo:
+            s = todo.pop()
+            if s not in seen and s in self.commits:
+                seen.add(s)
+                todo.extend(self.commits[s]["parents"])
+        return seen
+
+    def _delete_ref(self, request: FakeRequest) -> Reply:
+        ref = request.operation.params["ref"]
+        if ref not in self.refs:
+            return Reply(422, None)
+        del self.refs[ref]
+        return Reply(204)
+
+    def _pull_body(self, number: int, *, simple: bool = False) -> dict[str, Any]:
+        p = self.pulls[number]
+        body: dict[str, Any] = json.loads(
+            json.dumps(self.examples["pull-request-simple-items"][0] if simple else self.examples["pull-request"])
+        )
+        url = f"{self._repo_url()}/pulls/{number}"
+        body.update(
+            url=url,
+            number=number,
+            html_url=f"{self.url}/{self.owner}/{self.name}/pull/{number}",
+            issue_url=f"{self._repo_url()}/issues/{number}",
+            state=p["state"],
+            title=p["title"],
+            body=p["body"],
+            merged_at=p.get("merged_at"),
+            closed_at=None if p["state"] == "open" else "2026-01-01T00:00:00Z",
+            labels=[dict(self.examples["label-items"][0], name=n) for n in p["labels"]],
+            requested_teams=[],
+            requested_reviewers=[dict(body["user"], login=r) for r in p["reviewers"]],
+        )
+        body["head"].update(ref=p["head"]["ref"], sha=p["head"]["sha"], label=f"{self.owner}:{p['head']['ref']}")
+        body["base"].update(ref=p["base"], sha=self.refs.get(f"heads/{p['base']}", "0" * 40))
+        if not simple:
+            body["merged"] = p.get("merged_at") is not None
+        return body
+
+    def _list_pulls(self, request: FakeRequest) -> Reply:
+        state = request.query.get("state", "open")
+        head = request.query.get("head")
+        found = [
+            self._pull_body(n, simple=True)
+            for n, p in sorted(self.pulls.items())
+            if (state == "all" or p["state"] == state) and (head is None or f"{self.owner}:{p['head']['ref']}" == head)
+        ]
+        return Reply(200, found)
+
+    def _create_pull(self, request: FakeRequest) -> Reply:
+        head, base = request.body["head"], request.body["base"]
+        if f"heads/{head}" not in self.refs:
+            return Reply(
+                422,
+                {
+                    "message": "Validation Failed",
+                    "documentation_url": "",
+                    "errors": [{"field": "head", "code": "invalid"}],
+                },
+            )
+        if any(p["head"]["ref"] == head and p["state"] == "open" for p in self.pulls.values()):
+            return Reply(
+                422,
+                {
+                    "message": f"A pull request already exists for {self.owner}:{head}.",
+                    "documentation_url": "",
+                    "errors": [],
+                },
+            )
+        number = max(self.pulls, default=0) + 1
+        self.pulls[number] = {
+            "state": "open",
+            "title": request.body.get("title", ""),
+            "body": request.body.get("body"),
+            "head": {"ref": head, "sha": self.refs[f"heads/{head}"]},
+            "base": base,
+            "labels": [],
+            "reviewers": [],
+        }
+        return Reply(201, self._pull_body(number))
+
+    def _get_pull(self, request: FakeRequest) -> Reply:
+        number = int(request.operation.params["pull_number"])
+        return Reply(200, self._pull_body(number)) if number in self.pulls else Reply(404, {"message": "Not Found"})
+
+    def _update_pull(self, request: FakeRequest) -> Reply:
+        number = int(request.operation.params["pull_number"])
+        if number not in self.pulls:
+            return Reply(422, {"message": "Not Found", "documentation_url": "", "errors": []})
+        p = self.pulls[number]
+        for key in ("title", "body", "state"):
+            if key in request.body:
+                p[key] = request.body[key]
+        return Reply(200, self._pull_body(number))
+
+    def _comment(self, request: FakeRequest) -> Reply:
+        number = int(request.operation.params["issue_number"])
+        self.comments.setdefault(number, []).append(request.body["body"])
+        body = dict(self.examples["issue-comment"], body=request.body["body"])
+        return Reply(201, body)
+
+    def _labels(self, request: FakeRequest) -> Reply:
+        number = int(request.operation.params["issue_number"])
+        names = request.body if isinstance(request.body, list) else request.body.get("labels", [])
+        names = [n if isinstance(n, str) else n["name"] for n in names]
+        p = self.pulls[number]
+        p["labels"] = sorted({*p["labels"], *names})
+        return Reply(200, [dict(self.examples["label-items"][0], name=n) for n in p["labels"]])
+
+    def _reviewers(self, request: FakeRequest) -> Reply:
+        number = int(request.operation.params["pull_number"])
+        p = self.pulls[number]
+        p["reviewers"] = sorted({*p["reviewers"], *request.body.get("reviewers", [])})
+        return Reply(201, self._pull_body(number, simple=True))
