@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from remediate.registry import OciRegistryClient
 
 DEFAULT_CONFIG = ".container-gate.yml"
+FORGES = ("github", "gitlab", "git")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -24,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "remediate",
         help="bump Dockerfile base images to the newest allowed tag (and digest)",
         description="Find Dockerfiles, ask the registry for newer base image tags, and print or apply "
-        "the edits. Exit 0 done, 2 error.",
+        "the edits, or open one PR/MR per update with --forge. Exit 0 done, 1 some forge updates failed, 2 error.",
     )
     p.add_argument("paths", nargs="*", default=["."], metavar="PATH", help="repo roots or Dockerfiles (default .)")
     p.add_argument(
@@ -51,6 +52,31 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--dry-run", action="store_true", help="print the plan and a unified diff (the default)")
     mode.add_argument("--write", action="store_true", help="apply the edits to the files in place")
+    mode.add_argument(
+        "--forge",
+        choices=FORGES,
+        help="commit each update on its own branch and open or update its PR/MR (git: push branches, no API); "
+        "nothing is written to the checkout",
+    )
+    forge = p.add_argument_group("forge (with --forge; the same keys work under remediate: in the config)")
+    forge.add_argument(
+        "--repo", metavar="OWNER/NAME|ID|REMOTE", help="default GITHUB_REPOSITORY / CI_PROJECT_ID / origin"
+    )
+    forge.add_argument(
+        "--api-url", metavar="URL", help="default GITHUB_API_URL / CI_API_V4_URL; plain http only to loopback"
+    )
+    forge.add_argument("--base-branch", metavar="B", help="branch the PRs target (default: the repository's default)")
+    forge.add_argument("--group", action="store_true", default=None, help="one branch and PR/MR for all updates")
+    forge.add_argument(
+        "--labels", "--label", action="append", default=[], metavar="L", help="labels (repeatable or comma-separated)"
+    )
+    forge.add_argument(
+        "--reviewers", "--reviewer", action="append", default=[], metavar="U", help="reviewers (GitLab: user ids)"
+    )
+    forge.add_argument("--assignees", action="append", default=[], metavar="U", help="assignees (GitLab: user ids)")
+    forge.add_argument("--max-open", type=int, metavar="N", help="at most N of our PRs/MRs open at once (default 10)")
+    forge.add_argument("--max-new", type=int, metavar="N", help="at most N new PRs/MRs per run (default 2)")
+    forge.add_argument("--branch-prefix", metavar="P", help="prefix of our branch names (default container-gate/)")
     p.add_argument("--json", metavar="FILE", help="write the plan as JSON ('-' for stdout)")
     p.add_argument("--config", metavar="FILE", help=f"config file with a remediate: section (default {DEFAULT_CONFIG})")
     p.set_defaults(func=run)
@@ -91,7 +117,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"note: {note}", file=sys.stderr)
     if args.write:
         _write_files(result.edits)
-    elif result.edits:
+    elif result.edits and not args.forge:
         human.write("\n" + render.diff(result))
     if args.json:
         _write_output(args.json, render.json_text(result))
@@ -100,6 +126,10 @@ def _run(args: argparse.Namespace) -> int:
         first = next(s for s in result.skipped if s.registry_error)
         print(f"container-gate remediate: no registry lookup succeeded: {first.reason}", file=sys.stderr)
         return ERROR
+    if args.forge:
+        from remediate.forge.cli import run_forge
+
+        return run_forge(args, conf, result, reports or (), human)
     return 0
 
 

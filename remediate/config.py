@@ -14,6 +14,8 @@ from remediate.versioning import LEVELS, Range, Rules
 
 _UPDATE = {"enum": list(LEVELS)}
 _GLOBS = {"type": "array", "items": {"type": "string", "minLength": 1}}
+_TEXT = {"type": "string", "minLength": 1}
+_COUNT = {"type": "integer", "minimum": 0}
 SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
@@ -42,6 +44,18 @@ SCHEMA: dict[str, Any] = {
                 },
             },
         },
+        # where the forge step opens PRs/MRs; choosing a forge at all stays a command-line decision
+        # (`--forge`), so a config file cannot turn a dry run into writes
+        "repo": _TEXT,
+        "api-url": {"type": "string", "pattern": "^https?://"},
+        "base-branch": _TEXT,
+        "group": {"type": "boolean"},
+        "labels": _GLOBS,
+        "reviewers": _GLOBS,
+        "assignees": _GLOBS,
+        "max-open": _COUNT,
+        "max-new": _COUNT,
+        "branch-prefix": {"type": "string", "minLength": 1, "pattern": "^[A-Za-z0-9._/-]+$"},
         "findings-map": {
             "type": "array",
             "items": {
@@ -86,6 +100,16 @@ class RemediateConfig:
     ignore_images: tuple[str, ...] = ()
     images: tuple[ImageRule, ...] = ()
     findings_map: tuple[tuple[str, str], ...] = field(default=())
+    repo: str | None = None
+    api_url: str | None = None
+    base_branch: str | None = None
+    group: bool = False
+    labels: tuple[str, ...] = ()
+    reviewers: tuple[str, ...] = ()
+    assignees: tuple[str, ...] = ()
+    max_open: int = 10
+    max_new: int = 2
+    branch_prefix: str = "container-gate/"
 
     def ignored(self, ref: ImageRef) -> bool:
         """True when the user asked to leave this image alone."""
@@ -130,6 +154,16 @@ def from_mapping(section: Mapping[str, Any], *, origin: str) -> RemediateConfig:
         ignore_images=tuple(section.get("ignore-images", ())),
         images=tuple(_image_rule(r, i, origin) for i, r in enumerate(section.get("images", ()))),
         findings_map=tuple((m["report"], m["dockerfile"]) for m in section.get("findings-map", ())),
+        repo=section.get("repo"),
+        api_url=section.get("api-url"),
+        base_branch=section.get("base-branch"),
+        group=bool(section.get("group", False)),
+        labels=tuple(section.get("labels", ())),
+        reviewers=tuple(section.get("reviewers", ())),
+        assignees=tuple(section.get("assignees", ())),
+        max_open=section.get("max-open", 10),
+        max_new=section.get("max-new", 2),
+        branch_prefix=section.get("branch-prefix", "container-gate/"),
     )
 
 

@@ -37,6 +37,18 @@ _FAMILIES: dict[str, tuple[str, ...]] = {
 
 
 @dataclass(frozen=True, slots=True)
+class FixableVuln:
+    """What a PR body says about one fixable vulnerability (every field is report text: untrusted)."""
+
+    id: str
+    severity: str
+    package: str
+    installed: str
+    fixed: str
+    link: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class ImageFindings:
     """What one report says about one built image."""
 
@@ -45,6 +57,8 @@ class ImageFindings:
     os: str | None
     fixable: tuple[str, ...]
     """Ids of vulnerabilities in OS packages that have a fixed version, sorted, once each."""
+    details: tuple[FixableVuln, ...] = ()
+    """The same vulnerabilities with severity, package and versions (the first sighting of each id)."""
 
 
 def load(paths: Sequence[Path]) -> list[ImageFindings]:
@@ -56,8 +70,16 @@ def load(paths: Sequence[Path]) -> list[ImageFindings]:
 
 def summarise(report: Report) -> ImageFindings:
     """Keep what remediation needs: the fixable OS-package vulnerability ids."""
-    ids = {f.id for f in report.findings if f.kind is Kind.VULNERABILITY and f.package_class == "os-pkgs" and f.fixable}
-    return ImageFindings(report.path, report.artifact, report.os, tuple(sorted(ids)))
+    details: dict[str, FixableVuln] = {}
+    for f in report.findings:
+        if f.kind is Kind.VULNERABILITY and f.package_class == "os-pkgs" and f.fixable and f.id not in details:
+            link = f.help_uri or next((r for r in f.references if r.startswith("https://")), "")
+            details[f.id] = FixableVuln(
+                f.id, f.severity.name, f.package or "", f.installed_version or "", f.fixed_version or "", link
+            )
+    return ImageFindings(
+        report.path, report.artifact, report.os, tuple(sorted(details)), tuple(details[i] for i in sorted(details))
+    )
 
 
 def match(

@@ -87,9 +87,16 @@ REMEDIATE_INPUTS: tuple[Input, ...] = (
     Input("dry-run", Kind.FLAG, "--dry-run"),
     Input("json", Kind.VALUE, "--json", writes=True),
     Input("forge", Kind.VALUE, "--forge", unless="dry-run"),
+    Input("repo", Kind.VALUE, "--repo", unless="dry-run"),
+    Input("api-url", Kind.VALUE, "--api-url", unless="dry-run"),
+    Input("base-branch", Kind.VALUE, "--base-branch", unless="dry-run"),
     Input("group", Kind.FLAG, "--group", unless="dry-run"),
     Input("labels", Kind.LIST, "--label", unless="dry-run"),
     Input("reviewers", Kind.LIST, "--reviewer", unless="dry-run"),
+    Input("assignees", Kind.LIST, "--assignees", unless="dry-run"),
+    Input("max-open", Kind.VALUE, "--max-open", unless="dry-run"),
+    Input("max-new", Kind.VALUE, "--max-new", unless="dry-run"),
+    Input("branch-prefix", Kind.VALUE, "--branch-prefix", unless="dry-run"),
     Input("token", Kind.ENV),
 )
 

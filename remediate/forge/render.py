@@ -10,8 +10,8 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
+from remediate.findings import FixableVuln
 from remediate.forge import Entry, FileChange, Meta, Update
 
 FORMAT_VERSION = 1
@@ -22,18 +22,6 @@ _META = re.compile(r"<!-- container-gate:remediate (\{.*?\}) -->", re.DOTALL)
 _SLUG = re.compile(r"[^a-z0-9._]+")
 _PUNCT = re.compile(r"([\\`*_{}\[\]()#+!|~])")
 SEVERITY_ORDER = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN")
-
-
-@dataclass(frozen=True, slots=True)
-class Vuln:
-    """A fixable vulnerability as a report describes it (all untrusted text)."""
-
-    id: str
-    severity: str
-    package: str
-    installed: str
-    fixed: str
-    link: str = ""
 
 
 def esc(text: str) -> str:
@@ -159,7 +147,7 @@ def parse_meta(body: str | None) -> Meta | None:
         return None
 
 
-def body(update: Update, *, commit: str, vulns: Mapping[str, Vuln] | None = None, closed: str = "") -> str:
+def body(update: Update, *, commit: str, vulns: Mapping[str, FixableVuln] | None = None, closed: str = "") -> str:
     """The PR/MR description: what moves, what it fixes (clipped to fit), how to ignore it, the metadata."""
     meta = meta_comment(Meta(update.entries, commit, update.content, closed))
     head = [_intro(update), "", *_table(update.entries)]
@@ -188,12 +176,12 @@ def _table(entries: Sequence[Entry]) -> list[str]:
     return rows
 
 
-def _fixes(ids: Sequence[str], vulns: Mapping[str, Vuln], budget: int) -> list[str]:
+def _fixes(ids: Sequence[str], vulns: Mapping[str, FixableVuln], budget: int) -> list[str]:
     if not ids:
         return []
     rank = {s: i for i, s in enumerate(SEVERITY_ORDER)}
     known = sorted(
-        (vulns.get(i) or Vuln(i, "UNKNOWN", "", "", "") for i in ids),
+        (vulns.get(i) or FixableVuln(i, "UNKNOWN", "", "", "") for i in ids),
         key=lambda v: (rank.get(v.severity.upper(), len(rank)), v.id),
     )
     out = [

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from remediate.findings import FixableVuln
 from remediate.forge import BranchState, ChangeRequest, Forge, ForgeError, Meta, Update, render
 from remediate.forge.reconcile import (
     DEFAULT_LIMITS,
@@ -48,7 +49,7 @@ def run(
     base: str,
     prefix: str,
     limits: Limits = DEFAULT_LIMITS,
-    vulns: Mapping[str, render.Vuln] | None = None,
+    vulns: Mapping[str, FixableVuln] | None = None,
 ) -> list[Outcome]:
     """Reconcile and apply; one outcome per update, security-driven updates first."""
     existing = forge.list_requests(prefix)

@@ -29,13 +29,15 @@ DEFAULT_EXCEPTIONS: dict[tuple[str, str], str] = {
 }
 TOKEN_DEFAULT = "${{ github.token }}"
 
-# Flags the forge issue (pull requests) adds to `remediate`; until then the action only passes them with
-# dry-run false, and the CLI then rejects them (exit 2) instead of silently doing a dry run.
-PENDING_FORGE_FLAGS = {"--forge", "--group", "--label", "--reviewer"}
+# Flags an action input may name before the CLI has them (none now: the forge flags exist).
+PENDING_FORGE_FLAGS: set[str] = set()
 
 # CLI options an action deliberately does not expose.
 NOT_INPUTS = {
     ("remediate", "--write"): "an action either plans (dry-run) or opens pull requests (forge)",
+    # DESIGN.md spells these in the plural; the action passes the singular alias of the same option
+    ("remediate", "--labels"): "the labels input passes --label, the same option",
+    ("remediate", "--reviewers"): "the reviewers input passes --reviewer, the same option",
 }
 
 
@@ -218,3 +220,26 @@ def test_declared_outputs_are_the_outputs_the_gate_writes(tmp_path: Path, monkey
     assert main(["gate", str(report), "--sarif", "out.sarif"]) == 1
     written = {line.split("<<", 1)[0] for line in output.read_text(encoding="utf-8").splitlines() if "<<" in line}
     assert written == set(_action("gate")["outputs"])
+
+
+def test_remediate_forge_inputs_reach_the_parser(tmp_path: Path) -> None:
+    values = {
+        "dry-run": "false",
+        "forge": "gitlab",
+        "repo": "group/project",
+        "api-url": "https://gitlab.example.com",
+        "base-branch": "develop",
+        "group": "true",
+        "labels": "dependencies\ndocker",
+        "reviewers": "12",
+        "assignees": "13\n14",
+        "max-open": "5",
+        "max-new": "1",
+        "branch-prefix": "deps/",
+    }
+    env = {env_name(k): v for k, v in values.items()}
+    args = build_parser().parse_args(build_argv("remediate", env, workspace=tmp_path))
+    assert (args.dry_run, args.forge, args.repo, args.api_url) == (False, "gitlab", "group/project", values["api-url"])
+    assert (args.base_branch, args.group, args.labels) == ("develop", True, ["dependencies", "docker"])
+    assert (args.reviewers, args.assignees) == (["12"], ["13", "14"])
+    assert (args.max_open, args.max_new, args.branch_prefix) == (5, 1, "deps/")

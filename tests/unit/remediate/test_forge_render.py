@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from remediate.findings import FixableVuln
 from remediate.forge import Entry, FileChange, Meta, render
 
 
@@ -69,8 +70,8 @@ def test_vulnerabilities_sorted_by_severity_with_links() -> None:
     fixes = ("CVE-1", "CVE-2", "CVE-3")
     u = render.make_update("b", [entry(fixes=fixes)], [FileChange("f", "x")])
     vulns = {
-        "CVE-1": render.Vuln("CVE-1", "LOW", "zlib", "1.0", "1.1"),
-        "CVE-2": render.Vuln("CVE-2", "CRITICAL", "openssl", "3.0.1", "3.0.2", "https://avd.example/CVE-2"),
+        "CVE-1": FixableVuln("CVE-1", "LOW", "zlib", "1.0", "1.1"),
+        "CVE-2": FixableVuln("CVE-2", "CRITICAL", "openssl", "3.0.1", "3.0.2", "https://avd.example/CVE-2"),
     }
     text = render.body(u, commit="c", vulns=vulns)
     rows = [line for line in text.splitlines() if line.startswith("| ") and "CVE-" in line]
@@ -80,7 +81,7 @@ def test_vulnerabilities_sorted_by_severity_with_links() -> None:
 
 def test_body_is_clipped_under_the_limit_with_a_count_of_the_rest() -> None:
     fixes = tuple(f"CVE-2024-{i:05d}" for i in range(5000))
-    vulns = {f: render.Vuln(f, "HIGH", "p" * 40, "1.0.0-r0", "1.0.1-r0", f"https://avd.example/{f}") for f in fixes}
+    vulns = {f: FixableVuln(f, "HIGH", "p" * 40, "1.0.0-r0", "1.0.1-r0", f"https://avd.example/{f}") for f in fixes}
     u = render.make_update("b", [entry(fixes=fixes)], [FileChange("f", "x")])
     text = render.body(u, commit="c", vulns=vulns)
     assert len(text) <= render.BODY_LIMIT
@@ -91,7 +92,7 @@ def test_body_is_clipped_under_the_limit_with_a_count_of_the_rest() -> None:
 
 def test_untrusted_report_text_is_escaped() -> None:
     u = render.make_update("b", [entry(fixes=("X",))], [FileChange("f", "x")])
-    evil = render.Vuln(
+    evil = FixableVuln(
         "X", "HIGH", "<img src=x onerror=alert(1)>|[click](http://evil)", "@org/team", "`1`", "javascript:alert(1)"
     )
     text = render.body(u, commit="c", vulns={"X": evil})
