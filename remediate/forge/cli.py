@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -37,7 +38,9 @@ def _count(value: int | None, fallback: int, flag: str) -> int:
     return chosen
 
 
-def build_forge(args: argparse.Namespace, conf: RemediateConfig, env: Mapping[str, str]) -> tuple[Forge, list[str]]:
+def build_forge(
+    args: argparse.Namespace, conf: RemediateConfig, env: Mapping[str, str], root: Path
+) -> tuple[Forge, list[str]]:
     """The forge adapter `--forge` names, with its client; the notes list fills as it works."""
     labels = _list(args.labels, conf.labels)
     reviewers = _list(args.reviewers, conf.reviewers)
@@ -49,7 +52,7 @@ def build_forge(args: argparse.Namespace, conf: RemediateConfig, env: Mapping[st
 
         if labels or reviewers or assignees:
             raise ConfigError("--labels, --reviewers and --assignees need a forge with PRs (github or gitlab)")
-        git_forge = GitForge(resolve_remote(repo, Path.cwd()))
+        git_forge = GitForge(resolve_remote(repo, root))
         return git_forge, []
     if args.forge == "github":
         from remediate.forge.github import GitHubForge
@@ -76,6 +79,22 @@ def build_forge(args: argparse.Namespace, conf: RemediateConfig, env: Mapping[st
     return gl, gl.notes
 
 
+def repo_root(paths: Sequence[str]) -> Path:
+    """The repository the files belong to: the git work tree of the first PATH, else that folder,
+    else the current one (the forge's paths are relative to it)."""
+    first = Path(paths[0]) if paths else Path(".")
+    start = first if first.is_dir() else first.parent
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(start), "rev-parse", "--show-toplevel"], capture_output=True, text=True, check=False
+        )
+    except OSError:
+        done = None
+    if done is not None and done.returncode == 0 and done.stdout.strip():
+        return Path(done.stdout.strip())
+    return start if first.is_dir() else Path.cwd()
+
+
 def vulns_of(reports: Sequence[ImageFindings]) -> dict[str, FixableVuln]:
     out: dict[str, FixableVuln] = {}
     for rep in reports:
@@ -94,8 +113,9 @@ def run_forge(
         max_open=_count(args.max_open, conf.max_open, "--max-open"),
     )
     group = conf.group if args.group is None else args.group
-    updates = updates_from(plan, root=Path.cwd(), prefix=prefix, group=group)
-    forge, notes = build_forge(args, conf, os.environ)
+    root = repo_root(args.paths)
+    updates = updates_from(plan, root=root, prefix=prefix, group=group)
+    forge, notes = build_forge(args, conf, os.environ, root)
     try:
         base = args.base_branch or conf.base_branch or forge.default_branch()
         outcomes = run(forge, updates, base=base, prefix=prefix, limits=limits, vulns=vulns_of(reports))

@@ -74,6 +74,11 @@ def order(updates: Sequence[Update]) -> list[Update]:
     return sorted(updates, key=lambda u: (-u.fix_count, u.branch))
 
 
+def same_text(a: str, b: str) -> bool:
+    """Equal as a forge keeps them: line endings and surrounding whitespace are not worth an edit."""
+    return a.replace("\r\n", "\n").strip() == b.replace("\r\n", "\n").strip()
+
+
 def untouched(request: ChangeRequest) -> bool:
     """True when the branch head is the commit our metadata says we pushed."""
     return request.meta is not None and bool(request.head) and request.head == request.meta.commit
@@ -141,7 +146,11 @@ def _refresh(
         return Skip(update, "foreign", f"{request.branch} has commits by {who}; left alone", request)
     same_files = untouched(request) and request.meta is not None and request.meta.content == update.content
     commit = request.head if same_files else ""
-    edit = not same_files or request.title != update.title or request.body != body_of(update, commit)
+    edit = (
+        not same_files
+        or not same_text(request.title, update.title)
+        or not same_text(request.body, body_of(update, commit))
+    )
     if same_files and not edit and not supersedes:
         return Keep(update, request)
     return Refresh(update, request, push=not same_files, edit=edit, supersedes=supersedes)

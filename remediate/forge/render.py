@@ -170,8 +170,8 @@ def _table(entries: Sequence[Entry]) -> list[str]:
         _, new = _name_tag(e.new)
         digest = new.partition("@")[2]
         rows.append(
-            f"| {esc(e.file)}:{e.line} | {esc(e.image)} | {esc(_name_tag(e.old)[1] or 'latest')} → "
-            f"{esc(new.partition('@')[0] or '-')} | {esc(e.why or '-')} | {esc(digest[:19] + '…' if digest else '-')} |"
+            f"| {esc(e.file)}:{e.line} | {esc(e.image)} | {esc(e.old)} → {esc(e.new)} | {esc(e.why or '-')} "
+            f"| {esc(digest[:19] + '…' if digest else '-')} |"
         )
     return rows
 

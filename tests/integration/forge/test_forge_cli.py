@@ -71,7 +71,7 @@ def test_github_first_run_opens_one_pr_per_file_and_the_second_changes_nothing(
             server.file_on("container-gate/api-dockerfile/alpine-3.20", "api/Dockerfile")
             == "FROM alpine:3.20 AS base\n"
         )
-        assert "3.14 → 3.20" in by_branch["container-gate/dockerfile/alpine-3.20"]["body"]
+        assert "alpine:3.14 → alpine:3.20" in by_branch["container-gate/dockerfile/alpine-3.20"]["body"]
         assert by_branch["container-gate/dockerfile/alpine-3.20"]["labels"] == ["deps", "docker"]
 
         writes = len(server.writes())
@@ -182,3 +182,22 @@ def test_git_forge_pushes_to_the_checkouts_remote(
     head = git("--git-dir", str(bare), "rev-parse", "container-gate/base-images")
     assert remediate(alpine_registry, "--forge", "git", "--group") == 0
     assert git("--git-dir", str(bare), "rev-parse", "container-gate/base-images") == head
+
+
+def test_a_repository_path_given_from_elsewhere_keeps_repository_relative_paths(
+    alpine_registry: RegistryServer, checkout: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = PullRequestsFake(token=GH_TOKEN)
+    with server:
+        server.seed(FILES)
+        monkeypatch.chdir(tmp_path)
+        env = {"GITHUB_TOKEN": GH_TOKEN, "GITHUB_REPOSITORY": "org/app", "GITHUB_API_URL": server.url}
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        assert remediate(alpine_registry, "--forge", "github", "--max-new", "5", str(checkout)) == 0
+        assert sorted(p["head"]["ref"] for p in server.pulls.values()) == [
+            "container-gate/api-dockerfile/alpine-3.20",
+            "container-gate/dockerfile/alpine-3.20",
+        ]
+        assert server.file_on("container-gate/dockerfile/alpine-3.20", "Dockerfile") == "FROM alpine:3.20\nRUN true\n"
+        assert server.violations == []

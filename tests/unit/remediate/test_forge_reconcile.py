@@ -203,3 +203,9 @@ def test_held_updates_never_write() -> None:
     a = update()
     [action] = run([a], [], limits=Limits(max_new=0))
     assert isinstance(action, Skip) and action.kind == "held"
+
+
+def test_a_forge_that_trims_or_reflows_line_endings_is_not_edited() -> None:
+    a = update()
+    existing = pr(a, body=render.body(a, commit="c1").rstrip().replace("\n", "\r\n"))
+    assert run([a], [existing]) == [Keep(a, existing)]

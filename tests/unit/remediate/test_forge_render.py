@@ -60,7 +60,10 @@ def test_other_versions_and_garbage_are_not_ours() -> None:
 def test_body_has_the_table_the_ignore_snippet_and_the_metadata() -> None:
     u = render.make_update("b", [entry()], [FileChange("services/api/Dockerfile", "x")])
     text = render.body(u, commit="c1")
-    assert "| services/api/Dockerfile:3 | docker.io/library/alpine | 3.14 → 3.20 | minor update | - |" in text
+    assert (
+        "| services/api/Dockerfile:3 | docker.io/library/alpine | alpine:3.14 → alpine:3.20 | minor update | - |"
+        in text
+    )
     assert 'ignore-versions: ["3.20"]' in text
     meta = render.parse_meta(text)
     assert meta is not None and meta.commit == "c1" and meta.content == u.content
