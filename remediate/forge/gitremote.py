@@ -40,6 +40,8 @@ def resolve_remote(repo: str | None, cwd: Path) -> str:
     name = repo or "origin"
     if "://" in name or name.startswith(("/", "./", "../")) or ("@" in name and ":" in name):
         return name
+    if Path(name).exists():
+        return str(Path(name).resolve())
     try:
         out = subprocess.run(
             ["git", "remote", "get-url", "--", name], cwd=cwd, capture_output=True, text=True, check=True

@@ -79,9 +79,13 @@ def same_text(a: str, b: str) -> bool:
     return a.replace("\r\n", "\n").strip() == b.replace("\r\n", "\n").strip()
 
 
-def untouched(request: ChangeRequest) -> bool:
-    """True when the branch head is the commit our metadata says we pushed."""
-    return request.meta is not None and bool(request.head) and request.head == request.meta.commit
+def untouched(request: ChangeRequest, branches: Mapping[str, BranchState] | None = None) -> bool:
+    """True when the branch head (as the PR reports it, else as the branch does) is the commit our
+    metadata says we pushed."""
+    head = request.head
+    if not head and branches is not None and request.branch in branches:
+        head = branches[request.branch].head
+    return request.meta is not None and bool(head) and head == request.meta.commit
 
 
 def needs_branch_check(requests: Sequence[ChangeRequest]) -> list[str]:
@@ -127,7 +131,7 @@ def reconcile(
 
 
 def _ours(request: ChangeRequest, branches: Mapping[str, BranchState]) -> bool:
-    if untouched(request):
+    if untouched(request, branches):
         return True
     state = branches.get(request.branch)
     return state is not None and state.ours
@@ -141,11 +145,12 @@ def _refresh(
     supersedes: tuple[ChangeRequest, ...],
 ) -> Action:
     state = branches.get(request.branch)
-    if not untouched(request) and state is not None and not state.ours:
+    clean = untouched(request, branches)
+    if not clean and state is not None and not state.ours:
         who = ", ".join(state.authors) or "someone else"
         return Skip(update, "foreign", f"{request.branch} has commits by {who}; left alone", request)
-    same_files = untouched(request) and request.meta is not None and request.meta.content == update.content
-    commit = request.head if same_files else ""
+    same_files = clean and request.meta is not None and request.meta.content == update.content
+    commit = (request.head or (state.head if state else "")) if same_files else ""
     edit = (
         not same_files
         or not same_text(request.title, update.title)

@@ -74,7 +74,7 @@ def run(
             outcomes.append(Outcome(action.update, "unchanged", "", action.request.url))
             continue
         try:
-            outcomes.append(_apply(forge, action, base, body_of))
+            outcomes.append(_apply(forge, action, base, body_of, branches))
         except ForgeError as exc:
             if exc.fatal:
                 raise
@@ -82,7 +82,9 @@ def run(
     return outcomes
 
 
-def _apply(forge: Forge, action: Open | Refresh, base: str, body_of: BodyOf) -> Outcome:
+def _apply(
+    forge: Forge, action: Open | Refresh, base: str, body_of: BodyOf, branches: Mapping[str, BranchState]
+) -> Outcome:
     update = action.update
     if isinstance(action, Open):
         commit = forge.push(update.branch, base, update.files, commit_message(update))
@@ -90,7 +92,9 @@ def _apply(forge: Forge, action: Open | Refresh, base: str, body_of: BodyOf) -> 
         status: Status = "opened"
     else:
         request = action.request
-        commit = forge.push(update.branch, base, update.files, commit_message(update)) if action.push else request.head
+        known = branches.get(request.branch)
+        head = request.head or (known.head if known else "")
+        commit = forge.push(update.branch, base, update.files, commit_message(update)) if action.push else head
         if action.edit:
             forge.edit_request(request, update.title, body_of(update, commit))
         status = "updated"

@@ -146,3 +146,4 @@ def test_remote_name_resolves_through_the_checkout(remote: Path, tmp_path: Path)
     git("clone", "-q", str(remote), str(work))
     assert resolve_remote(None, work) == str(remote)
     assert resolve_remote("https://h/r.git", work) == "https://h/r.git"
+    assert resolve_remote(str(remote), work) == str(remote)

@@ -149,3 +149,19 @@ def test_api_url_rules() -> None:
         check_api_url("http://github.example.com/api/v3", "--api-url")
     with pytest.raises(ForgeError, match="credentials"):
         check_api_url("https://user:pw@github.example.com", "--api-url")
+
+
+def test_a_nightly_over_200_dockerfiles_with_20_open_prs_lists_once_and_writes_nothing(
+    fake: PullRequestsFake,
+) -> None:
+    from collections import Counter
+
+    updates = [update("3.20", file=f"svc{i:03d}/Dockerfile") for i in range(200)]
+    forge = GitHubForge(github_client(fake.url, TOKEN), "org/app")
+    run(forge, updates, base="main", prefix=PREFIX, limits=Limits(max_new=20, max_open=20))
+    assert len(fake.open_pulls()) == 20
+    fake.requests.clear()
+    forge = GitHubForge(github_client(fake.url, TOKEN), "org/app")
+    outcomes = run(forge, updates, base=forge.default_branch(), prefix=PREFIX, limits=Limits(max_new=20, max_open=20))
+    assert Counter(o.status for o in outcomes) == {"unchanged": 20, "skipped": 180}
+    assert Counter(r.operation.operation_id for r in fake.requests) == {"repos/get": 1, "pulls/list": 1}

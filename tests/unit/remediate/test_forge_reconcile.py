@@ -209,3 +209,12 @@ def test_a_forge_that_trims_or_reflows_line_endings_is_not_edited() -> None:
     a = update()
     existing = pr(a, body=render.body(a, commit="c1").rstrip().replace("\n", "\r\n"))
     assert run([a], [existing]) == [Keep(a, existing)]
+
+
+def test_a_forge_that_lists_no_head_is_asked_the_branch_and_a_clean_branch_is_kept() -> None:
+    a = update()
+    listed = pr(a, head="", meta_commit="c1")
+    assert needs_branch_check([listed]) == [a.branch]
+    branches = {a.branch: BranchState(a.branch, "c1", ours=True)}
+    [action] = run([a], [listed], branches)
+    assert isinstance(action, Keep)
