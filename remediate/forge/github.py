@@ -183,8 +183,12 @@ class GitHubForge:
                 raise
             pull = found[0]
             _call(what, "edit", lambda: pull.edit(title=update.title, body=body))
+        # labels and reviewers decorate a PR that exists now: failing them must not fail the update
         if self.labels:
-            _call(f"labelling #{pull.number}", "labels", lambda: pull.add_to_labels(*self.labels))
+            try:
+                _call(f"labelling #{pull.number}", "labels", lambda: pull.add_to_labels(*self.labels))
+            except ForgeError as exc:
+                self.notes.append(f"#{pull.number}: labels not added: {exc}")
         if self.reviewers:
             try:
                 _call(
@@ -193,7 +197,6 @@ class GitHubForge:
                     lambda: pull.create_review_request(reviewers=list(self.reviewers)),
                 )
             except ForgeError as exc:
-                # a reviewer who is the author or has no access must not fail the update
                 self.notes.append(f"#{pull.number}: reviewers not requested: {exc}")
         return ChangeRequest(
             pull.number, update.branch, "open", update.title, body, self._heads.get(update.branch, ""), pull.html_url

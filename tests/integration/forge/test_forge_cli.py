@@ -201,3 +201,17 @@ def test_a_repository_path_given_from_elsewhere_keeps_repository_relative_paths(
         ]
         assert server.file_on("container-gate/dockerfile/alpine-3.20", "Dockerfile") == "FROM alpine:3.20\nRUN true\n"
         assert server.violations == []
+
+
+def test_an_unreachable_forge_exits_2(
+    alpine_registry: RegistryServer, checkout: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    assert (
+        remediate(alpine_registry, "--forge", "github", "--repo", "o/r", "--api-url", f"http://127.0.0.1:{port}") == 2
+    )
+    assert "cannot reach GitHub" in capsys.readouterr().err

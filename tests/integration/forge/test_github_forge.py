@@ -165,3 +165,21 @@ def test_a_nightly_over_200_dockerfiles_with_20_open_prs_lists_once_and_writes_n
     outcomes = run(forge, updates, base=forge.default_branch(), prefix=PREFIX, limits=Limits(max_new=20, max_open=20))
     assert Counter(o.status for o in outcomes) == {"unchanged": 20, "skipped": 180}
     assert Counter(r.operation.operation_id for r in fake.requests) == {"repos/get": 1, "pulls/list": 1}
+
+
+def test_secondary_rate_limit_waits_as_retry_after_says(fake: PullRequestsFake) -> None:
+    limited = Reply(
+        403,
+        {"message": "You have exceeded a secondary rate limit.", "documentation_url": ""},
+        {"Retry-After": "0"},
+    )
+    fake.queue("pulls/create", limited)
+    [o] = nightly(fake, [update("3.20")])
+    assert o.status == "opened" and len(fake.calls("pulls/create")) == 2
+
+
+def test_a_refused_reviewer_is_a_note_not_a_failure(fake: PullRequestsFake) -> None:
+    fake.queue("pulls/request-reviewers", Reply(422))
+    forge = GitHubForge(github_client(fake.url, TOKEN), "org/app", reviewers=["not-a-collaborator"])
+    [o] = run(forge, [update("3.20")], base="main", prefix=PREFIX)
+    assert o.status == "opened" and any("reviewers not requested" in n for n in forge.notes)
