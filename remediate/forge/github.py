@@ -9,7 +9,7 @@ text is ours (the status and the permission that is missing), never the response
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar, cast
 
 import github
 from github import GithubException
@@ -21,6 +21,9 @@ from github.PullRequest import PullRequest
 
 from remediate.forge import BranchState, ChangeRequest, FileChange, ForgeError, State, Update
 from remediate.forge.render import MARKER, parse_meta
+
+if TYPE_CHECKING:
+    from github.NamedUser import NamedUser
 
 T = TypeVar("T")
 _PERMISSION = {
@@ -118,15 +121,19 @@ class GitHubForge:
         if head is None:
             return None
 
-        def commit() -> Any:
-            return self.repo.get_commit(head)
+        def commit() -> tuple[str, str]:
+            # the client is lazy: reading the attributes is what sends the request, so it happens in here
+            found = self.repo.get_commit(head)
+            # GitHub sends `author: null` when the commit's email belongs to no account
+            user = cast("NamedUser | None", found.author)
+            author = user.login if user is not None else found.commit.author.name
+            return found.commit.message or "", str(author)
 
-        found = _call(f"reading the head of {name}", "read", commit)
+        message, author = _call(f"reading the head of {name}", "read", commit)
         # we only ever push one commit on top of the base: a head without our marker is someone else's
-        if MARKER in (found.commit.message or ""):
+        if MARKER in message:
             return BranchState(name, head, ours=True)
-        author = found.author.login if found.author is not None else found.commit.author.name
-        return BranchState(name, head, ours=False, authors=(str(author),))
+        return BranchState(name, head, ours=False, authors=(author,))
 
     def _base_of(self, base: str) -> tuple[str, str]:
         if base not in self._base:

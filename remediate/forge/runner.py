@@ -54,8 +54,16 @@ def run(
     """Reconcile and apply; one outcome per update, security-driven updates first."""
     existing = forge.list_requests(prefix)
     branches: dict[str, BranchState] = {}
+    unknown: dict[str, str] = {}
     for name in needs_branch_check(existing):
-        state = forge.branch(name, base)
+        try:
+            state = forge.branch(name, base)
+        except ForgeError as exc:
+            if exc.fatal:
+                raise
+            # who pushed there is unknown: that update must neither overwrite nor be superseded blindly
+            unknown[name] = str(exc)
+            continue
         if state is not None:
             branches[name] = state
 
@@ -65,6 +73,9 @@ def run(
 
     outcomes: list[Outcome] = []
     for action in reconcile(updates, existing, branches=branches, body_of=body_of, limits=limits):
+        if action.update.branch in unknown and not isinstance(action, Skip):
+            outcomes.append(Outcome(action.update, "failed", unknown[action.update.branch]))
+            continue
         if isinstance(action, Skip):
             outcomes.append(
                 Outcome(action.update, "skipped", action.reason, action.request.url if action.request else "")

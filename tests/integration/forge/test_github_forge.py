@@ -183,3 +183,13 @@ def test_a_refused_reviewer_is_a_note_not_a_failure(fake: PullRequestsFake) -> N
     forge = GitHubForge(github_client(fake.url, TOKEN), "org/app", reviewers=["not-a-collaborator"])
     [o] = run(forge, [update("3.20")], base="main", prefix=PREFIX)
     assert o.status == "opened" and any("reviewers not requested" in n for n in forge.notes)
+
+
+def test_a_branch_that_cannot_be_checked_is_not_overwritten(fake: PullRequestsFake) -> None:
+    u = update("3.20")
+    nightly(fake, [u])
+    head = fake.push_as("Jane", u.branch, {"Dockerfile": "FROM alpine:3.20\nRUN mine\n"})
+    fake.queue("repos/get-commit", Reply(404, {"message": "Not Found", "documentation_url": ""}))
+    changed = render.make_update(u.branch, u.entries, [FileChange("Dockerfile", "FROM alpine:3.20\n")])
+    [o] = nightly(fake, [changed])
+    assert o.status == "failed" and "404" in o.detail and fake.refs[f"heads/{u.branch}"] == head
