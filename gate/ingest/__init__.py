@@ -84,8 +84,16 @@ def _decode(data: bytes | memoryview, path: Path) -> Any:
         raise InputError(f"not valid JSON ({_json_reason(exc, data)})", path=str(path)) from None
 
 
+_REASONS = {
+    "number is infinity when parsed as double": "a number too large to hold, which would be infinity",
+    "depth limit exceeded": "nested deeper than 1024 levels",
+}
+"""orjson's words for what JSON cannot hold, said plainly: a gate never reads past either."""
+
+
 def _json_reason(exc: Exception, data: bytes | memoryview) -> str:
     text = str(exc).split(":", 1)[0]
+    text = _REASONS.get(text, text)
     pos = getattr(exc, "pos", None)
     if isinstance(pos, int):
         line = bytes(data[:pos]).count(b"\n") + 1
@@ -121,8 +129,11 @@ def load_report(path: Path, *, origin: str | None = None, unknown_ok: bool = Fal
 
     typed = trivy.decode_typed(data)
     if typed is not None:
-        del data  # the raw bytes are not needed while findings are built: lower peak memory
-        return trivy.parse_typed(typed, where)
+        try:
+            return trivy.parse_typed(typed, where)
+        except trivy.Declined:
+            pass  # raw JSON msgspec cannot decode (too deep, out of range): orjson says why, as below
+        del typed
     doc = _decode(data, path)
     del data
     found = detect(doc, where)

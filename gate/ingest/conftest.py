@@ -4,18 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from gate.ingest.base import obj as _obj
+from gate.ingest.base import Unreadable, broken, opt_line, opt_obj, opt_str, req_str, unreadable, within, wrong
 from gate.ingest.base import text as _text
-from gate.model import Finding, Kind, Location, Report, Severity, Skipped, Source, Suppression
+from gate.model import Finding, Kind, Location, Report, Severity, Source, Suppression
 
 _RESULT_KEYS = ("successes", "failures", "warnings", "exceptions", "skipped")
 # Conftest's own meaning of each list: a failure blocks like `deny`, a warning like `warn`.
 _LISTS = (("failures", Severity.HIGH, "deny"), ("warnings", Severity.MEDIUM, "warn"), ("exceptions", None, "exception"))
 _EXCEPTED = Suppression(by="tool", reason="excepted by a Conftest `exception` rule")
-
-
-class _Bad(Exception):
-    """A result this reader cannot use; it becomes a `Skipped`."""
 
 
 class ConftestParser:
@@ -33,35 +29,38 @@ class ConftestParser:
     def parse(self, doc: Any, origin: str) -> Report:
         """See `Parser.parse`."""
         findings: list[Finding] = []
-        skipped: list[Skipped] = []
         for index, check in enumerate(doc):
-            if not isinstance(check, dict) or not isinstance(check.get("filename"), str):
-                skipped.append(Skipped(origin, f"[{index}]: not a Conftest check result (no `filename`)"))
-                continue
-            for key, severity, rule in _LISTS:
-                results = check.get(key)
-                if results is None:
-                    continue
-                if not isinstance(results, list):
-                    skipped.append(Skipped(origin, f"{check['filename']}: `{key}` is not a list"))
-                    continue
-                for position, result in enumerate(results):
+            where = f"[{index}]"
+            try:
+                if not isinstance(check, dict):
+                    raise wrong("", check, "an object")
+                filename = req_str(check, "filename")
+                namespace = opt_str(check, "namespace")
+                lists = [(key, severity, rule, check.get(key)) for key, severity, rule in _LISTS]
+                for key, _, _, results in lists:
+                    if results is not None and not isinstance(results, list):
+                        raise wrong(key, results, "a list")
+            except Unreadable as exc:
+                raise unreadable(exc, where, origin) from None
+            for key, severity, rule, results in lists:
+                for position, result in enumerate(results or ()):
+                    path = f"{where}.{key}[{position}]"
                     try:
-                        findings.append(_finding(check, result, severity, rule, origin))
-                    except _Bad as exc:
-                        skipped.append(Skipped(origin, f"{check['filename']}: {key}[{position}]: {exc}"))
-        return Report(tool="conftest", path=origin, findings=tuple(findings), skipped=tuple(skipped))
+                        findings.append(_finding(filename, namespace, result, severity, rule, origin))
+                    except Unreadable as exc:
+                        raise unreadable(exc, path, origin) from None
+                    except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
+                        raise broken(exc, path, origin) from None
+        return Report(tool="conftest", path=origin, findings=tuple(findings))
 
 
-def _finding(check: dict[str, Any], result: Any, severity: Severity | None, rule: str, origin: str) -> Finding:
+def _finding(
+    filename: str, namespace: str | None, result: Any, severity: Severity | None, rule: str, origin: str
+) -> Finding:
     if not isinstance(result, dict):
-        raise _Bad("not an object")
-    message = result.get("msg")
-    if not isinstance(message, str) or not message.strip():
-        raise _Bad("missing `msg`")
-    metadata = _obj(result.get("metadata"))
-    filename: str = check["filename"]
-    namespace = _text(check.get("namespace"))
+        raise wrong("", result, "an object")
+    message = req_str(result, "msg")
+    metadata = opt_obj(result, "metadata")
     rule_id = _rule_id(metadata, namespace, rule)
     word = _text(metadata.get("severity"))
     chosen = Severity.parse(word) if word and Severity.parse(word) is not Severity.UNKNOWN else severity
@@ -69,10 +68,12 @@ def _finding(check: dict[str, Any], result: Any, severity: Severity | None, rule
         id=rule_id,
         kind=Kind.POLICY,
         severity=chosen if chosen is not None else Severity.HIGH,
-        title=message.strip(),
+        title=message,
         target=filename,
-        location=_location(result.get("loc"), filename),
+        location=_location(result, filename),
         sources=(Source("conftest", origin, None, rule_id, word),),
+        # Rego metadata is the policy author's own data (`details` is often an object): text is used,
+        # anything else left out. None of it can hide a finding: the list decides that it is one.
         description=_text(metadata.get("details")) or "",
         tool_suppression=_EXCEPTED if severity is None else None,
         properties=(("namespace", namespace),) if namespace else (),
@@ -93,12 +94,10 @@ def _rule_id(metadata: dict[str, Any], namespace: str | None, rule: str) -> str:
     return f"{namespace}/{rule}" if namespace else rule
 
 
-def _location(loc: Any, filename: str) -> Location:
-    if isinstance(loc, dict):
-        line = loc.get("line")
-        start = line if isinstance(line, int) and not isinstance(line, bool) and line > 0 else None
-        return Location(path=_text(loc.get("file")) or filename, start_line=start, end_line=start)
-    return Location(path=filename)
+def _location(result: dict[str, Any], filename: str) -> Location:
+    loc = opt_obj(result, "loc")
+    start = within("loc", opt_line, loc, "line")
+    return Location(path=within("loc", opt_str, loc, "file") or filename, start_line=start, end_line=start)
 
 
 PARSER = ConftestParser()

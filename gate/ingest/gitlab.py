@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gate.errors import InputError
+from gate.ingest.base import Unreadable, broken, clip, objects, opt_obj, opt_str, unreadable, within, wrong
 from gate.ingest.base import obj as _obj
 from gate.ingest.base import text as _text
-from gate.model import Finding, FixState, Kind, Report, Severity, Skipped, Source, Suppression
+from gate.model import Finding, FixState, Kind, Report, Severity, Source, Suppression
 
 SUPPORTED_MAJORS = frozenset({14, 15})
 """Schema majors whose vulnerability shape (identifiers, location.image/operating_system/dependency) is
@@ -23,10 +24,8 @@ _UPGRADE = re.compile(r"^\s*Upgrade\s+(?P<package>\S+)\s+to\s+(?P<version>\S.*?)
 # Our own emitter's wording when nothing is fixed yet (gate.emit.gitlab.solution); it carries the fix state.
 _NO_FIX = re.compile(r"^No fixed version of .+ is available yet \((?P<state>[a-z-]+)\)$")
 _FIX_STATES = {state.value: state for state in FixState}
-
-
-class _Bad(Exception):
-    """A vulnerability entry this reader cannot use; it becomes a `Skipped`."""
+# The schema's severity enum (15.x); our own emitter writes the same words.
+_SEVERITIES = {"Info": Severity.LOW, **{s.name.capitalize(): s for s in Severity}}
 
 
 @dataclass(slots=True)
@@ -37,7 +36,6 @@ class _Scope:
     remediations: dict[str, str]
     """Vulnerability `id` → the summary of a remediation that fixes it."""
     findings: list[Finding] = field(default_factory=list)
-    skipped: list[Skipped] = field(default_factory=list)
 
 
 class GitLabParser:
@@ -61,30 +59,33 @@ class GitLabParser:
         remediations = doc.get("remediations")
         if remediations is not None and not isinstance(remediations, list):
             raise InputError("GitLab report: `remediations` must be a list", path=origin)
+        try:
+            fixes = _remediations(remediations or ())
+        except Unreadable as exc:
+            raise unreadable(exc, "remediations", origin) from None
         scope = _Scope(
             origin=origin,
             tool=(_text(scanner.get("id")) or "gitlab-container-scanning").lower(),
             tool_version=_text(scanner.get("version")),
-            remediations=_remediations(remediations or ()),
+            remediations=fixes,
         )
         for index, entry in enumerate(doc["vulnerabilities"]):
+            where = f"vulnerabilities[{index}]"
             try:
                 if not isinstance(entry, dict):
-                    raise _Bad("not an object")
+                    raise wrong("", entry, "an object")
                 scope.findings.append(_vulnerability(scope, entry))
-            except _Bad as exc:
-                scope.skipped.append(Skipped(origin, f"vulnerabilities[{index}]: {exc}"))
-            except (TypeError, ValueError, AttributeError, KeyError) as exc:
-                # A field of an unexpected type spoils that entry, not the report.
-                reason = f"vulnerabilities[{index}]: malformed entry ({type(exc).__name__}: {exc})"
-                scope.skipped.append(Skipped(origin, reason))
+            except Unreadable as exc:
+                raise unreadable(exc, where, origin) from None
+            except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
+                # A shape our checks did not foresee: still this entry's error, never a pass.
+                raise broken(exc, where, origin) from None
         images = {f.target for f in scope.findings}
         systems = {f.prop("os") for f in scope.findings}
         return Report(
             tool=scope.tool,
             path=origin,
             findings=tuple(scope.findings),
-            skipped=tuple(scope.skipped),
             tool_version=scope.tool_version,
             artifact=images.pop() if len(images) == 1 else None,
             os=systems.pop() if len(systems) == 1 else None,
@@ -103,46 +104,55 @@ def _check_version(version: Any, origin: str) -> None:
 
 
 def _remediations(entries: Any) -> dict[str, str]:
+    # A remediation carries the fix version of the vulnerabilities it lists: one that cannot be read
+    # could make a fixable vulnerability look unfixable (and `--only-fixed` pass it).
     found: dict[str, str] = {}
-    for entry in entries:
-        summary = _text(entry.get("summary")) if isinstance(entry, dict) else None
-        fixes = entry.get("fixes") if isinstance(entry, dict) else None
-        if summary and isinstance(fixes, list):
-            for fix in fixes:
-                fixed_id = _text(fix.get("id")) if isinstance(fix, dict) else None
-                if fixed_id:
-                    found.setdefault(fixed_id, summary)
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise wrong(f"[{index}]", entry, "an object")
+        try:
+            summary = opt_str(entry, "summary")
+            fixes = objects(entry, "fixes")
+            ids = [opt_str(fix, "id") for fix in fixes]
+        except Unreadable as exc:
+            raise Unreadable(f"[{index}].{exc.field}", exc.message) from None
+        for fixed_id in ids:
+            if summary and fixed_id:
+                found.setdefault(fixed_id, summary)
     return found
 
 
 def _vulnerability(scope: _Scope, entry: dict[str, Any]) -> Finding:
-    ids = _identifiers(entry.get("identifiers"))
+    ids = _identifiers(entry)
     if not ids:
-        raise _Bad("no identifiers (a CVE or another advisory id is required)")
-    location = _obj(entry.get("location"))
-    dependency = _obj(location.get("dependency"))
-    package = _text(_obj(dependency.get("package")).get("name"))
+        raise Unreadable("identifiers", "missing (a CVE or another advisory id is required)")
+    location = opt_obj(entry, "location")
+    dependency = within("location", opt_obj, location, "dependency")
+    package_part = within("location.dependency", opt_obj, dependency, "package")
+    package = within("location.dependency.package", opt_str, package_part, "name")
     if package is None:
-        raise _Bad(f"{ids[0]}: missing location.dependency.package.name")
-    version = _text(dependency.get("version"))
-    word = entry.get("severity")
+        raise Unreadable("location.dependency.package.name", "missing")
+    version = within("location.dependency", opt_str, dependency, "version")
+    word = opt_str(entry, "severity")
+    severity = _severity(word)
     fixed, state = _fix(scope, entry, package)
-    system = _text(location.get("operating_system"))
+    system = within("location", opt_str, location, "operating_system")
+    image = within("location", opt_str, location, "image")
+    name = opt_str(entry, "name")
+    description = opt_str(entry, "description")
     finding = Finding.create(
         id=ids[0],
         aliases=ids[1:],
         kind=Kind.VULNERABILITY,
-        severity=Severity.parse(word) if isinstance(word, str) else Severity.UNKNOWN,
-        title=_text(entry.get("name")) or f"{ids[0]} in {package} {version or ''}".rstrip(),
-        target=_text(location.get("image")) or UNKNOWN_IMAGE,
+        severity=severity,
+        title=name or f"{ids[0]} in {package} {version or ''}".rstrip(),
+        target=image or UNKNOWN_IMAGE,
         package=package,
         installed_version=version,
         fixed_version=fixed,
         fix_state=state,
-        sources=(
-            Source(scope.tool, scope.origin, scope.tool_version, ids[0], word if isinstance(word, str) else None),
-        ),
-        description=_text(entry.get("description")) or "",
+        sources=(Source(scope.tool, scope.origin, scope.tool_version, ids[0], word),),
+        description=description or "",
         references=_links(entry),
         help_uri=_first_url(entry.get("identifiers")),
         tool_suppression=_suppression(entry.get("details")),
@@ -152,17 +162,32 @@ def _vulnerability(scope: _Scope, entry: dict[str, Any]) -> Finding:
     return finding
 
 
-def _identifiers(value: Any) -> list[str]:
+def _severity(word: str | None) -> Severity:
+    if word is None:
+        return Severity.UNKNOWN
+    found = _SEVERITIES.get(word.capitalize())
+    if found is None:
+        raise Unreadable("severity", f"unknown severity {clip(word)} (expected {', '.join(_SEVERITIES)})")
+    return found
+
+
+def _identifiers(entry: dict[str, Any]) -> list[str]:
     """The advisory ids, CVEs first (GitLab lists them in any order; the first CVE is our canonical id)."""
-    if not isinstance(value, list):
-        return []
-    ids = [i for item in value if isinstance(item, dict) and (i := _text(item.get("value")) or _text(item.get("name")))]
+    ids = []
+    for index, item in enumerate(objects(entry, "identifiers")):
+        value = within(f"identifiers[{index}]", opt_str, item, "value") or within(
+            f"identifiers[{index}]", opt_str, item, "name"
+        )
+        if value is None:
+            raise Unreadable(f"identifiers[{index}].value", "missing")
+        within(f"identifiers[{index}]", opt_str, item, "url")
+        ids.append(value)
     unique = list(dict.fromkeys(ids))
     return sorted(unique, key=lambda i: not i.upper().startswith("CVE-"))
 
 
 def _fix(scope: _Scope, entry: dict[str, Any], package: str) -> tuple[str | None, FixState]:
-    hints = [_text(entry.get("solution")), scope.remediations.get(_text(entry.get("id")) or "")]
+    hints = [opt_str(entry, "solution"), scope.remediations.get(opt_str(entry, "id") or "")]
     for hint in hints:
         upgrade = _UPGRADE.match(hint) if hint else None
         if upgrade and upgrade.group("package") == package:
@@ -174,8 +199,7 @@ def _fix(scope: _Scope, entry: dict[str, Any], package: str) -> tuple[str | None
 
 
 def _links(entry: dict[str, Any]) -> tuple[str, ...]:
-    links = entry.get("links")
-    urls = [_text(link.get("url")) for link in links if isinstance(link, dict)] if isinstance(links, list) else []
+    urls = [within(f"links[{i}]", opt_str, link, "url") for i, link in enumerate(objects(entry, "links"))]
     return tuple(dict.fromkeys(u for u in urls if u))
 
 

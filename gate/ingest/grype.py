@@ -7,9 +7,23 @@ from typing import Any
 
 from gate.errors import InputError
 from gate.gcpause import collector_paused
-from gate.ingest.base import obj as _obj
-from gate.ingest.base import text as _text
-from gate.model import Finding, FixState, Kind, Location, Report, Severity, Skipped, Source, Suppression
+from gate.ingest.base import (
+    Unreadable,
+    broken,
+    clip,
+    objects,
+    one_of,
+    opt_number,
+    opt_obj,
+    opt_str,
+    req_str,
+    score,
+    str_list,
+    unreadable,
+    within,
+    wrong,
+)
+from gate.model import Finding, FixState, Kind, Location, Report, Severity, Source, Suppression
 
 _SEVERITY = {
     "Critical": Severity.CRITICAL,
@@ -35,10 +49,6 @@ UNKNOWN_TARGET = "unknown target (Grype report without source)"
 what was scanned is gone with `source`, and guessing from artifact paths would invent targets."""
 
 
-class _Bad(Exception):
-    """A match this reader cannot use; it becomes a `Skipped`."""
-
-
 @dataclass(slots=True)
 class _Scope:
     origin: str
@@ -50,7 +60,6 @@ class _Scope:
     path_targets: bool
     """Whether a directory scan's lock file may stand in as the target (not without `source`)."""
     findings: list[Finding] = field(default_factory=list)
-    skipped: list[Skipped] = field(default_factory=list)
 
 
 class GrypeParser:
@@ -76,7 +85,10 @@ class GrypeParser:
         ignored = doc.get("ignoredMatches")
         if ignored is not None and not isinstance(ignored, list):
             raise InputError("Grype report: `ignoredMatches` must be a list", path=origin)
-        scope = _scope(doc, descriptor or {}, origin)
+        try:
+            scope = _scope(doc, descriptor or {}, origin)
+        except Unreadable as exc:
+            raise unreadable(exc, "", origin) from None
         with collector_paused():
             _read_matches(scope, doc["matches"], "matches")
             _read_matches(scope, ignored or (), "ignoredMatches")
@@ -84,7 +96,6 @@ class GrypeParser:
             tool="grype",
             path=origin,
             findings=tuple(scope.findings),
-            skipped=tuple(scope.skipped),
             tool_version=scope.tool_version,
             artifact=scope.image or scope.fallback_target,
             os=scope.os,
@@ -94,7 +105,7 @@ class GrypeParser:
 def _grype_match(matches: list[Any]) -> bool:
     """A bare `matches` list is Grype's only when its entries carry all three of Grype's match parts:
     other tools' `matches` lists (search hits, strings) have none of them. The first entry decides,
-    so sniffing stays O(1) on 100k matches; later odd entries become `Skipped` as usual."""
+    so sniffing stays O(1) on 100k matches; a later entry that cannot be read is an error as usual."""
     if not matches or not isinstance(first := matches[0], dict):
         return False
     return (
@@ -114,17 +125,25 @@ def _scope(doc: dict[str, Any], descriptor: dict[str, Any], origin: str) -> _Sco
             os=_distro(doc),
             path_targets=False,
         )
-    source = _obj(doc.get("source"))
+    source = opt_obj(doc, "source")
     target = source.get("target")
     image = None
     if isinstance(target, dict):
         # Image sources (and newer SBOM sources) describe the target as an object.
-        image = _text(target.get("userInput")) or _text(target.get("name")) or _text(target.get("path"))
+        try:
+            image = opt_str(target, "userInput") or opt_str(target, "name") or opt_str(target, "path")
+        except Unreadable as exc:
+            raise Unreadable(f"source.target.{exc.field}", exc.message) from None
         fallback = image or "unknown"
-    else:
+    elif target is None or isinstance(target, str):
         # Grype 0.2x quoted directory targets (`"\".\""`); the quotes are not part of the path.
-        fallback = (_text(target) or "unknown").strip('"') or "."
-    if source.get("type") != "image":
+        fallback = ((target or "").strip() or "unknown").strip('"') or "."
+    else:
+        raise wrong("source.target", target, "a string or an object")
+    source_type = source.get("type")
+    if source_type is not None and not isinstance(source_type, str):
+        raise wrong("source.type", source_type, "a string")
+    if source_type != "image":
         image = None
     return _Scope(
         origin=origin,
@@ -137,7 +156,10 @@ def _scope(doc: dict[str, Any], descriptor: dict[str, Any], origin: str) -> _Sco
 
 
 def _version(descriptor: dict[str, Any]) -> str | None:
-    version = _text(descriptor.get("version"))
+    try:
+        version = opt_str(descriptor, "version")
+    except Unreadable as exc:
+        raise Unreadable(f"descriptor.{exc.field}", exc.message) from None
     return None if version == "[not provided]" else version
 
 
@@ -146,62 +168,72 @@ def _read_matches(scope: _Scope, matches: Any, key: str) -> None:
     for index, match in enumerate(matches):
         try:
             if not isinstance(match, dict):
-                raise _Bad("not an object")
+                raise wrong("", match, "an object")
             finding = _match(scope, match, ignored=key == "ignoredMatches")
-        except _Bad as exc:
-            scope.skipped.append(Skipped(scope.origin, f"{key}[{index}]: {exc}"))
-            continue
-        except (TypeError, ValueError, AttributeError, KeyError) as exc:
-            # A field of an unexpected type spoils that match, not the report.
-            reason = f"{key}[{index}]: malformed match ({type(exc).__name__}: {exc})"
-            scope.skipped.append(Skipped(scope.origin, reason))
-            continue
+        except Unreadable as exc:
+            raise unreadable(exc, f"{key}[{index}]", scope.origin) from None
+        except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
+            # A shape our checks did not foresee: still this match's error, never a pass.
+            raise broken(exc, f"{key}[{index}]", scope.origin) from None
         append(finding)
 
 
 def _match(scope: _Scope, match: dict[str, Any], *, ignored: bool) -> Finding:
-    vuln = match.get("vulnerability")
-    artifact = match.get("artifact")
-    if not isinstance(vuln, dict) or not isinstance(artifact, dict):
-        raise _Bad("missing vulnerability or artifact")
-    vid = vuln.get("id")
-    name = artifact.get("name")
-    if not isinstance(vid, str) or not vid:
-        raise _Bad("missing vulnerability.id")
-    if not isinstance(name, str) or not name:
-        raise _Bad(f"{vid}: missing artifact.name")
-    version = artifact.get("version")
-    if version is not None and not isinstance(version, str):
-        raise _Bad(f"{vid}: artifact.version is not a string")
-    related = [r for r in match.get("relatedVulnerabilities") or () if isinstance(r, dict)]
-    word = vuln.get("severity")
-    fix = _obj(vuln.get("fix"))
+    vuln = _part(match, "vulnerability")
+    artifact = _part(match, "artifact")
+    vid = within("vulnerability", req_str, vuln, "id")
+    name = within("artifact", req_str, artifact, "name")
+    version = within("artifact", opt_str, artifact, "version")
+    related = objects(match, "relatedVulnerabilities")
+    holders = [("vulnerability", vuln), *((f"relatedVulnerabilities[{i}]", r) for i, r in enumerate(related))]
+    word = within("vulnerability", opt_str, vuln, "severity")
+    severity = _severity(word)
+    fix = within("vulnerability", opt_obj, vuln, "fix")
+    state = within("vulnerability.fix", opt_str, fix, "state")
+    fix_state = _FIX_STATE[one_of(state or "unknown", "vulnerability.fix.state", _FIX_STATE) or "unknown"]
     path = _location(artifact)
-    description = _text(vuln.get("description")) or next((d for r in related if (d := _text(r.get("description")))), "")
-    aliases = [r["id"] for r in related if isinstance(r.get("id"), str)] if related else None
+    texts = [within(where, opt_str, holder, "description") for where, holder in holders]
+    description = next((d for d in texts if d), "")
+    aliases = [within(where, req_str, r, "id") for where, r in holders[1:]] or None
+    package_type = within("artifact", opt_str, artifact, "type")
     return _create(
         vid,
         aliases,
         kind=Kind.VULNERABILITY,
-        severity=_severity(word),
+        severity=severity,
         title=_title(vid, name, version, description),
         target=scope.image or (_path_target(path) if scope.path_targets else None) or scope.fallback_target,
         package=name,
         installed_version=version or None,
-        fixed_version=_fixed_version(fix, match.get("matchDetails")),
-        fix_state=_FIX_STATE.get(fix.get("state") or "unknown", FixState.UNKNOWN),
+        fixed_version=_fixed_version(fix, objects(match, "matchDetails")),
+        fix_state=fix_state,
         location=Location(path=path) if path else None,
-        sources=(Source("grype", scope.origin, scope.tool_version, vid, word if isinstance(word, str) else None),),
+        sources=(Source("grype", scope.origin, scope.tool_version, vid, word),),
         description=description,
         references=_references(vuln),
-        help_uri=_text(vuln.get("dataSource")),
-        cvss_score=_cvss(vuln, related),
-        package_class="os-pkgs" if artifact.get("type") in _OS_PACKAGE_TYPES else "lang-pkgs",
-        epss=_epss(vuln, related),
-        kev=bool(vuln.get("knownExploited")) or any(bool(r.get("knownExploited")) for r in related),
+        help_uri=within("vulnerability", opt_str, vuln, "dataSource"),
+        cvss_score=_cvss(holders),
+        package_class="os-pkgs" if package_type in _OS_PACKAGE_TYPES else "lang-pkgs",
+        epss=_epss(holders),
+        kev=any(_kev(where, holder) for where, holder in holders),
         tool_suppression=_ignore_reason(match) if ignored else None,
         properties=_properties(scope, artifact),
     )
+
+
+def _part(match: dict[str, Any], key: str) -> dict[str, Any]:
+    value = match.get(key)
+    if not isinstance(value, dict):
+        raise Unreadable(key, "missing") if value is None else wrong(key, value, "an object")
+    return value
+
+
+def _kev(where: str, holder: dict[str, Any]) -> bool:
+    # Grype writes a list of KEV entries (older builds a flag): any entry at all means listed.
+    value = holder.get("knownExploited")
+    if value is None or isinstance(value, bool | list):
+        return bool(value)
+    raise wrong(f"{where}.knownExploited", value, "a list")
 
 
 def _create(vid: str, aliases: list[str] | None, **fields: Any) -> Finding:
@@ -211,11 +243,15 @@ def _create(vid: str, aliases: list[str] | None, **fields: Any) -> Finding:
     return Finding.create(id=vid, aliases=aliases or (), **fields)
 
 
-def _severity(word: Any) -> Severity:
-    if not isinstance(word, str):
+def _severity(word: str | None) -> Severity:
+    """Grype's six words (any case); none is UNKNOWN. Another word could be a Critical read as nothing."""
+    if word is None:
         return Severity.UNKNOWN
-    found = _SEVERITY.get(word)
-    return found if found is not None else Severity.parse(word)
+    found = _SEVERITY.get(word) or _SEVERITY.get(word.capitalize())
+    if found is None:
+        expected = "Critical, High, Medium, Low, Negligible or Unknown"
+        raise Unreadable("vulnerability.severity", f"unknown severity {clip(word)} (expected {expected})")
+    return found
 
 
 def _title(vid: str, name: str, version: str | None, description: str) -> str:
@@ -228,10 +264,8 @@ def _title(vid: str, name: str, version: str | None, description: str) -> str:
 
 
 def _location(artifact: dict[str, Any]) -> str | None:
-    locations = artifact.get("locations")
-    if isinstance(locations, list) and locations and isinstance(locations[0], dict):
-        return _text(locations[0].get("path"))
-    return None
+    locations = within("artifact", objects, artifact, "locations")
+    return within("artifact.locations[0]", opt_str, locations[0], "path") if locations else None
 
 
 def _path_target(path: str | None) -> str | None:
@@ -245,58 +279,54 @@ def _path_target(path: str | None) -> str | None:
     return trimmed or path
 
 
-def _fixed_version(fix: dict[str, Any], details: Any) -> str | None:
+def _fixed_version(fix: dict[str, Any], details: list[dict[str, Any]]) -> str | None:
     # Grype's own suggestion (matchDetails[].fix.suggestedVersion, newer schemas) is the version to
     # move to; otherwise list every fix version, comma-separated as Trivy's FixedVersion does.
-    if isinstance(details, list):
-        for detail in details:
-            suggested = detail.get("fix") if isinstance(detail, dict) else None
-            if isinstance(suggested, dict) and _text(suggested.get("suggestedVersion")):
-                return str(suggested["suggestedVersion"]).strip()
-    versions = fix.get("versions")
-    if isinstance(versions, list):
-        listed = [v.strip() for v in versions if isinstance(v, str) and v.strip()]
-        return ", ".join(listed) or None
-    return None
+    for index, detail in enumerate(details):
+        suggested = within(f"matchDetails[{index}]", opt_obj, detail, "fix")
+        version = within(f"matchDetails[{index}].fix", opt_str, suggested, "suggestedVersion")
+        if version:
+            return version
+    listed = [v.strip() for v in within("vulnerability.fix", str_list, fix, "versions") if v.strip()]
+    return ", ".join(listed) or None
 
 
-def _cvss(vuln: dict[str, Any], related: list[dict[str, Any]]) -> float | None:
+def _cvss(holders: list[tuple[str, dict[str, Any]]]) -> float | None:
     """Base score of the Primary CVSS v3.x entry, else any v3.x, else the first one with a score."""
-    for holder in (vuln, *related):
-        entries = [e for e in holder.get("cvss") or () if isinstance(e, dict)]
-        scored = [(e, s) for e in entries if (s := _base_score(e)) is not None]
-        if not scored:
-            continue
-        v3 = [(e, s) for e, s in scored if str(e.get("version", "")).startswith("3")]
-        primary = [s for e, s in v3 if e.get("type") == "Primary"]
-        if primary:
-            return primary[0]
-        return v3[0][1] if v3 else scored[0][1]
-    return None
+    found: float | None = None
+    for where, holder in holders:
+        scored = []
+        for index, entry in enumerate(within(where, objects, holder, "cvss")):
+            place = f"{where}.cvss[{index}]"
+            metrics = within(place, opt_obj, entry, "metrics")
+            value = within(f"{place}.metrics", score, metrics, "baseScore")
+            version = within(place, opt_str, entry, "version") or ""
+            kind = within(place, opt_str, entry, "type")
+            if value is not None:
+                scored.append((version, kind, value))
+        if not scored or found is not None:
+            continue  # every entry is still checked: an unreadable score later in the match is its error
+        v3 = [(k, s) for v, k, s in scored if v.startswith("3")]
+        primary = [s for k, s in v3 if k == "Primary"]
+        found = primary[0] if primary else v3[0][1] if v3 else scored[0][2]
+    return found
 
 
-def _base_score(entry: dict[str, Any]) -> float | None:
-    metrics = entry.get("metrics")
-    score = metrics.get("baseScore") if isinstance(metrics, dict) else None
-    if isinstance(score, int | float) and not isinstance(score, bool) and score > 0:
-        return float(score)
-    return None
-
-
-def _epss(vuln: dict[str, Any], related: list[dict[str, Any]]) -> float | None:
-    scores = [
-        float(e["epss"])
-        for holder in (vuln, *related)
-        for e in holder.get("epss") or ()
-        if isinstance(e, dict) and isinstance(e.get("epss"), int | float) and not isinstance(e.get("epss"), bool)
-    ]
+def _epss(holders: list[tuple[str, dict[str, Any]]]) -> float | None:
+    scores: list[float] = []
+    for where, holder in holders:
+        for index, entry in enumerate(within(where, objects, holder, "epss")):
+            value = within(f"{where}.epss[{index}]", opt_number, entry, "epss")
+            if value is not None and not 0 <= value <= 1:
+                raise Unreadable(f"{where}.epss[{index}].epss", f"an EPSS score must be between 0 and 1, got {value:g}")
+            if value is not None:
+                scores.append(value)
     return max(scores) if scores else None
 
 
 def _references(vuln: dict[str, Any]) -> tuple[str, ...]:
-    urls = vuln.get("urls")
-    refs = [u for u in urls if isinstance(u, str)] if isinstance(urls, list) else []
-    source = _text(vuln.get("dataSource"))
+    refs = list(within("vulnerability", str_list, vuln, "urls"))
+    source = within("vulnerability", opt_str, vuln, "dataSource")
     if source and source not in refs:
         refs.insert(0, source)
     return tuple(refs)
@@ -304,11 +334,9 @@ def _references(vuln: dict[str, Any]) -> tuple[str, ...]:
 
 def _ignore_reason(match: dict[str, Any]) -> Suppression:
     parts: list[str] = []
-    for rule in match.get("appliedIgnoreRules") or ():
-        if not isinstance(rule, dict):
-            continue
+    for index, rule in enumerate(objects(match, "appliedIgnoreRules")):
         said = [f"{k}={v}" for k, v in rule.items() if isinstance(v, str) and v and k != "reason"]
-        text = _text(rule.get("reason")) or ", ".join(said) or "ignore rule"
+        text = within(f"appliedIgnoreRules[{index}]", opt_str, rule, "reason") or ", ".join(said) or "ignore rule"
         parts.append(text)
     reason = "; ".join(parts) or "ignored by a Grype ignore rule"
     return Suppression(by="tool", reason=f"ignored by Grype: {reason}")
@@ -318,17 +346,15 @@ def _properties(scope: _Scope, artifact: dict[str, Any]) -> tuple[tuple[str, str
     props: list[tuple[str, str]] = []
     if scope.os:
         props.append(("os", scope.os))
-    purl = artifact.get("purl")
-    if isinstance(purl, str) and purl:
+    purl = within("artifact", opt_str, artifact, "purl")
+    if purl:
         props.append(("purl", purl))
     return tuple(props)
 
 
 def _distro(doc: dict[str, Any]) -> str | None:
-    distro = doc.get("distro")
-    if not isinstance(distro, dict):
-        return None
-    words = [w for w in (_text(distro.get("name")), _text(distro.get("version"))) if w]
+    distro = opt_obj(doc, "distro")
+    words = [w for w in (within("distro", opt_str, distro, n) for n in ("name", "version")) if w]
     return " ".join(words) or None
 
 

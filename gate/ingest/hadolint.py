@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from gate.ingest.base import file_path
-from gate.model import Finding, Kind, Location, Report, Severity, Skipped, Source
+from gate.ingest.base import Unreadable, file_path, one_of, opt_line, opt_str, req_str, unreadable, wrong
+from gate.model import Finding, Kind, Location, Report, Severity, Source
 
 # hadolint's levels (src/Hadolint/Rule.hs): info and style are below warning, so they land on LOW.
 _LEVELS = {"error": Severity.HIGH, "warning": Severity.MEDIUM, "info": Severity.LOW, "style": Severity.LOW}
 _KEYS = ("code", "level", "message")
+_ALL_LEVELS = (*_LEVELS, "ignore", "none")
+"""Every level hadolint writes; `ignore` and `none` are rules the user switched off (no finding)."""
 
 
 class HadolintParser:
@@ -30,43 +32,39 @@ class HadolintParser:
     def parse(self, doc: Any, origin: str) -> Report:
         """See `Parser.parse`."""
         findings: list[Finding] = []
-        skipped: list[Skipped] = []
         paths: dict[str, str] = {}
         for index, item in enumerate(doc):
-            reason = _problem(item)
-            if reason:
-                skipped.append(Skipped(origin, f"[{index}]: {reason}"))
-                continue
-            level = item["level"]
-            if level in ("ignore", "none"):
-                continue
-            # As the gate names files (`./Dockerfile` is `Dockerfile`), so our rules and Trivy meet it there.
-            raw = item["file"] if isinstance(item.get("file"), str) else "Dockerfile"
-            path = paths.get(raw) or paths.setdefault(raw, file_path(raw, origin))
-            line = item.get("line")
-            start = line if isinstance(line, int) and not isinstance(line, bool) and line > 0 else None
-            findings.append(
-                Finding.create(
-                    id=item["code"],
-                    kind=Kind.MISCONFIGURATION,
-                    severity=_LEVELS.get(level, Severity.UNKNOWN),
-                    title=item["message"],
-                    target=path,
-                    location=Location(path=path, start_line=start, end_line=start),
-                    sources=(Source("hadolint", origin, None, item["code"], level),),
-                    help_uri=_wiki(item["code"]),
-                )
-            )
-        return Report(tool="hadolint", path=origin, findings=tuple(findings), skipped=tuple(skipped))
+            try:
+                finding = _finding(item, paths, origin)
+            except Unreadable as exc:
+                raise unreadable(exc, f"[{index}]", origin) from None
+            if finding is not None:
+                findings.append(finding)
+        return Report(tool="hadolint", path=origin, findings=tuple(findings))
 
 
-def _problem(item: Any) -> str | None:
+def _finding(item: Any, paths: dict[str, str], origin: str) -> Finding | None:
     if not isinstance(item, dict):
-        return "not an object"
-    for key in _KEYS:
-        if not isinstance(item.get(key), str) or not item[key].strip():
-            return f"missing or non-text `{key}`"
-    return None
+        raise wrong("", item, "an object")
+    code, message = req_str(item, "code"), req_str(item, "message")
+    level = one_of(req_str(item, "level"), "level", _ALL_LEVELS)
+    start = opt_line(item, "line")
+    opt_line(item, "column")
+    # As the gate names files (`./Dockerfile` is `Dockerfile`), so our rules and Trivy meet it there.
+    raw = opt_str(item, "file") or "Dockerfile"
+    if level in ("ignore", "none"):
+        return None
+    path = paths.get(raw) or paths.setdefault(raw, file_path(raw, origin))
+    return Finding.create(
+        id=code,
+        kind=Kind.MISCONFIGURATION,
+        severity=_LEVELS[level or ""],
+        title=message,
+        target=path,
+        location=Location(path=path, start_line=start, end_line=start),
+        sources=(Source("hadolint", origin, None, code, level),),
+        help_uri=_wiki(code),
+    )
 
 
 def _wiki(code: str) -> str | None:

@@ -8,9 +8,24 @@ from typing import Any
 from urllib.parse import unquote
 
 from gate.errors import InputError, OwnOutputError
-from gate.ingest.base import file_path
-from gate.ingest.base import line as _line
-from gate.ingest.base import obj as _obj
+from gate.ingest.base import (
+    Unreadable,
+    broken,
+    clip,
+    file_path,
+    join,
+    kind_of,
+    objects,
+    one_of,
+    opt_line,
+    opt_list,
+    opt_obj,
+    opt_str,
+    str_list,
+    unreadable,
+    within,
+    wrong,
+)
 from gate.ingest.base import text as _text
 from gate.model import Finding, Kind, Location, Report, Severity, Skipped, Source, Suppression
 
@@ -19,10 +34,11 @@ _LEVELS = {"error": Severity.HIGH, "warning": Severity.MEDIUM, "note": Severity.
 _NOT_FINDINGS = frozenset({"pass", "notApplicable", "informational"})
 _VULN_ID = re.compile(r"CVE-\d{4}-\d{4,}|GHSA(?:-[0-9a-z]{4}){3}", re.IGNORECASE)
 _OWN_TOOL = "container-gate"
-
-
-class _Bad(Exception):
-    """A result this reader cannot use; it becomes a `Skipped`."""
+# SARIF 2.1.0's enums (§3.27.9 kind, §3.27.10 level, §3.27.24 baselineState, §3.35.3 status).
+_KINDS = ("fail", "pass", "notApplicable", "informational", "review", "open")
+_LEVEL_WORDS = ("none", "note", "warning", "error")
+_BASELINE = ("new", "unchanged", "updated", "absent")
+_STATUSES = ("accepted", "underReview", "rejected")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +67,8 @@ class _Run:
     tool: str
     version: str | None
     image: str | None
-    rules_by_id: dict[str, Any]
+    rules_by_id: dict[str, tuple[str, Any]]
+    """Rules by id, each with its JSON path (`runs[0].tool.driver.rules[3]`) for errors."""
     rules_by_index: list[Any]
     artifacts: list[Any]
     cache: dict[str, _Rule] = field(default_factory=dict)
@@ -59,6 +76,8 @@ class _Run:
     """`originalUriBaseIds` that name a local folder (Trivy's ROOTPATH: the folder it scanned)."""
     paths: dict[tuple[str, str | None], str] = field(default_factory=dict)
     """Result paths as the gate names them, by uri and base (thousands of results share a few)."""
+    where: str = ""
+    """The run's JSON path (`runs[0]`)."""
 
 
 class SarifParser:
@@ -84,10 +103,10 @@ class SarifParser:
         states: list[_Run] = []
         own = 0
         for index, run in enumerate(doc["runs"]):
-            state = _start_run(run, origin)
-            if state is None:
-                skipped.append(Skipped(origin, f"runs[{index}]: no tool.driver.name"))
-                continue
+            try:
+                state = _start_run(run, origin, f"runs[{index}]")
+            except Unreadable as exc:
+                raise unreadable(exc, f"runs[{index}]", origin) from None
             if state.tool == _OWN_TOOL:
                 # The gate's own output: reading it back would count every finding twice.
                 own += 1
@@ -112,31 +131,38 @@ class SarifParser:
         )
 
 
-def _start_run(run: Any, origin: str) -> _Run | None:
-    tool = _obj(run.get("tool")) if isinstance(run, dict) else {}
-    driver = _obj(tool.get("driver"))
-    name = _text(driver.get("name"))
+def _start_run(run: Any, origin: str, where: str) -> _Run:
+    # Without the tool's name a run's results cannot be told from our own or attributed: an error.
+    if not isinstance(run, dict):
+        raise wrong("", run, "an object")
+    tool = opt_obj(run, "tool")
+    driver = within("tool", opt_obj, tool, "driver")
+    name = within("tool.driver", opt_str, driver, "name")
     if name is None:
-        return None
-    rules: list[Any] = list(driver.get("rules") or ()) if isinstance(driver.get("rules"), list) else []
-    by_id = {r["id"]: r for r in rules if isinstance(r, dict) and isinstance(r.get("id"), str)}
-    extensions = tool.get("extensions")
-    for extension in extensions if isinstance(extensions, list) else ():
-        ext_rules = extension.get("rules") if isinstance(extension, dict) else None
-        for rule in ext_rules if isinstance(ext_rules, list) else ():
-            if isinstance(rule, dict) and isinstance(rule.get("id"), str):
-                by_id.setdefault(rule["id"], rule)
-    props = _obj(run.get("properties"))
-    artifacts = run.get("artifacts") if isinstance(run.get("artifacts"), list) else []
+        raise Unreadable("tool.driver.name", "missing (a run must name its tool)")
+    rules = within("tool.driver", objects, driver, "rules")
+    by_id: dict[str, tuple[str, Any]] = {}
+    for index, rule in enumerate(rules):
+        rule_id = within(f"tool.driver.rules[{index}]", opt_str, rule, "id")
+        if rule_id:
+            by_id.setdefault(rule["id"], (f"{where}.tool.driver.rules[{index}]", rule))
+    for number, extension in enumerate(within("tool", objects, tool, "extensions")):
+        for index, rule in enumerate(within(f"tool.extensions[{number}]", objects, extension, "rules")):
+            place = f"tool.extensions[{number}].rules[{index}]"
+            if within(place, opt_str, rule, "id"):
+                by_id.setdefault(rule["id"], (f"{where}.{place}", rule))
+    props = opt_obj(run, "properties")
     return _Run(
         origin=origin,
         tool=name.lower(),
-        version=_text(driver.get("version")) or _text(driver.get("semanticVersion")),
-        image=_text(props.get("imageName")),
+        version=within("tool.driver", opt_str, driver, "version")
+        or within("tool.driver", opt_str, driver, "semanticVersion"),
+        image=within("properties", opt_str, props, "imageName"),
         rules_by_id=by_id,
         rules_by_index=rules,
-        artifacts=artifacts,
+        artifacts=opt_list(run, "artifacts"),
         bases=_bases(run.get("originalUriBaseIds")),
+        where=where,
     )
 
 
@@ -156,40 +182,41 @@ def _read_results(state: _Run, results: Any, run_index: int, findings: list[Find
     if results is None:
         return
     if not isinstance(results, list):
-        skipped.append(Skipped(state.origin, f"runs[{run_index}]: `results` is not a list"))
-        return
+        raise unreadable(wrong("results", results, "a list"), f"runs[{run_index}]", state.origin)
     for index, result in enumerate(results):
+        where = f"runs[{run_index}].results[{index}]"
         try:
             if not isinstance(result, dict):
-                raise _Bad("not an object")
+                raise wrong("", result, "an object")
             finding = _finding(state, result)
-        except _Bad as exc:
-            skipped.append(Skipped(state.origin, f"runs[{run_index}].results[{index}]: {exc}"))
-            continue
+        except Unreadable as exc:
+            raise unreadable(exc, where, state.origin) from None
         except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
-            reason = f"runs[{run_index}].results[{index}]: malformed result ({type(exc).__name__}: {exc})"
-            skipped.append(Skipped(state.origin, reason))
-            continue
+            raise broken(exc, where, state.origin) from None
         if finding is not None:
             findings.append(finding)
 
 
 def _finding(state: _Run, result: dict[str, Any]) -> Finding | None:
-    if result.get("kind", "fail") in _NOT_FINDINGS or result.get("baselineState") == "absent":
-        return None
+    kind = one_of(opt_str(result, "kind"), "kind", _KINDS) or "fail"
+    baseline = one_of(opt_str(result, "baselineState"), "baselineState", _BASELINE)
     rule = _rule(state, result)
-    level = result.get("level") or rule.level or "warning"
+    given = one_of(opt_str(result, "level"), "level", _LEVEL_WORDS)
+    props = opt_obj(result, "properties")
+    score = within("properties", _score, props, "security-severity")
+    message = _message(result)
+    location = _location(state, result)
+    suppression = _suppression(result)
+    if kind in _NOT_FINDINGS or baseline == "absent":
+        return None
+    level = given or rule.level or "warning"
     if level == "none":
         return None
-    props = _obj(result.get("properties"))
-    score = _score(props.get("security-severity"))
     if score is None:
         score = rule.score
     severity = _severity(rule, level, score)
-    message = _message(result)
-    location = _location(state, result)
     if rule.kind is Kind.VULNERABILITY:
-        return _vulnerability(state, rule, result, severity, level, message, location, score)
+        return _vulnerability(state, rule, suppression, severity, level, message, location, score)
     title = message if rule.kind is Kind.POLICY or not rule.title else rule.title
     return Finding.create(
         id=rule.id,
@@ -201,7 +228,7 @@ def _finding(state: _Run, result: dict[str, Any]) -> Finding | None:
         sources=(Source(state.tool, state.origin, state.version, rule.id, level),),
         description=_describe(message, rule),
         help_uri=rule.help_uri,
-        tool_suppression=_suppression(result.get("suppressions")),
+        tool_suppression=suppression,
         properties=(("help", rule.help),) if rule.help else (),
     )
 
@@ -209,7 +236,7 @@ def _finding(state: _Run, result: dict[str, Any]) -> Finding | None:
 def _vulnerability(
     state: _Run,
     rule: _Rule,
-    result: dict[str, Any],
+    suppression: Suppression | None,
     severity: Severity,
     level: str,
     message: str,
@@ -241,7 +268,7 @@ def _vulnerability(
         description=_describe(message, rule),
         help_uri=rule.help_uri,
         cvss_score=score,
-        tool_suppression=_suppression(result.get("suppressions")),
+        tool_suppression=suppression,
         properties=(("help", rule.help),) if rule.help else (),
     )
 
@@ -271,49 +298,65 @@ _TAG_LEVEL = {
 
 
 def _rule(state: _Run, result: dict[str, Any]) -> _Rule:
-    ref = _obj(result.get("rule"))
-    rule_id = result.get("ruleId") or ref.get("id")
-    index = result.get("ruleIndex", ref.get("index"))
+    ref = opt_obj(result, "rule")
+    rule_id = opt_str(result, "ruleId") or within("rule", opt_str, ref, "id")
+    index = _index(result, "ruleIndex") if "ruleIndex" in result else within("rule", _index, ref, "index")
     raw: Any = None
-    if isinstance(index, int) and not isinstance(index, bool) and 0 <= index < len(state.rules_by_index):
+    where = ""
+    if index is not None and index < len(state.rules_by_index):
         raw = state.rules_by_index[index]
-        rule_id = rule_id or (raw.get("id") if isinstance(raw, dict) else None)
-    if not isinstance(rule_id, str) or not rule_id:
-        raise _Bad("no ruleId")
+        where = f"{state.where}.tool.driver.rules[{index}]"
+        rule_id = rule_id or (_text(raw.get("id")) if isinstance(raw, dict) else None)
+    if not rule_id:
+        raise Unreadable("ruleId", "missing (and no rule it names)")
     cached = state.cache.get(rule_id)
     if cached is None:
         if not isinstance(raw, dict) or raw.get("id") != rule_id:
-            raw = state.rules_by_id.get(rule_id, {})
-        cached = state.cache[rule_id] = _describe_rule(state.tool, rule_id, raw)
+            where, raw = state.rules_by_id.get(rule_id, ("", {}))
+        try:
+            cached = state.cache[rule_id] = _describe_rule(state.tool, rule_id, raw)
+        except Unreadable as exc:
+            # The rule's own path: every result of it shares the error.
+            raise unreadable(exc, where, state.origin) from None
     return cached
 
 
+def _index(holder: dict[str, Any], key: str) -> int | None:
+    value = holder.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise wrong(key, value, "an index")
+    return value if value >= 0 else None  # -1 is SARIF's "not given" (§3.27.6)
+
+
 def _describe_rule(tool: str, rule_id: str, raw: dict[str, Any]) -> _Rule:
-    props = _obj(raw.get("properties"))
-    listed = props.get("tags")
-    raw_tags = [t for t in listed if isinstance(t, str)] if isinstance(listed, list) else []
+    props = opt_obj(raw, "properties")
+    raw_tags = within("properties", str_list, props, "tags")
     tags = {t.lower() for t in raw_tags}
     # Only an upper-case word, and only one: a lower-case `low` tag may mean anything.
     words = {_SEVERITY_TAGS[t] for t in raw_tags if t in _SEVERITY_TAGS}
     found = _VULN_ID.search(rule_id)
     kind = _kind(tool, tags, found is not None)
-    help_block = _obj(raw.get("help"))
-    help_text = _text(help_block.get("text"))
-    config = _obj(raw.get("defaultConfiguration"))
-    purls = props.get("purls")
+    help_block = opt_obj(raw, "help")
+    help_text = within("help", opt_str, help_block, "text")
+    config = opt_obj(raw, "defaultConfiguration")
+    purls = within("properties", str_list, props, "purls")
     return _Rule(
         id=rule_id,
         kind=kind,
         vuln_id=_canonical_vuln_id(found.group(0)) if found else None,
-        title=_text(_block_text(raw.get("shortDescription"))),
-        description=_text(_block_text(raw.get("fullDescription"))) or help_text or "",
-        help_uri=_text(raw.get("helpUri")),
-        help=_text(help_block.get("markdown")) or help_text,
-        score=_score(props.get("security-severity")),
+        title=_text(_block_text(raw, "shortDescription")),
+        description=_text(_block_text(raw, "fullDescription")) or help_text or "",
+        help_uri=opt_str(raw, "helpUri"),
+        help=within("help", opt_str, help_block, "markdown") or help_text,
+        score=within("properties", _score, props, "security-severity"),
         tagged=words.pop() if len(words) == 1 else None,
-        level=_text(config.get("level")),
+        level=one_of(
+            within("defaultConfiguration", opt_str, config, "level"), "defaultConfiguration.level", _LEVEL_WORDS
+        ),
         fields=_fields(help_text) if kind is Kind.VULNERABILITY and help_text else {},
-        purl=purls[0] if isinstance(purls, list) and purls and isinstance(purls[0], str) else None,
+        purl=purls[0] if purls else None,
     )
 
 
@@ -340,26 +383,34 @@ def _kind(tool: str, tags: set[str], vuln_id: bool) -> Kind:
 
 
 def _location(state: _Run, result: dict[str, Any]) -> Location | None:
-    locations = result.get("locations")
-    if not isinstance(locations, list) or not locations or not isinstance(locations[0], dict):
+    locations = objects(result, "locations")
+    if not locations:
         return None
-    physical = locations[0].get("physicalLocation")
-    if not isinstance(physical, dict):
+    physical = within("locations[0]", opt_obj, locations[0], "physicalLocation")
+    if not physical:
         return None
-    artifact = _obj(physical.get("artifactLocation"))
-    uri = _text(artifact.get("uri"))
-    index = artifact.get("index")
-    if uri is None and isinstance(index, int) and 0 <= index < len(state.artifacts):
-        listed = state.artifacts[index].get("location", {})
-        uri = _text(listed.get("uri")) if isinstance(listed, dict) else None
+    where = "locations[0].physicalLocation"
+    artifact = within(where, opt_obj, physical, "artifactLocation")
+    uri = within(f"{where}.artifactLocation", opt_str, artifact, "uri")
+    index = within(f"{where}.artifactLocation", _index, artifact, "index")
+    if uri is None and index is not None and index < len(state.artifacts):
+        listed = state.artifacts[index]
+        entry = f"{state.where}.artifacts[{index}]"
+        if not isinstance(listed, dict):
+            raise Unreadable(f"{where}.artifactLocation.index", f"names {entry}, {kind_of(listed)}")
+        try:
+            uri = within("location", opt_str, opt_obj(listed, "location"), "uri")
+        except Unreadable as exc:
+            raise Unreadable(f"{where}.artifactLocation.index", f"names {join(entry, exc.at(''))}") from None
+    region = within(where, opt_obj, physical, "region")
+    start = within(f"{where}.region", opt_line, region, "startLine")
+    end = within(f"{where}.region", opt_line, region, "endLine") or start
+    base_id = within(f"{where}.artifactLocation", opt_str, artifact, "uriBaseId")
     if uri is None:
         return None
     if uri.startswith("file://"):
         uri = uri[len("file://") :]
-    region = _obj(physical.get("region"))
-    start = _line(region.get("startLine"))
-    end = _line(region.get("endLine")) or start
-    key = (uri, _text(artifact.get("uriBaseId")))
+    key = (uri, base_id)
     path = state.paths.get(key)
     if path is None:
         path = state.paths[key] = _path(state, unquote(uri), key[1])
@@ -374,17 +425,19 @@ def _path(state: _Run, path: str, base_id: str | None) -> str:
     return file_path(base + path if base is not None else path, state.origin)
 
 
-def _suppression(suppressions: Any) -> Suppression | None:
-    # Only accepted suppressions count (§3.35.3): `underReview` and `rejected` ones do not.
-    if not isinstance(suppressions, list):
-        return None
-    for entry in suppressions:
-        if not isinstance(entry, dict) or entry.get("status", "accepted") != "accepted":
-            continue
-        kind = entry.get("kind")
-        reason = _text(entry.get("justification")) or f"suppressed in the SARIF ({kind or 'external'})"
-        return Suppression(by="inline" if kind == "inSource" else "tool", reason=reason)
-    return None
+def _suppression(result: dict[str, Any]) -> Suppression | None:
+    # Only accepted suppressions count (§3.35.3): `underReview` and `rejected` ones do not. A suppression
+    # that cannot be read hides a finding as surely as one that can: it is the result's error.
+    found: Suppression | None = None
+    for index, entry in enumerate(objects(result, "suppressions")):
+        where = f"suppressions[{index}]"
+        status = one_of(within(where, opt_str, entry, "status"), f"{where}.status", _STATUSES) or "accepted"
+        kind = within(where, opt_str, entry, "kind")
+        justification = within(where, opt_str, entry, "justification")
+        if status == "accepted" and found is None:
+            reason = justification or f"suppressed in the SARIF ({kind or 'external'})"
+            found = Suppression(by="inline" if kind == "inSource" else "tool", reason=reason)
+    return found
 
 
 def _fields(text: str) -> dict[str, str]:
@@ -418,29 +471,32 @@ def _describe(message: str, rule: _Rule) -> str:
 
 
 def _message(result: dict[str, Any]) -> str:
-    message = result.get("message")
-    return (_block_text(message) or "").strip() if isinstance(message, dict) else ""
+    return (_block_text(result, "message") or "").strip()
 
 
-def _block_text(block: Any) -> str | None:
-    if isinstance(block, dict):
-        text = block.get("text")
-        if isinstance(text, str):
-            return text
-        markdown = block.get("markdown")
-        return markdown if isinstance(markdown, str) else None
-    return None
+def _block_text(holder: dict[str, Any], key: str) -> str | None:
+    """A message or description object's text (else its markdown)."""
+    block = opt_obj(holder, key)
+    text = within(key, opt_str, block, "text")
+    markdown = within(key, opt_str, block, "markdown")
+    return text or markdown
 
 
-def _score(value: Any) -> float | None:
-    # GitHub's `security-severity` is a number in a string ("8.0"); some tools write a bare number.
-    if isinstance(value, bool):
+def _score(holder: dict[str, Any], key: str) -> float | None:
+    # GitHub's `security-severity` is a number in a string ("8.0"); some tools write a bare number. It
+    # ranks the finding (a 9.8 is CRITICAL): one that is no score from 0 to 10 is the entry's error.
+    value = holder.get(key)
+    if value is None or value == "":
         return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise wrong(key, value, "a score (a number or a string holding one)")
     try:
-        score = float(value) if isinstance(value, str | int | float) else None
+        score = float(value)
     except ValueError:
-        return None
-    return score if score is not None and 0 < score <= 10 else None
+        raise Unreadable(key, f"not a score: {clip(str(value))}") from None
+    if not 0 <= score <= 10:  # also refuses inf and nan, which float("inf") and float("nan") give
+        raise Unreadable(key, f"a score must be between 0 and 10, got {clip(str(value))}")
+    return score or None
 
 
 PARSER = SarifParser()

@@ -11,10 +11,23 @@ import msgspec
 
 from gate.errors import InputError
 from gate.gcpause import collector_paused
-from gate.ingest.base import file_path
-from gate.ingest.base import line as _line
-from gate.ingest.base import obj as _obj
-from gate.ingest.base import text as _text
+from gate.ingest.base import (
+    Unreadable,
+    broken,
+    clip,
+    file_path,
+    kind_of,
+    objects,
+    one_of,
+    opt_line,
+    opt_obj,
+    opt_str,
+    req_str,
+    str_list,
+    unreadable,
+    wrong,
+)
+from gate.ingest.base import score as _score_field
 from gate.model import (
     Finding,
     FixState,
@@ -58,8 +71,10 @@ _K8S_LISTS = ("Resources", "Findings", "Vulnerabilities", "Misconfigurations")
 _K8S_SCHEMAS = (0, 2)
 
 
-class _Bad(Exception):
-    """An entry this reader cannot use; it becomes a `Skipped`."""
+class Declined(Exception):
+    """The typed path met JSON it does not decode the way orjson does (a nested value too deep for
+    msgspec, a number out of range inside raw JSON): the file is read again the general way, so that
+    both paths end with the same error."""
 
 
 @dataclass(slots=True)
@@ -85,7 +100,7 @@ class _Scope:
     """Decoded reference lists by their raw JSON (one per distinct list; see `_TypedVuln`)."""
 
     def skip(self, reason: str) -> None:
-        """Record an entry that could not be used."""
+        """Record what the report itself says was not scanned (a k8s resource Trivy could not reach)."""
         self.skipped.append(Skipped(report=self.origin, reason=reason))
 
 
@@ -138,18 +153,27 @@ def _parse_v2(doc: dict[str, Any], origin: str) -> Report:
     results = doc.get("Results")
     if results is not None and not isinstance(results, list):
         raise InputError("Trivy report: `Results` must be a list", path=origin)
-    meta = _obj(doc.get("Metadata"))
-    artifact = _text(doc.get("ArtifactName"))
-    scope = _Scope(
-        origin=origin,
-        tool_version=_tool_version(doc),
-        artifact=artifact,
-        image=artifact is not None and _is_image(doc.get("ArtifactType"), meta),
-        os=_os_name(meta),
-        base=_config_base(artifact, doc.get("ArtifactType")),
-    )
-    _read_results(scope, results or (), where="")
+    scope = _header(doc, origin)
+    _read_results(scope, results or (), where="Results")
     return _report(scope)
+
+
+def _header(doc: dict[str, Any], origin: str) -> _Scope:
+    """The report's own fields every finding shares; a wrong type there is an error like an entry's."""
+    try:
+        meta = opt_obj(doc, "Metadata")
+        artifact = opt_str(doc, "ArtifactName")
+        artifact_type = opt_str(doc, "ArtifactType")
+        return _Scope(
+            origin=origin,
+            tool_version=_tool_version(doc),
+            artifact=artifact,
+            image=artifact is not None and _is_image(artifact_type, meta),
+            os=_os_name(meta),
+            base=_config_base(artifact, artifact_type),
+        )
+    except Unreadable as exc:
+        raise unreadable(exc, "", origin) from None
 
 
 _NotList = dict[str, Any] | str | int | float | bool | None
@@ -250,12 +274,13 @@ def decode_typed(data: bytes | memoryview) -> _Document | None:
     entry, unused fields never become objects): at 20,000 vulnerabilities it is about twice as fast as
     JSON-to-dicts and needs about half the memory. It takes only what detection would hand to this
     reader as a plain SchemaVersion 2 report with well-formed lists; anything else (another format,
-    invalid JSON, a non-object entry, a list that is not one, an unknown version) returns None and goes
-    the general way, which produces exactly the errors and `Skipped` entries it always did."""
+    invalid JSON, a non-object entry, a list that is not one, an unknown version, nesting deeper than
+    msgspec's recursion allows) returns None and goes the general way, which gives the same findings
+    and the same errors."""
     with collector_paused():
         try:
             doc = _DECODER.decode(data)
-        except (msgspec.DecodeError, msgspec.ValidationError):
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
             return None
     version = doc.SchemaVersion
     if doc.ClusterName is not msgspec.UNSET or doc.runs is not msgspec.UNSET or version is msgspec.UNSET:
@@ -266,23 +291,16 @@ def decode_typed(data: bytes | memoryview) -> _Document | None:
 
 
 def parse_typed(doc: _Document, origin: str) -> Report:
-    """Read a document from `decode_typed`: the same report `TrivyParser.parse` makes of its JSON."""
+    """Read a document from `decode_typed`: the same report `TrivyParser.parse` makes of its JSON.
+
+    Raises `Declined` when raw JSON kept for later cannot be decoded here (see `Declined`)."""
     with collector_paused():
-        meta = _obj(doc.Metadata)
-        artifact = _text(doc.ArtifactName)
-        scope = _Scope(
-            origin=origin,
-            tool_version=_tool_version({"Trivy": doc.Trivy}),
-            artifact=artifact,
-            image=artifact is not None and _is_image(doc.ArtifactType, meta),
-            os=_os_name(meta),
-            base=_config_base(artifact, doc.ArtifactType),
-        )
+        header = {"Metadata": doc.Metadata, "ArtifactName": doc.ArtifactName, "ArtifactType": doc.ArtifactType}
+        scope = _header({**header, "Trivy": doc.Trivy}, origin)
         for index, result in enumerate(doc.Results or ()):
-            if isinstance(result, _Result):
-                _read_typed_result(scope, result, index)
-            else:
-                scope.skip(f"Results[{index}]: not an object")
+            if not isinstance(result, _Result):
+                raise InputError(f"Results[{index}]: expected an object, got {kind_of(result)}", path=origin)
+            _read_typed_result(scope, result, index)
         return _report(scope)
 
 
@@ -296,28 +314,34 @@ def _read_typed_result(scope: _Scope, typed: _Result, index: int) -> None:
         "Licenses": typed.Licenses,
         "ExperimentalModifiedFindings": typed.ExperimentalModifiedFindings,
     }
-    target = _text(typed.Target) or f"Results[{index}]"
-    if isinstance(typed.Vulnerabilities, list):
-        _read_typed_vulnerabilities(scope, result, target, typed.Vulnerabilities)
-    elif typed.Vulnerabilities is not None:
-        scope.skip(f"{target}: `Vulnerabilities` is not a list")
-    _read_kinds(scope, result, target, _READERS[1:], "")
+    where = f"Results[{index}]"
+    target = _target(scope, result, where)
+    vulnerabilities = typed.Vulnerabilities
+    if isinstance(vulnerabilities, list):
+        _read_typed_vulnerabilities(scope, result, target, vulnerabilities, f"{where}.Vulnerabilities")
+    elif vulnerabilities is not None:
+        raise unreadable(wrong("Vulnerabilities", vulnerabilities, "a list"), where, scope.origin)
+    _read_kinds(scope, result, target, _READERS[1:], where)
 
 
-def _read_typed_vulnerabilities(scope: _Scope, result: dict[str, Any], target: str, entries: list[_Entry]) -> None:
+def _read_typed_vulnerabilities(
+    scope: _Scope, result: dict[str, Any], target: str, entries: list[_Entry], where: str
+) -> None:
     append = scope.findings.append
     pkg_class: str | None = None
     for index, entry in enumerate(entries):
         try:
             if not isinstance(entry, _TypedVuln):
-                raise _Bad("not an object")
+                raise wrong("", entry, "an object")
             if pkg_class is None:
                 pkg_class = _pkg_class(result)
             append(_vuln_finding(scope, pkg_class, target, entry))
-        except _Bad as exc:
-            scope.skip(f"{target}: Vulnerabilities[{index}]: {exc}")
-        except (TypeError, ValueError, AttributeError, KeyError) as exc:
-            scope.skip(f"{target}: Vulnerabilities[{index}]: malformed entry ({type(exc).__name__}: {exc})")
+        except Unreadable as exc:
+            raise unreadable(exc, f"{where}[{index}]", scope.origin) from None
+        except (msgspec.DecodeError, RecursionError):
+            raise Declined from None
+        except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
+            raise broken(exc, f"{where}[{index}]", scope.origin) from None
 
 
 def _parse_legacy(doc: list[Any], origin: str) -> Report:
@@ -325,7 +349,8 @@ def _parse_legacy(doc: list[Any], origin: str) -> Report:
     # read as they are. The image name is the first OS target without its `(os version)` suffix.
     artifact = None
     for result in doc:
-        target = _text(result.get("Target")) if isinstance(result, dict) else None
+        target = result.get("Target") if isinstance(result, dict) else None
+        target = target.strip() if isinstance(target, str) else None
         if target and target.endswith(")") and " (" in target:
             artifact = target.rsplit(" (", 1)[0]
             break
@@ -340,8 +365,12 @@ def _parse_k8s(doc: dict[str, Any], origin: str) -> Report:
         raise InputError(
             f"Trivy k8s report SchemaVersion {version!r} is not supported (this reader knows 2)", path=origin
         )
-    cluster = _text(doc.get("ClusterName")) or "cluster"
-    scope = _Scope(origin=origin, tool_version=_tool_version(doc), artifact=cluster, image=False)
+    try:
+        cluster = opt_str(doc, "ClusterName") or "cluster"
+        tool_version = _tool_version(doc)
+    except Unreadable as exc:
+        raise unreadable(exc, "", origin) from None
+    scope = _Scope(origin=origin, tool_version=tool_version, artifact=cluster, image=False)
     for key in _K8S_LISTS:
         resources = doc.get(key)
         if resources is None:
@@ -354,17 +383,32 @@ def _parse_k8s(doc: dict[str, Any], origin: str) -> Report:
 
 
 def _read_resource(scope: _Scope, resource: Any, where: str, cluster: str) -> None:
+    try:
+        sub = _resource_scope(scope, resource, where, cluster)
+    except Unreadable as exc:
+        raise unreadable(exc, where, scope.origin) from None
+    results = resource.get("Results")
+    if results is not None and not isinstance(results, list):
+        raise unreadable(wrong("Results", results, "a list"), where, scope.origin)
+    _read_results(sub, results or (), where=f"{where}.Results")
+    scope.findings.extend(sub.findings)
+    scope.skipped.extend(sub.skipped)
+    scope.os = scope.os or sub.os
+
+
+def _resource_scope(scope: _Scope, resource: Any, where: str, cluster: str) -> _Scope:
     if not isinstance(resource, dict):
-        scope.skip(f"{where}: not an object")
-        return
-    parts = [_text(resource.get(k)) for k in ("Namespace", "Kind", "Name")]
+        raise wrong("", resource, "an object")
+    parts = [opt_str(resource, k) for k in ("Namespace", "Kind", "Name")]
     name = "/".join(p for p in parts if p) or where
-    if _text(resource.get("Error")):
-        scope.skip(f"{cluster}/{name}: Trivy could not scan it: {resource['Error']}")
-    meta = _obj(resource.get("Metadata"))
-    image = _first_text(meta.get("RepoTags")) or _first_text(meta.get("RepoDigests"))
+    error = opt_str(resource, "Error")
+    if error:
+        # Trivy's own word that it could not scan the resource: readable, and shown with the verdict.
+        scope.skip(f"{cluster}/{name}: Trivy could not scan it: {error}")
+    meta = opt_obj(resource, "Metadata")
+    image = _first_text(meta, "RepoTags") or _first_text(meta, "RepoDigests")
     namespace = parts[0]
-    sub = _Scope(
+    return _Scope(
         origin=scope.origin,
         tool_version=scope.tool_version,
         artifact=image or f"{cluster}/{name}",
@@ -372,36 +416,38 @@ def _read_resource(scope: _Scope, resource: Any, where: str, cluster: str) -> No
         os=_os_name(meta),
         prefix=f"{namespace}/" if namespace else "",
     )
-    results = resource.get("Results")
-    if results is not None and not isinstance(results, list):
-        scope.skip(f"{cluster}/{name}: `Results` is not a list")
-        return
-    _read_results(sub, results or (), where=f"{cluster}/{name}: ")
-    scope.findings.extend(sub.findings)
-    scope.skipped.extend(sub.skipped)
-    scope.os = scope.os or sub.os
 
 
 def _read_results(scope: _Scope, results: Iterable[Any], where: str) -> None:
+    """Each Results entry; `where` is the list's JSON path (empty for the legacy bare list)."""
     for index, result in enumerate(results):
+        path = f"{where}[{index}]"
         if not isinstance(result, dict):
-            scope.skip(f"{where}Results[{index}]: not an object")
-            continue
-        target = _text(result.get("Target")) or f"Results[{index}]"
-        _read_kinds(scope, result, target, _READERS, where)
+            raise unreadable(wrong("", result, "an object"), path, scope.origin)
+        _read_kinds(scope, result, _target(scope, result, path), _READERS, path)
+
+
+def _target(scope: _Scope, result: dict[str, Any], where: str) -> str:
+    try:
+        opt_str(result, "Class")
+        opt_str(result, "Type")
+        return opt_str(result, "Target") or where
+    except Unreadable as exc:
+        raise unreadable(exc, where, scope.origin) from None
 
 
 def _read_kinds(
     scope: _Scope, result: dict[str, Any], target: str, readers: Iterable[tuple[str, _Builder]], where: str
 ) -> None:
-    """Each finding list of one Results entry that `readers` name, then what Trivy suppressed."""
+    """Each finding list of one Results entry that `readers` name, then what Trivy suppressed.
+
+    `where` is the entry's JSON path (`Results[0]`), which every error names."""
     for key, build in readers:
         entries = result.get(key)
         if entries is None:
             continue
         if not isinstance(entries, list):
-            scope.skip(f"{where}{target}: `{key}` is not a list")
-            continue
+            raise unreadable(wrong(key, entries, "a list"), where, scope.origin)
         _read_entries(scope, result, target, key, entries, build, where)
     _read_modified(scope, result, target, where)
 
@@ -417,26 +463,26 @@ def _read_entries(
 ) -> None:
     append = scope.findings.append
     for index, entry in enumerate(entries):
+        path = f"{where}.{key}[{index}]"
         try:
             if not isinstance(entry, dict):
-                raise _Bad("not an object")
+                raise wrong("", entry, "an object")
             finding = build(scope, result, target, entry)
-        except _Bad as exc:
-            scope.skip(f"{where}{target}: {key}[{index}]: {exc}")
-            continue
-        except (TypeError, ValueError, AttributeError, KeyError) as exc:
-            # A field of an unexpected type deep inside one entry spoils that entry, not the report.
-            scope.skip(f"{where}{target}: {key}[{index}]: malformed entry ({type(exc).__name__}: {exc})")
-            continue
+        except Unreadable as exc:
+            raise unreadable(exc, path, scope.origin) from None
+        except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
+            # A shape our checks did not foresee: still the entry's error, never a pass.
+            raise broken(exc, path, scope.origin) from None
         if finding is not None:
             append(finding)
 
 
 def _read_modified(scope: _Scope, result: dict[str, Any], target: str, where: str) -> None:
     # `--show-suppressed` lists findings Trivy suppressed (.trivyignore, VEX) here: keep them, suppressed.
-    modified = result.get("ExperimentalModifiedFindings")
-    if not isinstance(modified, list):
-        return
+    try:
+        modified = objects(result, "ExperimentalModifiedFindings")
+    except Unreadable as exc:
+        raise unreadable(exc, where, scope.origin) from None
     builders = {
         "vulnerability": _vulnerability,
         "misconfiguration": _misconfiguration,
@@ -444,19 +490,23 @@ def _read_modified(scope: _Scope, result: dict[str, Any], target: str, where: st
         "license": _license,
     }
     for index, item in enumerate(modified):
-        build = builders.get(str(item.get("Type"))) if isinstance(item, dict) else None
-        inner = item.get("Finding") if isinstance(item, dict) else None
-        if build is None or not isinstance(inner, dict):
-            scope.skip(f"{where}{target}: ExperimentalModifiedFindings[{index}]: unknown shape")
-            continue
+        path = f"{where}.ExperimentalModifiedFindings[{index}]"
         try:
-            finding = build(scope, result, target, inner)
-        except (_Bad, TypeError, ValueError, AttributeError, KeyError) as exc:
-            scope.skip(f"{where}{target}: ExperimentalModifiedFindings[{index}]: {exc}")
-            continue
+            kind = one_of(req_str(item, "Type"), "Type", builders)
+            build = builders[kind or ""]
+            if not isinstance(inner := item.get("Finding"), dict):
+                raise wrong("Finding", inner, "an object")
+            try:
+                finding = build(scope, result, target, inner)
+            except Unreadable as exc:
+                raise Unreadable(f"Finding.{exc.field}" if exc.field else "Finding", exc.message) from None
+            status = opt_str(item, "Status") or "ignored"
+            why = "; ".join(t for t in (opt_str(item, "Statement"), opt_str(item, "Source")) if t)
+        except Unreadable as exc:
+            raise unreadable(exc, path, scope.origin) from None
+        except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
+            raise broken(exc, path, scope.origin) from None
         if finding is not None:
-            status = _text(item.get("Status")) or "ignored"
-            why = "; ".join(t for t in (_text(item.get("Statement")), _text(item.get("Source"))) if t)
             reason = f"suppressed by Trivy ({status}{': ' + why if why else ''})"
             scope.findings.append(replace(finding, tool_suppression=Suppression(by="tool", reason=reason)))
 
@@ -473,20 +523,46 @@ def _pkg_class(result: dict[str, Any]) -> str:
     return "os-pkgs" if result.get("Type") in _OS_TYPES else "lang-pkgs"
 
 
-def _vuln_finding(scope: _Scope, pkg_class: str, target: str, v: _Vuln) -> Finding:
+_TEXT_FIELDS = ("InstalledVersion", "FixedVersion", "Status", "SeveritySource", "PkgPath", "PrimaryURL", "Title")
+
+
+def _checked(v: _Vuln) -> None:
+    """Refuse a vulnerability whose fields have types Trivy never writes, naming the first such field.
+
+    Type checks by `type() is str` first (one comparison per field, 100k times per large report); the
+    named error is worked out only when one fails."""
     vid = v.VulnerabilityID
-    if not isinstance(vid, str) or not vid:
-        raise _Bad("missing VulnerabilityID")
+    if type(vid) is not str or not vid.strip():
+        req_str({"VulnerabilityID": vid}, "VulnerabilityID")
     package = v.PkgName
+    if type(package) is not str or not package.strip():
+        req_str({"PkgName": package}, "PkgName")
+    for name in _TEXT_FIELDS:
+        value = getattr(v, name)
+        if value is not None and type(value) is not str:
+            raise wrong(name, value, "a string")
+    if v.Description is not None and type(v.Description) is not str:
+        raise wrong("Description", v.Description, "a string")
+    word = v.Severity
+    if word is not None and (type(word) is not str or word not in _SEVERITY):
+        _trivy_severity(word, "Severity")
+    vendor_ids = v.VendorIDs
+    if vendor_ids is not None:
+        str_list({"VendorIDs": vendor_ids}, "VendorIDs")
+    ident = v.PkgIdentifier
+    if ident is not None:
+        purl = opt_obj({"PkgIdentifier": ident}, "PkgIdentifier").get("PURL")
+        if purl is not None and type(purl) is not str:
+            raise wrong("PkgIdentifier.PURL", purl, "a string")
+
+
+def _vuln_finding(scope: _Scope, pkg_class: str, target: str, v: _Vuln) -> Finding:
+    _checked(v)
+    vid: str = v.VulnerabilityID
+    package: str = v.PkgName
     installed = v.InstalledVersion
-    if not isinstance(package, str) or not package:
-        raise _Bad(f"{vid}: missing PkgName")
-    if installed is not None and not isinstance(installed, str):
-        raise _Bad(f"{vid}: InstalledVersion is not a string")
     word = v.Severity
     fixed = v.FixedVersion or None
-    if fixed is not None and not isinstance(fixed, str):
-        raise _Bad(f"{vid}: FixedVersion is not a string")
     status = v.Status
     fix_state = _STATUS.get(status, FixState.UNKNOWN) if status else (FixState.FIXED if fixed else FixState.UNKNOWN)
     path = v.PkgPath or (target if pkg_class == "lang-pkgs" else None)
@@ -494,19 +570,19 @@ def _vuln_finding(scope: _Scope, pkg_class: str, target: str, v: _Vuln) -> Findi
     primary = v.PrimaryURL
     title = v.Title
     description = v.Description
-    aliases = [a for a in vendor_ids if isinstance(a, str)] if isinstance(vendor_ids, list) else ()
+    aliases = vendor_ids if vendor_ids else ()
     if not aliases and vid == vid.strip():
         # Without aliases the id is already canonical: `canonical_id`'s set-and-sort work is skipped,
         # which matters at 100k findings.
         canonical, rest = vid, _NO_ALIASES
     else:
         canonical, rest = canonical_id(vid, aliases)
-    sev = _SEVERITY.get(word) if isinstance(word, str) else None
+    sev = _SEVERITY.get(word) if isinstance(word, str) else Severity.UNKNOWN
     # Positional: a 21-argument keyword call costs a quarter more, once per vulnerability.
     return Finding(
         canonical,
         _VULNERABILITY,
-        sev if sev is not None else _severity(word),
+        sev if sev is not None else _trivy_severity(word, "Severity"),
         title if isinstance(title, str) and title else f"{vid} in {package}",
         scope.artifact if scope.image and scope.artifact else target,
         package,  # package
@@ -516,7 +592,7 @@ def _vuln_finding(scope: _Scope, pkg_class: str, target: str, v: _Vuln) -> Findi
         Location(path) if path else None,  # location
         rest,  # aliases
         (Source("trivy", scope.origin, scope.tool_version, vid, word if isinstance(word, str) else None),),
-        description if isinstance(description, str) else "",
+        description or "",
         _references(scope, v.References),
         primary if isinstance(primary, str) and primary else None,  # help_uri
         _score(scope, v.CVSS, v.SeveritySource),  # cvss_score
@@ -538,7 +614,7 @@ def _vuln_properties(scope: _Scope, ident: Any, status: Any) -> tuple[tuple[str,
     props: list[tuple[str, str]] = []
     if scope.os:
         props.append(("os", scope.os))
-    if isinstance(ident, dict) and isinstance(ident.get("PURL"), str):
+    if isinstance(ident, dict) and isinstance(ident.get("PURL"), str) and ident["PURL"]:
         props.append(("purl", ident["PURL"]))
     if isinstance(status, str) and status:
         props.append(("status", status))
@@ -552,17 +628,41 @@ def _score(scope: _Scope, table: Any, own: Any) -> float | None:
     key = (bytes(table), own if isinstance(own, str) else None)
     if key in scope.scores:
         return scope.scores[key]
-    found = scope.scores[key] = _cvss(_CVSS_DECODER.decode(key[0]), own)
+    try:
+        decoded = _CVSS_DECODER.decode(key[0])
+    except (msgspec.DecodeError, RecursionError):
+        raise Declined from None  # msgspec.ValidationError is a DecodeError: `1e999` lands here
+    found = scope.scores[key] = _cvss(decoded, own)
     return found
 
 
 _SCORE_TYPES = (dict, _Scores)
 """A CVSS entry: JSON's object in the general path, the typed `_Scores` in the fast one."""
+_SCORE_NAMES = ("V3Score", "V40Score", "V2Score")
+
+
+def _check_scores(table: dict[str, Any]) -> None:
+    """Every source's scores are numbers from 0 to 10: a score is what ranks a finding (SARIF's
+    security-severity), so one that cannot be read is the entry's error."""
+    for source, entry in table.items():
+        if not isinstance(entry, _SCORE_TYPES):
+            raise wrong(f"CVSS.{source}", entry, "an object")
+        values = {n: entry.get(n) for n in _SCORE_NAMES}
+        try:
+            for name in _SCORE_NAMES:
+                _score_field(values, name)
+        except Unreadable as exc:
+            raise Unreadable(f"CVSS.{source}.{exc.field}", exc.message) from None
 
 
 def _cvss(table: Any, own: Any) -> float | None:
     """The score behind the severity: the SeveritySource's CVSS v3, else NVD's, else v4.0, else v2."""
-    if not isinstance(table, dict) or not table:
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise wrong("CVSS", table, "an object")
+    _check_scores(table)
+    if not table:
         return None
     first = table.get(own) if isinstance(own, str) else None
     if isinstance(first, _SCORE_TYPES):
@@ -590,44 +690,45 @@ def _cvss(table: Any, own: Any) -> float | None:
 def _misconfiguration(scope: _Scope, result: dict[str, Any], target: str, m: dict[str, Any]) -> Finding | None:
     # Only FAIL is a finding; EXCEPTION is one the user excepted in Rego, kept as suppressed by the tool.
     # A missing Status (never written by Trivy >= 0.20) counts as FAIL so nothing passes unread.
-    status = m.get("Status") or "FAIL"
+    status = one_of(opt_str(m, "Status"), "Status", ("FAIL", "PASS", "EXCEPTION")) or "FAIL"
     if status == "PASS":
         return None
-    if status not in ("FAIL", "EXCEPTION"):
-        raise _Bad(f"unknown Status {status!r}")
-    raw = _text(m.get("ID")) or _text(m.get("AVDID"))
+    avd = opt_str(m, "AVDID")
+    raw = opt_str(m, "ID") or avd
     if raw is None:
-        raise _Bad("missing ID")
+        raise Unreadable("ID", "missing (and no AVDID)")
     # One spelling of the check (DS002 and AVD-DS-0002 are DS-0002); the others stay as aliases.
     rule = rule_key(raw)
-    aliases = {t for t in (raw, _text(m.get("AVDID"))) if t and t != rule}
-    cause = _obj(m.get("CauseMetadata"))
-    message = _text(m.get("Message"))
-    description = "\n\n".join(t for t in (message, _text(m.get("Description"))) if t)
+    aliases = {t for t in (raw, avd) if t and t != rule}
+    cause = opt_obj(m, "CauseMetadata")
+    resource = opt_str(cause, "Resource")
+    message = opt_str(m, "Message")
+    description = "\n\n".join(t for t in (message, opt_str(m, "Description")) if t)
+    resolution = opt_str(m, "Resolution")
+    word = opt_str(m, "Severity")
+    severity = _trivy_severity(word, "Severity")
+    start, end = _lines(cause, "CauseMetadata.")
+    title = opt_str(m, "Title")
+    help_uri = opt_str(m, "PrimaryURL")
+    references = _texts(m.get("References"), "References")
     path = scope.prefix + _config_path(scope, target)
-    props = [("resolution", m["Resolution"])] if _text(m.get("Resolution")) else []
-    if _text(cause.get("Resource")):
+    props = [("resolution", m["Resolution"])] if resolution else []
+    if resource:
         props.append(("resource", cause["Resource"]))
     if message:
         props.append(("message", message))
-    refs = m.get("References")
     return Finding.create(
         id=rule,
         aliases=sorted(aliases),
         kind=Kind.MISCONFIGURATION,
-        severity=_severity(m.get("Severity")),
-        title=_text(m.get("Title")) or message or rule,
+        severity=severity,
+        title=title or message or rule,
         target=scope.artifact if scope.image and scope.artifact else path,
-        location=Location(
-            path=path,
-            start_line=_line(cause.get("StartLine")),
-            end_line=_line(cause.get("EndLine")),
-            logical=_text(cause.get("Resource")),
-        ),
-        sources=(Source("trivy", scope.origin, scope.tool_version, raw, _text(m.get("Severity"))),),
+        location=Location(path=path, start_line=start, end_line=end, logical=resource),
+        sources=(Source("trivy", scope.origin, scope.tool_version, raw, word),),
         description=description,
-        references=_texts(refs),
-        help_uri=_text(m.get("PrimaryURL")),
+        references=references,
+        help_uri=help_uri,
         tool_suppression=Suppression(by="tool", reason="excepted by a Trivy policy exception (Status EXCEPTION)")
         if status == "EXCEPTION"
         else None,
@@ -637,41 +738,44 @@ def _misconfiguration(scope: _Scope, result: dict[str, Any], target: str, m: dic
 
 def _secret(scope: _Scope, result: dict[str, Any], target: str, s: dict[str, Any]) -> Finding:
     # The secret itself lives in `Match` and `Code.Lines`: neither is ever copied into a finding.
-    rule = _text(s.get("RuleID"))
-    if rule is None:
-        raise _Bad("missing RuleID")
-    category = _text(s.get("Category"))
+    rule = req_str(s, "RuleID")
+    category = opt_str(s, "Category")
+    word = opt_str(s, "Severity")
+    severity = _trivy_severity(word, "Severity")
+    title = opt_str(s, "Title")
+    start, end = _lines(s, "")
     path = _config_path(scope, target)
     return Finding.create(
         id=rule,
         kind=Kind.SECRET,
-        severity=_severity(s.get("Severity")),
-        title=_text(s.get("Title")) or rule,
+        severity=severity,
+        title=title or rule,
         target=scope.artifact if scope.image and scope.artifact else path,
-        location=Location(path=path, start_line=_line(s.get("StartLine")), end_line=_line(s.get("EndLine"))),
-        sources=(Source("trivy", scope.origin, scope.tool_version, rule, _text(s.get("Severity"))),),
+        location=Location(path=path, start_line=start, end_line=end),
+        sources=(Source("trivy", scope.origin, scope.tool_version, rule, word),),
         properties=(("category", category),) if category else (),
     )
 
 
 def _license(scope: _Scope, result: dict[str, Any], target: str, lic: dict[str, Any]) -> Finding:
-    name = _text(lic.get("Name"))
-    if name is None:
-        raise _Bad("missing Name")
-    package = _text(lic.get("PkgName"))
-    category = _text(lic.get("Category"))
-    where = package or _text(lic.get("FilePath")) or target
+    name = req_str(lic, "Name")
+    package = opt_str(lic, "PkgName")
+    category = opt_str(lic, "Category")
+    file = opt_str(lic, "FilePath")
+    word = opt_str(lic, "Severity")
+    severity = _trivy_severity(word, "Severity")
+    where = package or file or target
     props = [("category", category)] if category else []
     return Finding.create(
         id=name,
         kind=Kind.LICENSE,
-        severity=_severity(lic.get("Severity")),
+        severity=severity,
         title=f"{name} license{f' ({category})' if category else ''} in {where}",
         target=scope.artifact if scope.image and scope.artifact else target,
         package=package,
-        location=Location(path=_text(lic.get("FilePath")) or scope.prefix + target),
-        sources=(Source("trivy", scope.origin, scope.tool_version, name, _text(lic.get("Severity"))),),
-        help_uri=_text(lic.get("Link")),
+        location=Location(path=file or scope.prefix + target),
+        sources=(Source("trivy", scope.origin, scope.tool_version, name, word),),
+        help_uri=opt_str(lic, "Link"),
         properties=tuple(props),
     )
 
@@ -730,30 +834,49 @@ def _report(scope: _Scope) -> Report:
     )
 
 
-def _severity(word: Any) -> Severity:
-    if isinstance(word, str):
-        found = _SEVERITY.get(word)
-        return found if found is not None else Severity.parse(word)
-    return Severity.UNKNOWN
+def _trivy_severity(word: Any, key: str) -> Severity:
+    """Trivy's five words (any case); none means UNKNOWN, which `--fail-on UNKNOWN` still blocks. A word
+    Trivy never writes, or a non-string, could be a CRITICAL read as nothing: the entry's error."""
+    if word is None or word == "":
+        return Severity.UNKNOWN
+    if not isinstance(word, str):
+        raise wrong(key, word, "a string")
+    found = _SEVERITY.get(word) or _SEVERITY.get(word.strip().upper())
+    if found is None:
+        raise Unreadable(key, f"unknown severity {clip(word)} (expected CRITICAL, HIGH, MEDIUM, LOW or UNKNOWN)")
+    return found
 
 
-def _is_image(artifact_type: Any, meta: dict[str, Any]) -> bool:
+def _lines(entry: dict[str, Any], prefix: str) -> tuple[int | None, int | None]:
+    try:
+        return opt_line(entry, "StartLine"), opt_line(entry, "EndLine")
+    except Unreadable as exc:
+        raise Unreadable(prefix + exc.field, exc.message) from None
+
+
+def _is_image(artifact_type: str | None, meta: dict[str, Any]) -> bool:
     # Reports without ArtifactType (edited or converted ones) still show an image through its ImageID.
+    image_id = meta.get("ImageID")
+    if image_id is not None and not isinstance(image_id, str):
+        raise wrong("Metadata.ImageID", image_id, "a string")
     if artifact_type is None:
-        return isinstance(meta.get("ImageID"), str)
+        return isinstance(image_id, str)
     return artifact_type in ("container_image", "vm")
 
 
 def _tool_version(doc: dict[str, Any]) -> str | None:
-    trivy = doc.get("Trivy")
-    return _text(trivy.get("Version")) if isinstance(trivy, dict) else None
+    try:
+        return opt_str(opt_obj(doc, "Trivy"), "Version")
+    except Unreadable as exc:
+        raise Unreadable("Trivy" if exc.field == "Trivy" else f"Trivy.{exc.field}", exc.message) from None
 
 
 def _os_name(meta: dict[str, Any]) -> str | None:
-    os_info = meta.get("OS")
-    if not isinstance(os_info, dict):
-        return None
-    words = [w for w in (_text(os_info.get("Family")), _text(os_info.get("Name"))) if w]
+    try:
+        os_info = opt_obj(meta, "OS")
+        words = [w for w in (opt_str(os_info, "Family"), opt_str(os_info, "Name")) if w]
+    except Unreadable as exc:
+        raise Unreadable(f"Metadata.OS.{exc.field}" if exc.field != "OS" else "Metadata.OS", exc.message) from None
     return " ".join(words) or None
 
 
@@ -764,21 +887,27 @@ def _references(scope: _Scope, value: Any) -> tuple[str, ...]:
     key = bytes(value)
     found = scope.references.get(key)
     if found is None:
-        found = scope.references[key] = _texts(msgspec.json.decode(key))
+        try:
+            decoded = msgspec.json.decode(key)
+        except (msgspec.DecodeError, RecursionError):
+            raise Declined from None
+        found = scope.references[key] = _texts(decoded)
     return found
 
 
-def _texts(value: Any) -> tuple[str, ...]:
-    # filter() with the C-level type check: no Python frame per item (references run to 400k at 20k findings).
-    return tuple(filter(_is_str, value)) if isinstance(value, list) else ()
+def _texts(value: Any, key: str = "References") -> tuple[str, ...]:
+    return str_list({key: value}, key)
 
 
-_is_str = str.__instancecheck__
 _NO_ALIASES: tuple[str, ...] = ()
 
 
-def _first_text(value: Any) -> str | None:
-    return _text(value[0]) if isinstance(value, list) and value else None
+def _first_text(meta: dict[str, Any], key: str) -> str | None:
+    try:
+        found = str_list(meta, key)
+    except Unreadable as exc:
+        raise Unreadable(f"Metadata.{exc.field}", exc.message) from None
+    return found[0].strip() or None if found else None
 
 
 PARSER = TrivyParser()

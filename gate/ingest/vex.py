@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from gate.errors import InputError
-from gate.ingest.base import text as _text
+from gate.ingest.base import Unreadable, opt_str, unreadable
 
 STATUSES = frozenset({"not_affected", "affected", "fixed", "under_investigation"})
 """The four OpenVEX statuses; `not_affected` and `fixed` are the ones that suppress."""
@@ -76,7 +76,7 @@ def parse_vex(doc: Any, origin: str) -> tuple[VexStatement, ...]:
     statements = doc.get("statements")
     if not isinstance(statements, list):
         raise InputError("OpenVEX document has no `statements` list", path=origin)
-    default_time = _text(doc.get("timestamp"))
+    default_time = _field(doc, "timestamp", "", origin)
     return tuple(_statement(s, i, origin, default_time) for i, s in enumerate(statements))
 
 
@@ -88,8 +88,8 @@ def _statement(raw: Any, index: int, origin: str, default_time: str | None) -> V
     status = raw.get("status")
     if not isinstance(status, str) or status not in STATUSES:
         raise InputError(f"{where}: status {status!r} is not one of {', '.join(sorted(STATUSES))}", path=origin)
-    justification = _text(raw.get("justification"))
-    impact = _text(raw.get("impact_statement"))
+    justification = _field(raw, "justification", where, origin)
+    impact = _field(raw, "impact_statement", where, origin)
     if justification is not None and justification not in JUSTIFICATIONS:
         raise InputError(f"{where}: unknown justification {justification!r}", path=origin)
     if status == "not_affected" and justification is None and impact is None:
@@ -105,9 +105,18 @@ def _statement(raw: Any, index: int, origin: str, default_time: str | None) -> V
         subcomponents=subcomponents,
         justification=justification,
         impact_statement=impact,
-        action_statement=_text(raw.get("action_statement")),
-        timestamp=_text(raw.get("timestamp")) or default_time,
+        action_statement=_field(raw, "action_statement", where, origin),
+        timestamp=_field(raw, "timestamp", where, origin) or default_time,
     )
+
+
+def _field(holder: dict[str, Any], key: str, where: str, origin: str) -> str | None:
+    # Every text a statement holds decides something (the newest statement wins, a justification is
+    # required): one of another type is the document's error, never a statement read without it.
+    try:
+        return opt_str(holder, key)
+    except Unreadable as exc:
+        raise unreadable(exc, where, origin) from None
 
 
 def _vulnerability(value: Any, where: str, origin: str) -> tuple[str, tuple[str, ...]]:
@@ -115,7 +124,9 @@ def _vulnerability(value: Any, where: str, origin: str) -> tuple[str, tuple[str,
     if isinstance(value, str) and value.strip():
         return value.strip(), ()
     if isinstance(value, dict):
-        name = _text(value.get("name")) or _text(value.get("@id"))
+        name = _field(value, "name", f"{where}.vulnerability", origin) or _field(
+            value, "@id", f"{where}.vulnerability", origin
+        )
         aliases = value.get("aliases", [])
         if name and isinstance(aliases, list) and all(isinstance(a, str) for a in aliases):
             return name, tuple(a.strip() for a in aliases if a.strip())
@@ -148,10 +159,11 @@ def _component_ids(components: Any, where: str, origin: str) -> list[str]:
             continue
         if not isinstance(component, dict):
             raise InputError(f"{where}: a component must be a string or an object", path=origin)
-        found = [_text(component.get("@id"))]
-        identifiers = component.get("identifiers")
-        if isinstance(identifiers, dict):
-            found.extend(_text(v) for v in identifiers.values())
+        found = [_field(component, "@id", where, origin)]
+        identifiers = component.get("identifiers") or {}
+        if not isinstance(identifiers, dict):
+            raise InputError(f"{where}.identifiers must be an object", path=origin)
+        found.extend(_field(identifiers, key, f"{where}.identifiers", origin) for key in identifiers)
         named = [f for f in found if f]
         if not named:
             raise InputError(f"{where}: a component needs an `@id` or `identifiers`", path=origin)

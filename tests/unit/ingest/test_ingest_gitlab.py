@@ -145,25 +145,32 @@ def test_fix_hints_identifiers_and_severity(tmp_path: Path) -> None:
     )
 
 
-def test_unusable_entries_are_skipped_and_named(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        (_vuln(identifiers=[]), "vulnerabilities[0].identifiers: missing (a CVE or another advisory id is required)"),
+        (_vuln(location={"image": "a"}), "vulnerabilities[0].location.dependency.package.name: missing"),
+        ("CVE-1", "vulnerabilities[0]: expected an object, got a string"),
+        (_vuln(identifiers=[{"type": "cve"}]), "vulnerabilities[0].identifiers[0].value: missing"),
+        (
+            _vuln(location={"image": "a", "dependency": {"package": {"name": "p"}, "version": 5}}),
+            "vulnerabilities[0].location.dependency.version: expected a string, got a number",
+        ),
+        (_vuln(severity=9), "vulnerabilities[0].severity: expected a string, got a number"),
+        (_vuln(severity="Severe"), "vulnerabilities[0].severity: unknown severity 'Severe'"),
+    ],
+)
+def test_entries_that_cannot_be_read_are_errors_naming_their_path(tmp_path: Path, entry: object, message: str) -> None:
+    # Each of these was a `skipped` entry once, and the gate passed: now the run ends with exit 2.
+    with pytest.raises(InputError) as caught:
+        _read(tmp_path, _doc(entry))
+    assert caught.value.diagnostics().startswith(f"{tmp_path / 'gl-container-scanning-report.json'}: {message}")
+
+
+def test_an_entry_without_image_is_read(tmp_path: Path) -> None:
     no_image = _vuln()
     no_image["location"] = {"operating_system": "Unknown", "dependency": no_image["location"]["dependency"]}
-    doc = _doc(
-        _vuln(identifiers=[]),
-        _vuln(location={"image": "a"}),
-        "CVE-1",
-        _vuln(identifiers=[{"type": "cve"}]),
-        _vuln(location={"image": "a", "dependency": {"package": {"name": "p"}, "version": 5}}),
-        no_image,
-    )
-    report = _read(tmp_path, doc)
-    reasons = [s.reason for s in report.skipped]
-    assert reasons[0].startswith("vulnerabilities[0]: no identifiers")
-    assert reasons[1] == "vulnerabilities[1]: CVE-2023-45853: missing location.dependency.package.name"
-    assert reasons[2] == "vulnerabilities[2]: not an object"
-    assert reasons[3].startswith("vulnerabilities[3]: no identifiers")
-    (odd, unplaced) = report.findings
-    assert odd.installed_version is None  # a number is no version
+    (unplaced,) = _read(tmp_path, _doc(no_image)).findings
     assert unplaced.target == UNKNOWN_IMAGE and unplaced.prop("os") is None
 
 

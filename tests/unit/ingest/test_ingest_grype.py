@@ -88,7 +88,7 @@ def test_chainguard_and_0_75(corpus_report: Load) -> None:
     assert java.tool_version == "0.75.0" and java.os == "ubuntu 20.04" and finding.cvss_score == 7.5
 
 
-def test_fix_states_severities_and_partial_failure(fixture_report: Load) -> None:
+def test_fix_states_and_severities(fixture_report: Load) -> None:
     report = fixture_report("grype_fix_states.json")
     found = {f.id: f for f in report.findings}
     assert found["CVE-2024-1001"].fix_state is FixState.FIXED and found["CVE-2024-1001"].fixed_version == "1.2.4"
@@ -105,13 +105,8 @@ def test_fix_states_severities_and_partial_failure(fixture_report: Load) -> None
     lodash = found["CVE-2024-1007"]
     assert lodash.aliases == ("GHSA-xxxx-yyyy-zzzz",) and lodash.fixed_version == "2.0.0, 1.9.9"
     assert lodash.title == "Prototype pollution in lodash" and lodash.cvss_score == 6.1
-    odd = found["CVE-2024-1009"]
-    assert odd.fixed_version is None and odd.epss is None and odd.fix_state is FixState.FIXED
     assert all(not f.kev for f in report.findings if f.id != "CVE-2024-1001")
-    reasons = " | ".join(s.reason for s in report.skipped)
-    assert len(report.skipped) == 3, reasons
-    assert "missing vulnerability.id" in reasons and "CVE-2024-1008: missing artifact.name" in reasons
-    assert "not an object" in reasons
+    assert report.skipped == ()  # entries that cannot be read: test_ingest_unreadable.py
 
 
 def test_ignored_matches_are_kept_suppressed(fixture_report: Load) -> None:
@@ -140,15 +135,18 @@ def test_wrong_layout_is_input_error(tmp_path: Path, doc: bytes) -> None:
     assert str(path) in caught.value.diagnostics()
 
 
-def test_wrong_types_inside_never_crash(tmp_path: Path) -> None:
+def test_wrong_types_inside_are_one_error_naming_the_first(tmp_path: Path) -> None:
     path = tmp_path / "grype.json"
     path.write_bytes(
         b'{"matches": [{"vulnerability": {"id": "CVE-1", "cvss": 5, "urls": 3, "fix": [], "knownExploited": 1,'
         b' "severity": 4}, "relatedVulnerabilities": [1, {"id": 5}], "matchDetails": 7,'
-        b' "artifact": {"name": "p", "locations": "x", "type": []}}], "source": {"type": "image", "target": 5}}'
+        b' "artifact": {"name": "p", "locations": "x", "type": []}}], "source": {"type": "image", "target": "i"}}'
     )
-    report = load_report(path)
-    assert len(report.findings) + len(report.skipped) == 1
+    with pytest.raises(InputError) as caught:
+        load_report(path)
+    assert (
+        caught.value.diagnostics() == f"{path}: matches[0].relatedVulnerabilities[0]: expected an object, got a number"
+    )
 
 
 def test_object_targets_of_directory_sources(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from gate import ingest
@@ -57,15 +58,14 @@ def mutated(doc: Any, where: tuple[str | int, ...], value: Any) -> Any:
 
 
 def test_plain_report_takes_the_typed_path() -> None:
-    # trivy_mixed holds every kind plus entries of the wrong type: the typed path reads them all.
+    # trivy_mixed holds every kind, Trivy's suppressed findings and fields of every type Trivy writes.
     data = (FIXTURES / "trivy_mixed.json").read_bytes()
     typed = trivy.decode_typed(data)
     assert typed is not None
     report = trivy.parse_typed(typed, str(FIXTURES / "trivy_mixed.json"))
     assert report == general(json.loads(data), str(FIXTURES / "trivy_mixed.json"))
     assert {f.kind.value for f in report.findings} >= {"vulnerability", "misconfiguration", "secret"}
-    assert any("not an object" in s.reason for s in report.skipped)
-    assert any("`Vulnerabilities` is not a list" in s.reason for s in report.skipped)
+    assert report.skipped == ()
 
 
 @pytest.mark.parametrize(
@@ -117,12 +117,11 @@ def test_wrong_types_anywhere_read_the_same_on_both_paths(tmp_path: Path, name: 
 
 
 def test_reference_lists_are_decoded_once_and_read_as_the_general_path_reads_them(tmp_path: Path) -> None:
-    refs = ["https://a.example/1", 7, "https://b.example/2", None]
+    refs = ["https://a.example/1", "https://b.example/2"]
     vulns = [
         {"VulnerabilityID": "CVE-2024-1", "PkgName": "a", "Severity": "HIGH", "References": refs},
         {"VulnerabilityID": "CVE-2024-1", "PkgName": "b", "Severity": "HIGH", "References": list(refs)},
         {"VulnerabilityID": "CVE-2024-2", "PkgName": "c", "Severity": "LOW"},
-        {"VulnerabilityID": "CVE-2024-3", "PkgName": "d", "Severity": "LOW", "References": "https://c.example"},
     ]
     doc = {"SchemaVersion": 2, "ArtifactName": "img", "Results": [{"Target": "img", "Vulnerabilities": vulns}]}
     target = tmp_path / "r.json"
@@ -131,9 +130,62 @@ def test_reference_lists_are_decoded_once_and_read_as_the_general_path_reads_the
     assert typed is not None
     report = trivy.parse_typed(typed, str(target))
     assert report == general(doc, str(target))
-    a, b, c, d = report.findings
+    a, b, c = report.findings
     assert a.references == ("https://a.example/1", "https://b.example/2") and a.references is b.references
-    assert c.references == () and d.references == ()
+    assert c.references == ()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("References", ["https://a.example/1", 7], "References[1]: expected a string, got a number"),
+        ("References", "https://c.example", "References: expected a list, got a string"),
+        ("CVSS", {"nvd": {"V3Score": "9.8"}}, "CVSS.nvd.V3Score: expected a number, got a string"),
+        ("CVSS", {"nvd": {"V3Score": 98}}, "CVSS.nvd.V3Score: a CVSS score must be between 0 and 10, got 98"),
+        ("CVSS", [], "CVSS: expected an object, got a list"),
+    ],
+)
+def test_raw_json_the_typed_path_decodes_late_is_checked_as_the_general_path_checks_it(
+    tmp_path: Path, field: str, value: Any, message: str
+) -> None:
+    # References and CVSS stay raw JSON in the typed path until first use: their errors must be the same.
+    vulns = [{"VulnerabilityID": "CVE-2024-1", "PkgName": "a", "Severity": "HIGH"}] * 2
+    vulns = [vulns[0], {**vulns[1], field: value}]
+    doc = {"SchemaVersion": 2, "ArtifactName": "img", "Results": [{"Target": "img", "Vulnerabilities": vulns}]}
+    target = tmp_path / "r.json"
+    target.write_text(json.dumps(doc))
+    assert trivy.decode_typed(target.read_bytes()) is not None
+    expected = f"{target}: Results[0].Vulnerabilities[1].{message}"
+    assert loaded(target) == general(doc, str(target)) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"1e999", "a number too large to hold, which would be infinity"),
+        (b"-1e999", "a number too large to hold, which would be infinity"),
+        (b"[" * 1100 + b"]" * 1100, "nested deeper than 1024 levels"),
+    ],
+)
+@pytest.mark.parametrize("field", ["CVSS", "References", "Title"])
+def test_numbers_and_nesting_json_cannot_hold_are_errors_on_both_paths(
+    tmp_path: Path, raw: bytes, reason: str, field: str
+) -> None:
+    # A CRITICAL whose CVSS score is 1e999 was `skipped` by the typed path, and the gate passed.
+    entry = b'{"VulnerabilityID": "CVE-1", "PkgName": "a", "Severity": "CRITICAL", "%s": %s}' % (field.encode(), raw)
+    target = tmp_path / "trivy.json"
+    target.write_bytes(b'{"SchemaVersion": 2, "Results": [{"Target": "t", "Vulnerabilities": [' + entry + b"]}]}")
+    assert loaded(target) == f"{target}: not valid JSON ({reason} at line 1)"
+
+
+def test_nesting_deep_for_msgspec_but_valid_json_reads_the_same_on_both_paths(tmp_path: Path) -> None:
+    # msgspec's recursion gives out before orjson's 1024 levels: such a file is read the general way.
+    deep = b"[" * 1000 + b"]" * 1000
+    entry = b'{"VulnerabilityID": "CVE-1", "PkgName": "a", "Severity": "CRITICAL", "CVSS": {"nvd": %s}}' % deep
+    target = tmp_path / "trivy.json"
+    target.write_bytes(b'{"SchemaVersion": 2, "Results": [{"Target": "t", "Vulnerabilities": [' + entry + b"]}]}")
+    expected = f"{target}: Results[0].Vulnerabilities[0].CVSS.nvd: expected an object, got a list"
+    assert loaded(target) == general(orjson.loads(target.read_bytes()), str(target)) == expected
 
 
 @pytest.mark.parametrize("name", ["trivy_mixed.json", "dedupe_grype.json", "sarif_mixed.sarif"])
