@@ -14,12 +14,37 @@ from remediate.registry import Credential
 
 ENV_PREFIX = "CONTAINER_GATE_REGISTRY_"
 """`CONTAINER_GATE_REGISTRY_<HOST>_TOKEN` (a registry bearer token), or `_USERNAME` + `_PASSWORD`;
-<HOST> is the registry host in upper case with every other character as `_` (`GHCR_IO`, `LOCALHOST_5000`)."""
+<HOST> is the registry host in upper case with `.` and `:` as `_` and `-` as `__` (`GHCR_IO`, `LOCALHOST_5000`,
+`EUROPE__DOCKER_PKG_DEV`)."""
+
+_LABEL = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
+_HOST = re.compile(rf"{_LABEL}(?:\.{_LABEL})*(?::[0-9]{{1,5}})?")
 
 
-def env_key(host: str) -> str:
-    """The `<HOST>` part of the environment variable names for a registry host."""
-    return re.sub(r"[^A-Z0-9]", "_", host.upper())
+def env_key(host: str) -> str | None:
+    """The `<HOST>` part of the environment variable names for a registry host; None when it has none.
+
+    The mapping is one-to-one on valid host names, so two hosts can never share a credential
+    (`europe-docker.pkg.dev` and `europe.docker-pkg.dev` once both read `EUROPE_DOCKER_PKG_DEV`): a run of one
+    `_` is a `.` or the `:` before the port, a run of 2n is n hyphens (labels never start or end with one). A
+    host whose last label is all digits could be read with or without a port, so it gets no variables at all
+    (except IPv4 addresses, whose last label before a port is always a number)."""
+    name = host.lower()
+    if not _HOST.fullmatch(name):
+        return None
+    bare = name.rsplit(":", 1)[0]
+    if bare.rsplit(".", 1)[-1].isdigit() and not _ipv4(bare):
+        return None
+    return name.upper().replace("-", "__").replace(".", "_").replace(":", "_")
+
+
+def _ipv4(text: str) -> bool:
+    import ipaddress
+
+    try:
+        return isinstance(ipaddress.ip_address(text), ipaddress.IPv4Address)
+    except ValueError:
+        return False
 
 
 def normalise_host(key: str) -> str:
@@ -91,6 +116,7 @@ def collect(env: Mapping[str, str], hosts: set[str]) -> tuple[dict[str, Credenti
     creds, notes = from_docker_config(env)
     by_key = from_env(env)
     for host in hosts:
-        if env_key(host) in by_key:
-            creds[host] = by_key[env_key(host)]
+        key = env_key(host)
+        if key is not None and key in by_key:
+            creds[host] = by_key[key]
     return creds, notes

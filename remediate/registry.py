@@ -225,9 +225,8 @@ class OciRegistryClient:
         return self.credentials(netloc if mirrored else ref.registry)
 
     def _cached_auth(self, base: str, scope: str, ref: ImageRef) -> str | None:
-        cred = self._credential(base, ref)
-        if cred is not None and cred.token:
-            return f"Bearer {cred.token}"
+        # Only a token this registry's own challenge led to: a configured secret is never sent before the
+        # registry has asked for it (a first request may be redirected or answered by something else).
         cached = self._tokens.get((base, scope))
         if cached and cached[1] > time.monotonic():
             return f"Bearer {cached[0]}"
@@ -240,6 +239,8 @@ class OciRegistryClient:
         cred = self._credential(base, ref)
         if scheme == "basic" and cred and cred.username is not None:
             return _basic(cred)
+        if scheme == "bearer" and cred and cred.token:
+            return f"Bearer {cred.token}"
         if scheme != "bearer" or "realm" not in params:
             why = "authentication required and no credentials for it" if scheme == "basic" else header
             raise self._error(ref, base, operation, f"unauthorized: {why or 'no challenge'}", 401)

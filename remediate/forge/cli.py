@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -120,7 +121,7 @@ def run_forge(
         base = args.base_branch or conf.base_branch or forge.default_branch()
         outcomes = run(forge, updates, base=base, prefix=prefix, limits=limits, vulns=vulns_of(reports))
     except ForgeError as exc:
-        print(f"container-gate remediate: {exc}", file=sys.stderr)
+        print(f"container-gate remediate: {one_line(str(exc))}", file=sys.stderr)
         return ERROR
     finally:
         close = getattr(forge, "close", None)
@@ -128,11 +129,16 @@ def run_forge(
             close()
     _print(outcomes, out)
     for note in notes:
-        print(f"note: {note}", file=sys.stderr)
+        print(f"note: {one_line(note)}", file=sys.stderr)
     failed = [o for o in outcomes if o.status == "failed"]
     for o in failed:
-        print(f"container-gate remediate: {o.update.branch}: {o.detail}", file=sys.stderr)
+        print(f"container-gate remediate: {o.update.branch}: {one_line(o.detail)}", file=sys.stderr)
     return FAILED if failed else 0
+
+
+def one_line(text: str) -> str:
+    """A message on one line with no control characters (git and forges may put anything in theirs)."""
+    return re.sub(r"[\x00-\x1f\x7f]+", " ", text).strip()
 
 
 def _print(outcomes: Sequence[Outcome], out: IO[str]) -> None:
@@ -142,5 +148,5 @@ def _print(outcomes: Sequence[Outcome], out: IO[str]) -> None:
     out.write(f"\nForge ({len(outcomes)}):\n")
     for o in outcomes:
         where = f"  {o.url}" if o.url else ""
-        why = f"  ({o.detail})" if o.detail and o.status != "failed" else ""
+        why = f"  ({one_line(o.detail)})" if o.detail and o.status != "failed" else ""
         out.write(f"  {o.status:<9} {o.update.branch}{where}{why}\n")

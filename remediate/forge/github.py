@@ -97,8 +97,15 @@ class GitHubForge:
             raise ForgeError(str(exc), status=exc.status, fatal=True) from None
 
     def list_requests(self, prefix: str) -> Sequence[ChangeRequest]:
+        owner = self.repo_name.split("/", 1)[0]
+
         def listing() -> list[PullRequest]:
-            return [p for p in self.repo.get_pulls(state="all") if str(p.head.ref).startswith(prefix)]
+            # a fork's branch may carry our prefix too: only branches of this repository are ours
+            return [
+                p
+                for p in self.repo.get_pulls(state="all")
+                if str(p.head.ref).startswith(prefix) and str(p.head.label).startswith(f"{owner}:")
+            ]
 
         try:
             pulls = _call(f"listing pull requests of {self.repo_name}", "list", listing)

@@ -115,7 +115,12 @@ class GitLabForge:
         return out
 
     def branch(self, name: str, base: str) -> BranchState | None:
-        found = _call(f"reading branch {name}", lambda: self.project.branches.get(name))
+        try:
+            found = _call(f"reading branch {name}", lambda: self.project.branches.get(name))
+        except ForgeError as exc:
+            if exc.status == 404:
+                return None
+            raise
         commit = found.commit
         if MARKER in (commit.get("message") or ""):
             return BranchState(name, commit["id"], ours=True)
