@@ -27,10 +27,12 @@ class Counted:
     def __init__(self) -> None:
         self.session = retrying_session(retries=3, backoff=0.1)
         self.calls: list[tuple[str, str, int]] = []
+        self.authorization: list[str | None] = []
         self.session.hooks["response"].append(self._record)
 
     def _record(self, resp: requests.Response, *args: object, **kwargs: object) -> None:
         self.calls.append((resp.request.method or "", resp.request.url or "", resp.status_code))
+        self.authorization.append(resp.request.headers.get("Authorization"))
 
 
 @pytest.fixture
@@ -149,7 +151,7 @@ def test_private_repository_needs_credentials_from_docker_config(
     assert TOKEN_PASSWORD not in repr(creds) and TOKEN_PASSWORD not in str(err.value.diagnostics())
 
 
-def test_ready_token_from_the_environment_is_sent_as_bearer(
+def test_ready_token_from_the_environment_is_sent_as_bearer_once_the_registry_asks(
     token_registry: tuple[RegistryServer, TokenIssuer], token_images: dict[str, str], counted: Counted
 ) -> None:
     server, issuer = token_registry
@@ -158,8 +160,10 @@ def test_ready_token_from_the_environment_is_sent_as_bearer(
     client = OciRegistryClient(counted.session, credentials={f"localhost:{server.port}": Credential(token=token)}.get)
     ref = parse(f"localhost:{server.port}/private/app:1.0.0")
     assert client.digest(ref, "1.0.0") == token_images["private"]
+    # No secret before the challenge; then the ready token straight away, without asking the token service.
+    assert [status for _, _, status in counted.calls] == [401, 200]
+    assert counted.authorization == [None, f"Bearer {token}"]
     assert len(issuer.requests) == before
-    assert len(counted.calls) == 1
 
 
 @pytest.mark.parametrize("header", [{"Retry-After": "1"}, {"RateLimit-Reset": "1"}])

@@ -6,6 +6,8 @@ import base64
 import json
 from pathlib import Path
 
+import pytest
+
 from remediate.credentials import env_key, from_docker_config, from_env
 from remediate.registry import Credential
 
@@ -47,5 +49,34 @@ def test_environment_variables() -> None:
         "UNRELATED": "x",
     }
     found = from_env(env)
-    assert found[env_key("ghcr.io")] == Credential(token="tok")
-    assert found[env_key("localhost:5000")] == Credential(username="u", password="p")
+    assert found["GHCR_IO"] == Credential(token="tok")
+    assert found["LOCALHOST_5000"] == Credential(username="u", password="p")
+
+
+@pytest.mark.parametrize(
+    ("host", "key"),
+    [
+        ("ghcr.io", "GHCR_IO"),
+        ("localhost:5000", "LOCALHOST_5000"),
+        ("europe-docker.pkg.dev", "EUROPE__DOCKER_PKG_DEV"),
+        ("europe.docker-pkg.dev", "EUROPE_DOCKER__PKG_DEV"),
+        ("xn--80ak6aa92e.example", "XN____80AK6AA92E_EXAMPLE"),
+        ("127.0.0.1:5000", "127_0_0_1_5000"),
+        ("Registry.Example.COM", "REGISTRY_EXAMPLE_COM"),
+    ],
+)
+def test_env_keys_are_one_to_one_on_host_names(host: str, key: str) -> None:
+    assert env_key(host) == key
+
+
+@pytest.mark.parametrize("host", ["host.5000", "a_b.example", "-bad.example", "bad-.example", "a..b", "", "a b"])
+def test_hosts_that_could_be_read_two_ways_get_no_variables(host: str) -> None:
+    assert env_key(host) is None
+
+
+def test_two_look_alike_hosts_never_share_a_credential() -> None:
+    from remediate.credentials import collect
+
+    env = {"CONTAINER_GATE_REGISTRY_EUROPE__DOCKER_PKG_DEV_TOKEN": "real"}
+    creds, _ = collect(env, {"europe-docker.pkg.dev", "europe.docker-pkg.dev"})
+    assert set(creds) == {"europe-docker.pkg.dev"}
