@@ -524,36 +524,47 @@ def _pkg_class(result: dict[str, Any]) -> str:
 
 
 _TEXT_FIELDS = ("InstalledVersion", "FixedVersion", "Status", "SeveritySource", "PkgPath", "PrimaryURL", "Title")
+_str = str
+_is_str = str.__instancecheck__
+_TEXT_TYPES = frozenset({str, type(None)})
 
 
 def _checked(v: _Vuln) -> None:
     """Refuse a vulnerability whose fields have types Trivy never writes, naming the first such field.
 
-    Type checks by `type() is str` first (one comparison per field, 100k times per large report); the
-    named error is worked out only when one fails."""
-    vid = v.VulnerabilityID
-    if type(vid) is not str or not vid.strip():
-        req_str({"VulnerabilityID": vid}, "VulnerabilityID")
-    package = v.PkgName
-    if type(package) is not str or not package.strip():
-        req_str({"PkgName": package}, "PkgName")
+    One cheap test covers the common entry (every field a string or null, 100k times per large report);
+    the named error is worked out only when it fails."""
+    vid, package, word = v.VulnerabilityID, v.PkgName, v.Severity
+    texts = (v.InstalledVersion, v.FixedVersion, v.Status, v.SeveritySource, v.PkgPath, v.PrimaryURL, v.Title)
+    if (
+        type(vid) is not _str
+        or type(package) is not _str
+        or not vid.strip()
+        or not package.strip()
+        or (word is not None and word not in _SEVERITY)
+        or not all(map(_TEXT_TYPES.__contains__, map(type, texts)))
+        or (v.Description is not None and type(v.Description) is not _str)
+    ):
+        _name_the_field(v)
+    vendor_ids, ident = v.VendorIDs, v.PkgIdentifier
+    if vendor_ids is not None and (type(vendor_ids) is not list or not all(map(_is_str, vendor_ids))):
+        str_list({"VendorIDs": vendor_ids}, "VendorIDs")
+    if ident is not None:
+        purl = opt_obj({"PkgIdentifier": ident}, "PkgIdentifier").get("PURL")
+        if purl is not None and type(purl) is not _str:
+            raise wrong("PkgIdentifier.PURL", purl, "a string")
+
+
+def _name_the_field(v: _Vuln) -> None:
+    req_str({"VulnerabilityID": v.VulnerabilityID}, "VulnerabilityID")
+    req_str({"PkgName": v.PkgName}, "PkgName")
     for name in _TEXT_FIELDS:
         value = getattr(v, name)
         if value is not None and type(value) is not str:
             raise wrong(name, value, "a string")
     if v.Description is not None and type(v.Description) is not str:
         raise wrong("Description", v.Description, "a string")
-    word = v.Severity
-    if word is not None and (type(word) is not str or word not in _SEVERITY):
-        _trivy_severity(word, "Severity")
-    vendor_ids = v.VendorIDs
-    if vendor_ids is not None:
-        str_list({"VendorIDs": vendor_ids}, "VendorIDs")
-    ident = v.PkgIdentifier
-    if ident is not None:
-        purl = opt_obj({"PkgIdentifier": ident}, "PkgIdentifier").get("PURL")
-        if purl is not None and type(purl) is not str:
-            raise wrong("PkgIdentifier.PURL", purl, "a string")
+    _trivy_severity(v.Severity, "Severity")
 
 
 def _vuln_finding(scope: _Scope, pkg_class: str, target: str, v: _Vuln) -> Finding:
