@@ -149,7 +149,8 @@ def _registry_client(mirrors: dict[str, str]) -> tuple[OciRegistryClient, list[s
     from_env = credentials.from_env(env)
 
     def lookup(host: str) -> Credential | None:
-        return from_env.get(credentials.env_key(host)) or from_config.get(host)
+        key = credentials.env_key(host)
+        return (from_env.get(key) if key is not None else None) or from_config.get(host)
 
     return OciRegistryClient(retrying_session(), mirrors=mirrors, credentials=lookup), notes
 

@@ -92,10 +92,12 @@ class GitLabForge:
 
     def list_requests(self, prefix: str) -> Sequence[ChangeRequest]:
         def listing() -> list[Any]:
+            project_id = self.project.id
+            # a fork's branch may carry our prefix too: only branches of this project are ours
             return [
                 m
                 for m in self.project.mergerequests.list(state="all", get_all=True)
-                if m.source_branch.startswith(prefix)
+                if m.source_branch.startswith(prefix) and getattr(m, "source_project_id", project_id) == project_id
             ]
 
         try:

@@ -342,6 +342,8 @@ class MergeRequestsFake:
             id=1000 + iid,
             iid=iid,
             project_id=self.project_id,
+            source_project_id=mr.get("source_project_id", self.project_id),
+            target_project_id=self.project_id,
             title=mr["title"],
             description=mr["description"],
             state=mr["state"],

@@ -122,3 +122,12 @@ def test_usernames_are_noted_not_sent(fake: MergeRequestsFake) -> None:
     assert "reviewer_ids" not in fake.calls("create-merge-request")[0].args
     assert any("alice" in n for n in forge.notes)
     assert all(TOKEN not in repr(r.body) for r in fake.requests)
+
+
+def test_a_forks_merge_request_on_our_prefix_is_not_ours(fake: MergeRequestsFake) -> None:
+    u = update("3.20")
+    nightly(fake, [u])
+    fake.mrs[1]["source_project_id"] = 99
+    fake.mrs[1]["state"] = "closed"
+    [o] = nightly(fake, [u])
+    assert o.status == "opened" and len(fake.mrs) == 2
