@@ -215,3 +215,35 @@ def test_an_unreachable_forge_exits_2(
         remediate(alpine_registry, "--forge", "github", "--repo", "o/r", "--api-url", f"http://127.0.0.1:{port}") == 2
     )
     assert "cannot reach GitHub" in capsys.readouterr().err
+
+
+def test_findings_put_the_expected_fixes_in_the_body_most_severe_first(
+    alpine_registry: RegistryServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.conftest import corpus_file
+
+    report = corpus_file("trivy/trivy-golden_alpine-310.json")
+    for name in ENV_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    root = tmp_path / "one"
+    root.mkdir()
+    (root / "Dockerfile").write_text("FROM alpine:3.14\n")
+    monkeypatch.chdir(root)
+    server = PullRequestsFake(token=GH_TOKEN)
+    with server:
+        server.seed({"Dockerfile": "FROM alpine:3.14\n"})
+        for name, value in {
+            "GITHUB_TOKEN": GH_TOKEN,
+            "GITHUB_REPOSITORY": "org/app",
+            "GITHUB_API_URL": server.url,
+        }.items():
+            monkeypatch.setenv(name, value)
+        assert remediate(alpine_registry, "--forge", "github", "--findings", str(report)) == 0
+        [pr] = server.pulls.values()
+        body = pr["body"]
+        assert "### Vulnerabilities this is expected to fix" in body
+        rows = [line for line in body.splitlines() if line.startswith("| [") or line.startswith("| CVE")]
+        severities = [line.split(" | ")[1] for line in rows]
+        order = ["CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN"]
+        assert rows and severities == sorted(severities, key=order.index)
+        assert server.violations == []
