@@ -1,7 +1,7 @@
 """How our PRs/MRs read: branch names, commit messages, titles, bodies and the hidden metadata (pure strings).
 
-Every text that comes from a report, a Dockerfile or a file name goes through `esc` before it reaches
-Markdown: a crafted package name must not inject links, HTML or @-mentions into a PR body.
+Every text that comes from a report, a Dockerfile or a file name goes through `esc` (`gate.emit.markdown`)
+before it reaches Markdown: a crafted package name must not inject links, HTML or @-mentions into a PR body.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 
+from gate.emit import markdown
 from remediate.findings import FixableVuln
 from remediate.forge import Entry, FileChange, Meta, Update
 
@@ -20,16 +21,12 @@ BODY_LIMIT = 65_536
 MARKER = "container-gate:remediate"
 _META = re.compile(r"<!-- container-gate:remediate (\{.*?\}) -->", re.DOTALL)
 _SLUG = re.compile(r"[^a-z0-9._]+")
-_PUNCT = re.compile(r"([\\`*_{}\[\]()#+!|~])")
 SEVERITY_ORDER = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN")
 
 
-def esc(text: str) -> str:
-    """Text safe in Markdown prose and table cells: punctuation escaped, no HTML, no line breaks, no mentions."""
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    text = _PUNCT.sub(r"\\\1", text)
-    # a zero-width space after @ keeps `@team` from pinging anyone
-    return text.replace("@", "@\u200b").replace("\r", " ").replace("\n", " ")
+def esc(value: str) -> str:
+    """Report or file text made inert in Markdown: the gate's one rule for it (links, HTML, mentions, tables)."""
+    return markdown.text(value)
 
 
 def slug(text: str) -> str:
