@@ -18,5 +18,7 @@ def alpine_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Regist
         pusher = Pusher(server.url, session=s)
         for tag in ("3.14", "3.19", "3.20"):
             pusher.image("library/alpine", tag, salt="forge")
+        for tag in ("1.35.0", "1.36.1"):
+            pusher.image("library/busybox", tag, salt="forge")
     yield server
     stop(server)

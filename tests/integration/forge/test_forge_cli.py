@@ -247,3 +247,32 @@ def test_findings_put_the_expected_fixes_in_the_body_most_severe_first(
         order = ["CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN"]
         assert rows and severities == sorted(severities, key=order.index)
         assert server.violations == []
+
+
+def test_two_images_in_one_file_get_two_branches_each_with_only_its_own_change(
+    alpine_registry: RegistryServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ENV_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    text = "FROM busybox:1.35.0 AS tools\nFROM alpine:3.14\nCOPY --from=tools /bin/sh /bin/sh\n"
+    root = tmp_path / "two"
+    root.mkdir()
+    (root / "Dockerfile").write_text(text)
+    monkeypatch.chdir(root)
+    server = PullRequestsFake(token=GH_TOKEN)
+    with server:
+        server.seed({"Dockerfile": text})
+        for name, value in {
+            "GITHUB_TOKEN": GH_TOKEN,
+            "GITHUB_REPOSITORY": "org/app",
+            "GITHUB_API_URL": server.url,
+        }.items():
+            monkeypatch.setenv(name, value)
+        assert remediate(alpine_registry, "--forge", "github") == 0
+        assert server.file_on("container-gate/dockerfile/busybox-1.36.1", "Dockerfile") == text.replace(
+            "busybox:1.35.0", "busybox:1.36.1"
+        )
+        assert server.file_on("container-gate/dockerfile/alpine-3.20", "Dockerfile") == text.replace(
+            "alpine:3.14", "alpine:3.20"
+        )
+        assert (root / "Dockerfile").read_text() == text and server.violations == []
