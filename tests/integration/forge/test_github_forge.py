@@ -193,3 +193,27 @@ def test_a_branch_that_cannot_be_checked_is_not_overwritten(fake: PullRequestsFa
     changed = render.make_update(u.branch, u.entries, [FileChange("Dockerfile", "FROM alpine:3.20\n")])
     [o] = nightly(fake, [changed])
     assert o.status == "failed" and "404" in o.detail and fake.refs[f"heads/{u.branch}"] == head
+
+
+@pytest.mark.parametrize(
+    ("operation", "status"),
+    [
+        ("git/create-blob", 409),
+        ("git/create-tree", 422),
+        ("git/create-commit", 409),
+        ("git/create-ref", 409),
+        ("pulls/create", 403),
+    ],
+)
+def test_an_error_at_any_step_fails_that_update_only_and_the_next_night_recovers(
+    fake: PullRequestsFake, operation: str, status: int
+) -> None:
+    first, second = update("3.20", file="a/Dockerfile"), update("3.20", file="b/Dockerfile")
+    fake.queue(operation, Reply(status, {"message": "injected", "documentation_url": ""}))
+    outcomes = nightly(fake, [first, second])
+    assert [o.status for o in outcomes] == ["failed", "opened"]
+    assert f"HTTP {status}" in outcomes[0].detail
+    outcomes = nightly(fake, [first, second])
+    assert [o.status for o in outcomes] == ["opened", "unchanged"]
+    assert sorted(p["head"]["ref"] for p in fake.open_pulls()) == sorted([first.branch, second.branch])
+    assert fake.file_on(first.branch, "a/Dockerfile") == "FROM alpine:3.20\nRUN true\n"

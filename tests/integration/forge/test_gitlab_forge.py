@@ -131,3 +131,27 @@ def test_a_forks_merge_request_on_our_prefix_is_not_ours(fake: MergeRequestsFake
     fake.mrs[1]["state"] = "closed"
     [o] = nightly(fake, [u])
     assert o.status == "opened" and len(fake.mrs) == 2
+
+
+@pytest.mark.parametrize(
+    ("operation", "status"), [("create-commit", 404), ("create-commit", 403), ("create-merge-request", 422)]
+)
+def test_an_error_at_any_step_fails_that_update_only_and_the_next_night_recovers(
+    fake: MergeRequestsFake, operation: str, status: int
+) -> None:
+    fake.seed({"a/Dockerfile": "FROM alpine:3.14\n", "b/Dockerfile": "FROM alpine:3.14\n"})
+    first, second = update("3.20", file="a/Dockerfile"), update("3.20", file="b/Dockerfile")
+    fake.queue(operation, GLReply(status, {"message": "injected"}))
+    outcomes = nightly(fake, [first, second])
+    assert [o.status for o in outcomes] == ["failed", "opened"]
+    outcomes = nightly(fake, [first, second])
+    assert [o.status for o in outcomes] == ["opened", "unchanged"]
+    assert fake.file_on(first.branch, "a/Dockerfile") == "FROM alpine:3.20\nRUN true\n"
+
+
+def test_a_branch_left_without_its_merge_request_is_rebuilt(fake: MergeRequestsFake) -> None:
+    u = update("3.20")
+    fake.branches[u.branch] = fake.branches["main"]
+    [o] = nightly(fake, [u])
+    assert o.status == "opened" and fake.calls("create-commit")[-1].args.get("force") is True
+    assert fake.file_on(u.branch, "Dockerfile") == "FROM alpine:3.20\nRUN true\n"
