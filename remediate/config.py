@@ -56,6 +56,9 @@ SCHEMA: dict[str, Any] = {
         "max-open": _COUNT,
         "max-new": _COUNT,
         "branch-prefix": {"type": "string", "minLength": 1, "pattern": "^[A-Za-z0-9._/-]+$"},
+        # `Name <email>` of the commits; by default the token's own user (GitHub shows API commits of an app
+        # or GITHUB_TOKEN as verified only without a custom author)
+        "author": {"type": "string", "pattern": "^[^<>\\n]+ <[^<>\\s]+@[^<>\\s]+>$"},
         "findings-map": {
             "type": "array",
             "items": {
@@ -110,6 +113,8 @@ class RemediateConfig:
     max_open: int = 10
     max_new: int = 2
     branch_prefix: str = "container-gate/"
+    author: tuple[str, str] | None = None
+    """(name, email) of the commits the forge step makes; None: the token's user."""
 
     def ignored(self, ref: ImageRef) -> bool:
         """True when the user asked to leave this image alone."""
@@ -164,7 +169,15 @@ def from_mapping(section: Mapping[str, Any], *, origin: str) -> RemediateConfig:
         max_open=section.get("max-open", 10),
         max_new=section.get("max-new", 2),
         branch_prefix=section.get("branch-prefix", "container-gate/"),
+        author=_author(section.get("author")),
     )
+
+
+def _author(text: str | None) -> tuple[str, str] | None:
+    if text is None:
+        return None
+    name, _, email = text.rpartition(" <")
+    return name.strip(), email.rstrip(">")
 
 
 def _image_rule(raw: Mapping[str, Any], index: int, origin: str) -> ImageRule:

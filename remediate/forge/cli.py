@@ -53,7 +53,7 @@ def build_forge(
 
         if labels or reviewers or assignees:
             raise ConfigError("--labels, --reviewers and --assignees need a forge with PRs (github or gitlab)")
-        git_forge = GitForge(resolve_remote(repo, root))
+        git_forge = GitForge(resolve_remote(repo, root), author=conf.author)
         return git_forge, []
     if args.forge == "github":
         from remediate.forge.github import GitHubForge
@@ -63,7 +63,9 @@ def build_forge(
             raise ConfigError("--forge github needs --repo OWNER/NAME (or GITHUB_REPOSITORY)")
         url = check_api_url(api or env.get("GITHUB_API_URL") or "https://api.github.com", "--api-url")
         token = token_from(env, *GITHUB_TOKENS)
-        gh = GitHubForge(github_client(url, token), repo, labels=labels, reviewers=reviewers, assignees=assignees)
+        gh = GitHubForge(
+            github_client(url, token), repo, labels=labels, reviewers=reviewers, assignees=assignees, author=conf.author
+        )
         return gh, gh.notes
     from remediate.forge.gitlab import GitLabForge
 
@@ -76,7 +78,7 @@ def build_forge(
     token = token_from(env, *GITLAB_TOKENS)
     job = token is None and bool(env.get("CI_JOB_TOKEN"))
     client = gitlab_client(url, token or env.get("CI_JOB_TOKEN"), job_token=job)
-    gl = GitLabForge(client, repo, labels=labels, reviewers=reviewers, assignees=assignees)
+    gl = GitLabForge(client, repo, labels=labels, reviewers=reviewers, assignees=assignees, author=conf.author)
     return gl, gl.notes
 
 

@@ -16,6 +16,7 @@ from github import GithubException
 from github.GitCommit import GitCommit
 from github.GitRef import GitRef
 from github.GitTree import GitTree
+from github.InputGitAuthor import InputGitAuthor
 from github.InputGitTreeElement import InputGitTreeElement
 from github.PullRequest import PullRequest
 
@@ -74,8 +75,10 @@ class GitHubForge:
         labels: Sequence[str] = (),
         reviewers: Sequence[str] = (),
         assignees: Sequence[str] = (),
+        author: tuple[str, str] | None = None,
     ) -> None:
         self.repo_name = repo
+        self.author = InputGitAuthor(*author) if author else None
         self.repo = client.get_repo(repo)
         self.labels = tuple(labels)
         self.reviewers = tuple(reviewers)
@@ -163,7 +166,14 @@ class GitHubForge:
         tree_ref = GitTree(requester, {}, {"sha": base_tree, "url": f"{self.repo.url}/git/trees/{base_tree}"}, True)
         tree = _call(what, "push", lambda: self.repo.create_git_tree(elements, tree_ref))
         parent = GitCommit(requester, {}, {"sha": base_sha, "url": f"{self.repo.url}/git/commits/{base_sha}"}, True)
-        commit = _call(what, "push", lambda: self.repo.create_git_commit(message, tree, [parent]))
+        if self.author is not None:
+            who = self.author
+            commit = _call(
+                what, "push", lambda: self.repo.create_git_commit(message, tree, [parent], author=who, committer=who)
+            )
+        else:
+            # no author: GitHub signs the commit of an app or GITHUB_TOKEN and shows it as verified
+            commit = _call(what, "push", lambda: self.repo.create_git_commit(message, tree, [parent]))
         ref = self._ref(branch)
         if branch in self._heads:
             _call(what, "push", lambda: ref.edit(commit.sha, force=True))

@@ -65,8 +65,10 @@ class GitLabForge:
         labels: Sequence[str] = (),
         reviewers: Sequence[str] = (),
         assignees: Sequence[str] = (),
+        author: tuple[str, str] | None = None,
     ) -> None:
         self.client = client
+        self.author = author
         self.project_ref = project
         self.notes: list[str] = []
         self.labels = tuple(labels)
@@ -135,6 +137,8 @@ class GitLabForge:
             "commit_message": message,
             "actions": [{"action": "update", "file_path": f.path, "content": f.content} for f in files],
         }
+        if self.author is not None:
+            data["author_name"], data["author_email"] = self.author
         if branch in self._heads:
             # one fresh commit on the latest base, replacing what the branch had (Renovate's rebase model)
             data["force"] = True

@@ -63,7 +63,9 @@ class GitForge:
         env = {k: v for k, v in os.environ.items() if k not in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE")}
         self._env = {**_IDENTITY, **env, "GIT_TERMINAL_PROMPT": "0"}
         if author is not None:
-            self._env.update({"GIT_AUTHOR_NAME": author[0], "GIT_AUTHOR_EMAIL": author[1]})
+            name, email = author
+            for role in ("AUTHOR", "COMMITTER"):
+                self._env.update({f"GIT_{role}_NAME": name, f"GIT_{role}_EMAIL": email})
         self._heads: dict[str, str] = {}
         self._fetched: set[str] = set()
         self.pushes = 0

@@ -596,8 +596,9 @@ class PullRequestsFake(FakeGitHub):
             p not in self.commits for p in request.body.get("parents", [])
         ):
             return Reply(422, {"message": "tree or parent not found", "documentation_url": "", "errors": []})
+        author = (request.body.get("author") or {}).get("name", "container-gate[bot]")
         sha = self._new_commit(
-            request.body["tree"], list(request.body.get("parents", [])), request.body["message"], "container-gate[bot]"
+            request.body["tree"], list(request.body.get("parents", [])), request.body["message"], author
         )
         return Reply(201, self._git_commit_body(sha))
 

@@ -332,7 +332,7 @@ class MergeRequestsFake:
             if action["action"] == "update" and action["file_path"] not in files:
                 return GLReply(400, {"message": "A file with this name doesn't exist"})
             files[action["file_path"]] = action.get("content", "")
-        sha = self._commit(branch, files, [base], data["commit_message"], "container-gate-bot")
+        sha = self._commit(branch, files, [base], data["commit_message"], data.get("author_name", "container-gate-bot"))
         return GLReply(201, self._commit_body(sha))
 
     def _mr_body(self, iid: int) -> dict[str, Any]:

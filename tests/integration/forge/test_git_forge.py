@@ -147,3 +147,13 @@ def test_remote_name_resolves_through_the_checkout(remote: Path, tmp_path: Path)
     assert resolve_remote(None, work) == str(remote)
     assert resolve_remote("https://h/r.git", work) == "https://h/r.git"
     assert resolve_remote(str(remote), work) == str(remote)
+
+
+def test_a_configured_author_makes_the_commits(remote: Path) -> None:
+    forge = GitForge(str(remote), author=("Deps Bot", "deps@example.com"))
+    try:
+        run(forge, [update("3.20")], base=forge.default_branch(), prefix=PREFIX)
+    finally:
+        forge.close()
+    who = git("--git-dir", str(remote), "log", "-1", "--format=%an <%ae> / %cn <%ce>", update("3.20").branch)
+    assert who.strip() == "Deps Bot <deps@example.com> / Deps Bot <deps@example.com>"

@@ -217,3 +217,13 @@ def test_an_error_at_any_step_fails_that_update_only_and_the_next_night_recovers
     assert [o.status for o in outcomes] == ["opened", "unchanged"]
     assert sorted(p["head"]["ref"] for p in fake.open_pulls()) == sorted([first.branch, second.branch])
     assert fake.file_on(first.branch, "a/Dockerfile") == "FROM alpine:3.20\nRUN true\n"
+
+
+def test_a_configured_author_signs_the_commit_and_none_leaves_it_to_github(fake: PullRequestsFake) -> None:
+    a, b = update("3.20", file="a/Dockerfile"), update("3.20", file="b/Dockerfile")
+    nightly(fake, [a])
+    forge = GitHubForge(github_client(fake.url, TOKEN), "org/app", author=("Deps Bot", "deps@example.com"))
+    run(forge, [a, b], base="main", prefix=PREFIX)
+    first, second = (fake.calls("git/create-commit")[i].body for i in (0, 1))
+    assert "author" not in first and "committer" not in first
+    assert second["author"]["name"] == "Deps Bot" and second["committer"]["email"] == "deps@example.com"

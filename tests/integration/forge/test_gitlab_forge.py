@@ -155,3 +155,10 @@ def test_a_branch_left_without_its_merge_request_is_rebuilt(fake: MergeRequestsF
     [o] = nightly(fake, [u])
     assert o.status == "opened" and fake.calls("create-commit")[-1].args.get("force") is True
     assert fake.file_on(u.branch, "Dockerfile") == "FROM alpine:3.20\nRUN true\n"
+
+
+def test_a_configured_author_is_sent_with_the_commit(fake: MergeRequestsFake) -> None:
+    forge = forge_for(fake, author=("Deps Bot", "deps@example.com"))
+    run(forge, [update("3.20")], base="main", prefix=PREFIX)
+    args = fake.calls("create-commit")[0].args
+    assert (args["author_name"], args["author_email"]) == ("Deps Bot", "deps@example.com")

@@ -34,3 +34,18 @@ def test_negative_limits_are_refused() -> None:
     assert _count(None, 2, "--max-new") == 2
     with pytest.raises(ConfigError, match="--max-new -1"):
         _count(-1, 2, "--max-new")
+
+
+def test_forge_settings_from_the_config_section() -> None:
+    from remediate.config import from_mapping
+
+    conf = from_mapping(
+        {"labels": ["deps"], "max-new": 0, "branch-prefix": "deps/", "author": "Deps Bot <deps@example.com>"},
+        origin=".container-gate.yml",
+    )
+    assert (conf.labels, conf.max_new, conf.max_open, conf.branch_prefix) == (("deps",), 0, 10, "deps/")
+    assert conf.author == ("Deps Bot", "deps@example.com")
+    with pytest.raises(ConfigError, match="remediate.author"):
+        from_mapping({"author": "no email"}, origin=".container-gate.yml")
+    with pytest.raises(ConfigError, match="remediate.max-open"):
+        from_mapping({"max-open": -1}, origin=".container-gate.yml")
