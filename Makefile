@@ -6,7 +6,7 @@ DEMO_OUT := out/demo
 # pytest workers: parallel where it helps; the slow end-to-end tests are few.
 WORKERS ?= auto
 
-.PHONY: demo test lint typecheck check bench bench-action docs lock clean
+.PHONY: demo test fuzz lint typecheck check bench bench-action docs lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	$(BIN)/pytest -n $(WORKERS) -q
+
+# The property tests of tests/fuzz with Hypothesis's long profile (thousands of examples each; `make test`
+# runs the same tests with ~100 examples). Figures of the last long run: docs/readers.md, "Fuzzing".
+fuzz: $(VENV)/.installed-test
+	HYPOTHESIS_PROFILE=long $(BIN)/pytest -p no:xdist -q --hypothesis-show-statistics tests/fuzz
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

@@ -131,8 +131,10 @@ def load_report(path: Path, *, origin: str | None = None, unknown_ok: bool = Fal
     if typed is not None:
         try:
             return trivy.parse_typed(typed, where)
-        except trivy.Declined:
-            pass  # raw JSON msgspec cannot decode (too deep, out of range): orjson says why, as below
+        except (trivy.Declined, InputError):
+            # Raw JSON msgspec cannot decode (too deep, out of range), or an entry that cannot be read: the
+            # general path reads the file again and gives the error, so that both paths say the same.
+            pass
         del typed
     doc = _decode(data, path)
     del data

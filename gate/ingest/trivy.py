@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Callable, Iterable
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -277,7 +279,7 @@ def decode_typed(data: bytes | memoryview) -> _Document | None:
     invalid JSON, a non-object entry, a list that is not one, an unknown version, nesting deeper than
     msgspec's recursion allows) returns None and goes the general way, which gives the same findings
     and the same errors."""
-    with collector_paused():
+    with collector_paused(), _nesting_bounded():
         try:
             doc = _DECODER.decode(data)
         except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
@@ -288,6 +290,26 @@ def decode_typed(data: bytes | memoryview) -> _Document | None:
     if version != 2 or isinstance(version, bool):
         return None
     return doc
+
+
+NESTING = 1000
+"""Nesting the typed path decodes; deeper documents go the general way, where orjson stops at 1024 levels
+and says so. msgspec's own limit is Python's recursion limit, which callers (and Hypothesis) raise."""
+
+
+@contextmanager
+def _nesting_bounded() -> Iterator[None]:
+    # msgspec counts one recursive call per nesting level against the interpreter's limit: a limit just
+    # above the current stack bounds it below orjson's, so the typed path never reads what orjson refuses.
+    frame, depth = sys._getframe(), 0
+    while frame is not None:
+        frame, depth = frame.f_back, depth + 1  # type: ignore[assignment]
+    previous = sys.getrecursionlimit()
+    sys.setrecursionlimit(depth + NESTING)
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(previous)
 
 
 def parse_typed(doc: _Document, origin: str) -> Report:
@@ -640,7 +662,8 @@ def _score(scope: _Scope, table: Any, own: Any) -> float | None:
     if key in scope.scores:
         return scope.scores[key]
     try:
-        decoded = _CVSS_DECODER.decode(key[0])
+        with _nesting_bounded():
+            decoded = _CVSS_DECODER.decode(key[0])
     except (msgspec.DecodeError, RecursionError):
         raise Declined from None  # msgspec.ValidationError is a DecodeError: `1e999` lands here
     found = scope.scores[key] = _cvss(decoded, own)
@@ -702,8 +725,6 @@ def _misconfiguration(scope: _Scope, result: dict[str, Any], target: str, m: dic
     # Only FAIL is a finding; EXCEPTION is one the user excepted in Rego, kept as suppressed by the tool.
     # A missing Status (never written by Trivy >= 0.20) counts as FAIL so nothing passes unread.
     status = one_of(opt_str(m, "Status"), "Status", ("FAIL", "PASS", "EXCEPTION")) or "FAIL"
-    if status == "PASS":
-        return None
     avd = opt_str(m, "AVDID")
     raw = opt_str(m, "ID") or avd
     if raw is None:
@@ -722,6 +743,8 @@ def _misconfiguration(scope: _Scope, result: dict[str, Any], target: str, m: dic
     title = opt_str(m, "Title")
     help_uri = opt_str(m, "PrimaryURL")
     references = _texts(m.get("References"), "References")
+    if status == "PASS":
+        return None  # read all the same: an entry that cannot be read is an error whatever it says
     path = scope.prefix + _config_path(scope, target)
     props = [("resolution", m["Resolution"])] if resolution else []
     if resource:
@@ -899,7 +922,8 @@ def _references(scope: _Scope, value: Any) -> tuple[str, ...]:
     found = scope.references.get(key)
     if found is None:
         try:
-            decoded = msgspec.json.decode(key)
+            with _nesting_bounded():
+                decoded = msgspec.json.decode(key)
         except (msgspec.DecodeError, RecursionError):
             raise Declined from None
         found = scope.references[key] = _texts(decoded)
