@@ -1,18 +1,19 @@
 """Building the forge clients the CLI passes in: base URL rules, tokens from the environment, retries.
 
-Plain http is allowed only to loopback (a local fake or proxy), like every credential-carrying client
-of the gate (`gate.urls`). Tokens are read here and handed to the client library; they never appear
+Plain http is allowed only to loopback (a local fake or proxy), by the rule every credential-carrying
+client of the gate follows (`gate.urls`). Tokens are read here and handed to the client library; they never appear
 in argv, messages or exceptions of ours.
 """
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from gate.urls import credential_url_problem, is_loopback_host
 from remediate.forge import ForgeError
+from remediate.forge.gitremote import redact
 
 if TYPE_CHECKING:
     import github
@@ -22,26 +23,11 @@ RETRY_STATUSES = (429, 500, 502, 503, 504)
 
 
 def check_api_url(url: str, what: str) -> str:
-    """`url` without a trailing slash; an error for credentials in it or plain http off loopback."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ForgeError(f"{what} {url!r}: expected an http(s) URL", fatal=True)
-    if parts.username or parts.password:
-        raise ForgeError(f"{what}: credentials do not belong in the URL; use the token variables", fatal=True)
-    if parts.scheme == "http" and not _loopback(parts.hostname):
-        raise ForgeError(
-            f"{what} {parts.scheme}://{parts.hostname}: plain http only to loopback; use https", fatal=True
-        )
+    """`url` without a trailing slash; an error naming the flag when a token must not go there (`gate.urls`)."""
+    problem = credential_url_problem(url)
+    if problem is not None:
+        raise ForgeError(f"{what} {redact(url)}: {problem}", fatal=True)
     return url.rstrip("/")
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def token_from(env: Mapping[str, str], *names: str) -> str | None:
@@ -61,7 +47,7 @@ def github_client(api_url: str, token: str | None) -> github.Github:
     import github
     from github import Auth, GithubRetry
 
-    local = _loopback(urlsplit(api_url).hostname or "")
+    local = is_loopback_host(urlsplit(api_url).hostname)
     retry = GithubRetry(
         secondary_rate_wait=60,
         max_rate_limit_wait=300,

@@ -147,8 +147,9 @@ def test_api_url_rules() -> None:
     assert check_api_url("http://127.0.0.1:8080/", "--api-url") == "http://127.0.0.1:8080"
     with pytest.raises(ForgeError, match="loopback"):
         check_api_url("http://github.example.com/api/v3", "--api-url")
-    with pytest.raises(ForgeError, match="credentials"):
+    with pytest.raises(ForgeError, match="user name or password") as err:
         check_api_url("https://user:pw@github.example.com", "--api-url")
+    assert "pw" not in str(err.value)
 
 
 def test_a_nightly_over_200_dockerfiles_with_20_open_prs_lists_once_and_writes_nothing(
