@@ -18,6 +18,7 @@ from urllib.parse import urlencode, urljoin, urlsplit
 
 from urllib3.util.retry import Retry
 
+from gate.urls import credential_url_problem
 from remediate.errors import RegistryError
 from remediate.imageref import api_host, is_loopback
 from remediate.model import ImageRef
@@ -105,8 +106,9 @@ def parse_mirror(text: str) -> tuple[str, str]:
     parts = urlsplit(url.strip())
     if not sep or not host.strip() or parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError(f"registry mirror {text!r}: expected HOST=URL, e.g. docker.io=http://127.0.0.1:5000")
-    if parts.scheme == "http" and not is_loopback(parts.netloc):
-        raise ValueError(f"registry mirror {text!r}: plain http is only allowed to loopback hosts; use https")
+    problem = credential_url_problem(url.strip())
+    if problem is not None:
+        raise ValueError(f"registry mirror {text!r}: the URL {problem}")
     host = host.strip().lower()
     host = "docker.io" if host in ("index.docker.io", "registry-1.docker.io") else host
     return host, url.strip().rstrip("/")
@@ -258,7 +260,7 @@ class OciRegistryClient:
         """Fetch a token from the challenge's realm (distribution token spec), with Basic credentials when
         we have them and anonymously otherwise; cached per registry and scope until it expires."""
         realm = params["realm"]
-        if urlsplit(realm).scheme != "https" and not is_loopback(urlsplit(realm).netloc):
+        if credential_url_problem(realm) is not None:
             raise self._error(ref, base, operation, f"token realm {realm} is not https")
         query = {"service": params.get("service", ""), "scope": params.get("scope", scope)}
         hdrs = {"Authorization": _basic(cred)} if cred and cred.username is not None else {}
