@@ -22,7 +22,11 @@ def _add_gate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "evaluate Rego policies, and decide one verdict.",
     )
     p.add_argument("paths", nargs="*", metavar="PATH", help="reports, Dockerfiles, config files or folders (default .)")
-    p.add_argument("--config", metavar="FILE", help=f"config file (default {'.container-gate.yml'} when present)")
+    p.add_argument(
+        "--config",
+        metavar="FILE",
+        help="config file (default: the nearest .container-gate.yml from the first PATH up to the repository root)",
+    )
     p.add_argument(
         "--policy", action="append", metavar="DIR", help="Rego policy folder/file or builtin:NAME (repeatable)"
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import io
 import os
@@ -13,12 +14,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from gate import __version__
+from gate.console import clean
 from gate.emit.base import EmitContext, Emitter, ImageAnchor
 from gate.errors import BLOCKED, ERROR, PASS, GateError, InputError, OutputError, OwnOutputError
 from gate.gcpause import collector_paused
 from gate.inputs import Inputs, collect, refuse_overwrites
 from gate.model import Decision, Report, Severity, Skipped, Verdict, image_key
-from gate.policy.config import DEFAULT_FILE, GateConfig, load_config
+from gate.policy.config import DEFAULT_FILE, GateConfig, discover, load_config
 from gate.policy.verdict import Policy, evaluate
 
 if TYPE_CHECKING:  # the parser is imported only when a Dockerfile is among the inputs
@@ -63,11 +65,12 @@ def merge(args: argparse.Namespace, config: GateConfig) -> Settings:
 
 
 def read_config(args: argparse.Namespace) -> GateConfig:
-    """The config named by `--config`, else `.container-gate.yml` when present, else defaults."""
+    """The config named by `--config`, else the `.container-gate.yml` that governs the first PATH (see
+    `gate.policy.config.discover`), else defaults."""
     if args.config:
         return load_config(Path(args.config))
-    default = Path(DEFAULT_FILE)
-    return load_config(default) if default.is_file() else GateConfig()
+    found = discover(Path((args.paths or ["."])[0]), cwd=Path.cwd())
+    return load_config(found) if found is not None else GateConfig()
 
 
 def build_policy(settings: Settings, config: GateConfig) -> Policy:
@@ -107,9 +110,14 @@ def parse_dockerfiles(paths: Sequence[Path]) -> dict[Path, Dockerfile]:
 
 
 def read_reports(
-    inputs: Inputs, settings: Settings, config: GateConfig, dockerfiles: Mapping[Path, Dockerfile]
+    inputs: Inputs,
+    settings: Settings,
+    config: GateConfig,
+    dockerfiles: Mapping[Path, Dockerfile],
+    notes: list[str] | None = None,
 ) -> list[Report]:
-    """Every report, Dockerfile check and Rego evaluation the inputs call for (each file read once)."""
+    """Every report, Dockerfile check and Rego evaluation the inputs call for (each file read once);
+    what the run should tell the user besides findings is appended to `notes`."""
     from gate.ingest import load_report
 
     reports: list[Report] = []
@@ -126,7 +134,11 @@ def read_reports(
     reports.extend(_dockerfile_reports(dockerfiles, config))
     if settings.policy:
         reports.extend(
-            _rego_reports([*inputs.configs, *inputs.explicit_configs, *inputs.dockerfiles, *rego_json], settings)
+            _rego_reports(
+                [*inputs.configs, *inputs.explicit_configs, *inputs.dockerfiles, *rego_json],
+                settings,
+                notes if notes is not None else [],
+            )
         )
     elif inputs.explicit_configs:
         raise InputError(
@@ -173,19 +185,26 @@ def _dockerfile_reports(dockerfiles: Mapping[Path, Dockerfile], config: GateConf
     return [dockerfile_rules.check(model, rules_config) for model in dockerfiles.values()]
 
 
-def _rego_reports(targets: Sequence[Path], settings: Settings) -> list[Report]:
+def _rego_reports(targets: Sequence[Path], settings: Settings, notes: list[str]) -> list[Report]:
     from gate.checks import rego
 
-    return list(
-        rego.evaluate(
-            targets,
-            policies=settings.policy,
-            namespaces=settings.namespaces,
-            all_namespaces=settings.all_namespaces,
-            data=[Path(d) for d in settings.data],
-            root=Path.cwd(),
-        )
+    result = rego.run(
+        targets,
+        policies=settings.policy,
+        namespaces=settings.namespaces,
+        all_namespaces=settings.all_namespaces,
+        data=[Path(d) for d in settings.data],
+        root=Path.cwd(),
     )
+    if result.unevaluated:
+        # Conftest passes over such packages in silence: a misspelt `package` would look like a pass.
+        names = ", ".join(result.unevaluated)
+        first = result.unevaluated[0]
+        notes.append(
+            f"Rego package(s) {names} hold deny/violation/warn rules but were not evaluated "
+            f"(evaluated: {', '.join(settings.namespaces)}); add --namespace {first} or --all-namespaces"
+        )
+    return list(result.reports)
 
 
 def anchors(dockerfiles: Mapping[Path, Dockerfile], config: GateConfig) -> tuple[ImageAnchor, ...]:
@@ -410,15 +429,36 @@ def blocking_lines(
         fix = f" -> {f.fixed_version}" if f.fixed_version else (" (no fix)" if f.kind.value == "vulnerability" else "")
         loc = f.location
         where = f" at {loc.path}:{loc.start_line}" if loc and loc.start_line else f" in {f.target}"
-        lines.append(f"  {f.severity.name:<8} {f.id}{what}{fix}{where}: {f.title}"[:240])
+        # Every part but the severity comes from a report: one cleaned line, never a workflow command.
+        lines.append(f"  {f.severity.name:<8} {clean(f'{f.id}{what}{fix}{where}: {f.title}')}"[:240])
     if len(blocking) > limit:
         lines.append(f"  ... and {len(blocking) - limit} more blocking findings (see the summary or --json)")
+    return lines
+
+
+MAX_SKIPPED_LINES = 10
+
+
+def context_lines(verdict: Verdict, config: GateConfig) -> list[str]:
+    """What else decided the verdict: the config used, expired ignores, skipped files, notes (untrusted text
+    cleaned: file names and reasons can come from a pull request)."""
+    lines = [f"  config: {clean(config.path)}" if config.path else "  config: none found (defaults apply)"]
+    lines += [
+        f"  expired ignore: {clean(e.id)} (expired {clean(e.expires)}, {clean(e.origin)}): suppresses nothing now"
+        for e in verdict.expired_ignores
+    ]
+    skipped = verdict.skipped
+    lines += [f"  skipped: {clean(s.report)}: {clean(s.reason)}"[:240] for s in skipped[:MAX_SKIPPED_LINES]]
+    if len(skipped) > MAX_SKIPPED_LINES:
+        lines.append(f"  ... and {len(skipped) - MAX_SKIPPED_LINES} more skipped (see --json)")
+    lines += [f"  note: {clean(n)}" for n in verdict.notes]
     return lines
 
 
 def gate_command(args: argparse.Namespace, *, env: Mapping[str, str], out: TextIO | None = None) -> int:
     """Run the gate end to end; errors propagate as `GateError` for the CLI to report."""
     out = cast(TextIO, _Log(out or sys.stdout))
+    upload_preflight(args, env)
     config = read_config(args)
     settings = merge(args, config)
     refuse_overwrites(args, settings)
@@ -439,14 +479,19 @@ def gate_command(args: argparse.Namespace, *, env: Mapping[str, str], out: TextI
             path=" ".join(args.paths or ["."]),
         )
     now = dt.datetime.now(dt.UTC)
+    notes: list[str] = []
     with collector_paused(freeze=True):
         dockerfiles = parse_dockerfiles(inputs.dockerfiles)
-        verdict = evaluate(read_reports(inputs, settings, config, dockerfiles), policy, today=now.date())
+        verdict = evaluate(read_reports(inputs, settings, config, dockerfiles, notes), policy, today=now.date())
+        if notes:
+            verdict = dataclasses.replace(verdict, notes=(*verdict.notes, *notes))
         ctx = emit_context(config, dockerfiles, now)
         files = render_and_write(args, verdict, ctx)
     blocking = verdict.blocking  # a sort of every decision: once, not per use
     print(one_line(verdict, blocking), file=out)
     for line in blocking_lines(verdict, blocking=blocking):
+        print(line, file=out)
+    for line in context_lines(verdict, config):
         print(line, file=out)
     for path in files:
         print(f"  wrote {path}", file=out)
@@ -488,6 +533,27 @@ def _ci_integration(
         if not args.sarif:
             raise OutputError("--upload-sarif needs --sarif FILE to know what to upload")
         _upload(Path(args.sarif), env=env, out=out, started_at=ctx.now)
+
+
+def upload_preflight(args: argparse.Namespace, env: Mapping[str, str]) -> None:
+    """What `--upload-sarif` needs, checked before anything is read: a long run must not end in a usage error."""
+    if not args.upload_sarif:
+        return
+    if not args.sarif:
+        raise OutputError("--upload-sarif needs --sarif FILE to know what to upload")
+    from gate.ci.github import GitHubEnv
+
+    gh = GitHubEnv.from_environ(env)
+    if not gh.token or not gh.repository:
+        raise OutputError("--upload-sarif needs GITHUB_TOKEN and GITHUB_REPOSITORY")
+    gh.upload_target()  # the commit and ref the upload is for: GITHUB_SHA and GITHUB_REF, or the PR event
+    if gh.repository.count("/") != 1:
+        raise OutputError(f"GITHUB_REPOSITORY must be owner/name, got {clean(gh.repository)!r}")
+    from gate.urls import credential_url_problem
+
+    problem = credential_url_problem(gh.api_url)
+    if problem is not None:
+        raise OutputError(f"GITHUB_API_URL {problem}")
 
 
 def _upload(sarif: Path, *, env: Mapping[str, str], out: TextIO, started_at: str) -> None:

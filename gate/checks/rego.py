@@ -24,6 +24,7 @@ from gate.model import Finding, Kind, Location, Report, Severity, Source, Suppre
 __all__ = [
     "CheckResult",
     "RegoResult",
+    "RegoRun",
     "TestOutcome",
     "VerifyResult",
     "check",
@@ -32,6 +33,8 @@ __all__ = [
     "format_verify",
     "is_policy_input",
     "parse_input",
+    "run",
+    "unevaluated_namespaces",
     "verify",
 ]
 
@@ -73,6 +76,16 @@ class CheckResult:
     """The results an exception hid (Conftest drops them; we keep them as suppressed findings)."""
 
 
+@dataclass(frozen=True, slots=True)
+class RegoRun:
+    """What one run of the policies gave: a Report per input, and the namespaces nobody asked for."""
+
+    reports: tuple[Report, ...]
+    unevaluated: tuple[str, ...] = ()
+    """Namespaces that hold deny/violation/warn rules but were not selected (`--namespace`, `--all-namespaces`):
+    Conftest passes them over in silence, which hides a misnamed `package` as a pass."""
+
+
 def evaluate(
     inputs: Sequence[Path],
     *,
@@ -83,12 +96,8 @@ def evaluate(
     root: Path,
     rego_version: str = "auto",
 ) -> tuple[Report, ...]:
-    """One Report per input with a finding per message, as `conftest test` would print them.
-
-    Policies compile once for the whole run. A `builtin:` pack is always evaluated in its own namespace,
-    whatever `--namespace` says, so `--policy builtin:kubernetes` works on its own.
-    """
-    results = check(
+    """One Report per input with a finding per message, as `conftest test` would print them (see `run`)."""
+    return run(
         inputs,
         policies=policies,
         namespaces=namespaces,
@@ -96,14 +105,33 @@ def evaluate(
         data=data,
         root=root,
         rego_version=rego_version,
-    )
+    ).reports
+
+
+def run(
+    inputs: Sequence[Path],
+    *,
+    policies: Sequence[str],
+    namespaces: Sequence[str] = ("main",),
+    all_namespaces: bool = False,
+    data: Sequence[Path] = (),
+    root: Path,
+    rego_version: str = "auto",
+) -> RegoRun:
+    """The Reports of `evaluate`, plus the namespaces with rules that were left out.
+
+    Policies compile once for the whole run. A `builtin:` pack is always evaluated in its own namespace,
+    whatever `--namespace` says, so `--policy builtin:kubernetes` works on its own.
+    """
+    results, unevaluated = _check(inputs, policies, namespaces, all_namespaces, data, root, rego_version)
     by_file: dict[str, list[CheckResult]] = {}
     for result in results:
         by_file.setdefault(result.filename, []).append(result)
-    return tuple(
+    reports = tuple(
         Report(tool=TOOL, path=name, findings=tuple(f for r in rs for f in _findings(r, root)))
         for name, rs in by_file.items()
     )
+    return RegoRun(reports, unevaluated)
 
 
 def check(
@@ -117,13 +145,31 @@ def check(
     rego_version: str = "auto",
 ) -> tuple[CheckResult, ...]:
     """Conftest's per-file, per-namespace tallies (successes, failures, warnings, exceptions)."""
+    return _check(inputs, policies, namespaces, all_namespaces, data, root, rego_version)[0]
+
+
+def _check(
+    inputs: Sequence[Path],
+    policies: Sequence[str],
+    namespaces: Sequence[str],
+    all_namespaces: bool,
+    data: Sequence[Path],
+    root: Path,
+    rego_version: str,
+) -> tuple[tuple[CheckResult, ...], tuple[str, ...]]:
     compiled = load(policies, data=data, rego_version=rego_version)
     selected = select_namespaces(compiled, namespaces, all_namespaces=all_namespaces)
     selected += tuple(ns for ns in _builtin_namespaces(compiled, policies) if ns not in selected)
     out: list[CheckResult] = []
     for path in inputs:
         out += check_file(compiled, path, selected, display=_relative(path, root))
-    return tuple(out)
+    return tuple(out), unevaluated_namespaces(compiled, selected)
+
+
+def unevaluated_namespaces(compiled: PolicySet, selected: Sequence[str]) -> tuple[str, ...]:
+    """Namespaces with deny/violation/warn rules that are not among `selected` (helper-only packages and
+    `*_test` packages hold none, so they are never listed)."""
+    return tuple(ns for ns in compiled.namespaces() if ns not in selected and compiled.check_rules(ns)[0])
 
 
 def select_namespaces(compiled: PolicySet, patterns: Sequence[str], *, all_namespaces: bool) -> tuple[str, ...]:

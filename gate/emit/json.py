@@ -33,6 +33,7 @@ def document(verdict: Verdict, ctx: EmitContext) -> dict[str, Any]:
             {"id": e.id, "expires": e.expires, "origin": e.origin, "reason": e.reason} for e in verdict.expired_ignores
         ],
         "budget_breaches": list(verdict.budget_breaches),
+        "notes": list(verdict.notes),
         "skipped": [{"report": s.report, "reason": s.reason} for s in verdict.skipped],
         "reports": [
             {"path": r.path, "tool": r.tool, "tool_version": r.tool_version, "findings": len(r.findings)}

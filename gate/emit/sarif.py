@@ -25,7 +25,7 @@ from gate.model import KIND_VALUE, SEVERITY_NAME, Decision, Finding, Kind, Sever
 name = "sarif"
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
-INFORMATION_URI = "https://github.com/container-gate/container-gate"
+INFORMATION_URI = "https://github.com/org/container-gate"
 FINGERPRINT_KEY = "containerGate/v1"
 LINE_HASH_KEY = "primaryLocationLineHash"
 """The one `partialFingerprints` key code scanning reads: without it, uploads through the REST API (which,

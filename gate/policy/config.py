@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +45,29 @@ class GateConfig:
     category_prefix: str | None = None
     dockerfile: Mapping[str, Any] = field(default_factory=dict)
     remediate: Mapping[str, Any] = field(default_factory=dict)
+
+
+def discover(start: Path, *, cwd: Path) -> Path | None:
+    """The config that governs `start` (the first PATH given), looked up as ruff and pre-commit do.
+
+    From the folder given (a file's own folder) upwards, the first `.container-gate.yml` wins. The search
+    stops at the repository root (a folder holding `.git`, a folder in a clone or a file in a worktree); out
+    of any repository it stops at the current folder, and a path outside it looks only in its own folder, so
+    a report under /tmp never picks up a stranger's config from /."""
+    here = start if start.is_dir() else start.parent
+    here = Path(os.path.abspath(here))
+    cwd = Path(os.path.abspath(cwd))
+    limit: Path | None = next((p for p in (here, *here.parents) if (p / ".git").exists()), None)
+    if limit is None:
+        limit = cwd if here == cwd or cwd in here.parents else here
+    for folder in (here, *here.parents):
+        candidate = folder / DEFAULT_FILE
+        if candidate.is_file():
+            # Named as the user would type it: relative to the current folder when inside it.
+            return Path(os.path.relpath(candidate, cwd)) if cwd in candidate.parents else candidate
+        if folder == limit:
+            break
+    return None
 
 
 def validate(doc: Any, origin: str) -> None:
@@ -112,7 +136,7 @@ def from_mapping(doc: Mapping[str, Any], origin: str) -> GateConfig:
         namespace=_list(doc.get("namespace")),
         all_namespaces=doc.get("all-namespaces"),
         data=tuple(map(rel, _list(doc.get("data")))),
-        images=tuple(sorted((doc.get("images") or {}).items())),
+        images=tuple(sorted((image, rel(path)) for image, path in (doc.get("images") or {}).items())),
         category_prefix=sarif.get("category-prefix"),
         dockerfile=doc.get("dockerfile") or {},
         remediate=doc.get("remediate") or {},
