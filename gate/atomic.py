@@ -34,26 +34,21 @@ class Staged:
     def __init__(self) -> None:
         self._temps: dict[Path, Path] = {}
 
-    def add(self, path: Path, content: Content) -> None:
-        """Write `content` to a new temporary file beside `path` (creating missing folders), flushed to disk."""
-        data = content.encode("utf-8") if isinstance(content, str) else content
+    def add(self, path: Path, content: Content, *, mode: int | None = None) -> None:
+        """Write `content` to a new temporary file beside `path` (creating missing folders), flushed to disk;
+        `mode` keeps an edited file's permissions (default: what `open()` would give a new file)."""
+        write_fd(self.reserve(path), content, path, mode=mode)
+
+    def reserve(self, path: Path) -> int:
+        """A new temporary file beside `path`, registered for `publish`, as an fd open for writing: for content
+        that another process (a forked renderer) writes with `write_fd`. The caller closes its copy."""
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         except OSError as exc:
             raise OutputError(f"cannot write: {exc.strerror}", path=str(path)) from None
-        temp = Path(name)
-        self._temps[path] = temp
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                view = memoryview(data)
-                while view:
-                    view = view[handle.write(view) :]
-                handle.flush()
-                os.fchmod(handle.fileno(), 0o666 & ~_umask())
-                os.fsync(handle.fileno())
-        except OSError as exc:
-            raise OutputError(f"cannot write: {exc.strerror}", path=str(path)) from None
+        self._temps[path] = Path(name)
+        return fd
 
     def publish(self) -> list[Path]:
         """Rename every staged file over its target, in the order added; returns the targets."""
@@ -81,6 +76,22 @@ class Staged:
 
     def __exit__(self, *exc: object) -> None:
         self.discard()
+
+
+def write_fd(fd: int, content: Content, path: Path, *, mode: int | None = None) -> None:
+    """Write `content` whole to the temporary file open at `fd`, with the mode `open()` gives, flushed to disk;
+    the fd is closed. Errors name `path`, the file the user asked for."""
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            view = memoryview(data)
+            while view:
+                view = view[handle.write(view) :]
+            handle.flush()
+            os.fchmod(handle.fileno(), 0o666 & ~_umask() if mode is None else mode)
+            os.fsync(handle.fileno())
+    except OSError as exc:
+        raise OutputError(f"cannot write: {exc.strerror}", path=str(path)) from None
 
 
 def write_files(files: Mapping[Path, Content], *, before_publish: Callable[[], None] | None = None) -> list[Path]:

@@ -259,30 +259,11 @@ def requested_outputs(args: argparse.Namespace) -> list[tuple[str, Path]]:
     return found + [("summary", Path(args.summary))] if args.summary else found
 
 
-def write_outputs(files: Mapping[Path, str]) -> None:
-    """Write each file atomically (temp file then rename): a crash never truncates last run's output."""
-    for path, text in files.items():
-        _write_temp(path, text)
-        _publish(path)
+def write_outputs(files: Mapping[Path, str | bytes]) -> list[Path]:
+    """Write every file whole and publish them together (see `gate.atomic`): never through a planted link."""
+    from gate.atomic import write_files
 
-
-def _temp(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp")
-
-
-def _write_temp(path: Path, text: str | bytes) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _temp(path).write_bytes(text.encode() if isinstance(text, str) else text)
-    except OSError as exc:
-        raise OutputError(f"cannot write: {exc.strerror}", path=str(path)) from None
-
-
-def _publish(path: Path) -> None:
-    try:
-        _temp(path).replace(path)
-    except OSError as exc:
-        raise OutputError(f"cannot write: {exc.strerror}", path=str(path)) from None
+    return write_files(files)
 
 
 def _render(output: Emitter, verdict: Verdict, ctx: EmitContext) -> str | bytes:
@@ -298,58 +279,47 @@ PARALLEL_FROM = 5_000
 def render_and_write(
     args: argparse.Namespace, verdict: Verdict, ctx: EmitContext, *, parallel_from: int = PARALLEL_FROM
 ) -> list[Path]:
-    """Render every requested output, then write them all (temp files, renamed only once all rendered).
+    """Render every requested output, then publish them all at once (none if any failed).
 
-    On large verdicts with the JSON result and another output asked for, a forked child renders and
-    writes the JSON while this process renders the rest: the two biggest documents are built on two
-    cores (the child shares the verdict copy-on-write). Without `os.fork` it all runs here."""
+    On large verdicts with the JSON result and another output asked for, a forked child renders the JSON
+    into a temporary file made here (so the one writer, `gate.atomic`, owns every name) while this process
+    renders the rest: the two biggest documents are built on two cores (the child shares the verdict
+    copy-on-write). Without `os.fork` it all runs here."""
     wanted = requested_outputs(args)
     json_path = next((path for name, path in wanted if name == "json"), None)
     if json_path is None or len(wanted) < 2 or len(verdict.decisions) < parallel_from or not hasattr(os, "fork"):
         files = render_outputs(args, verdict, ctx)
         write_outputs(files)
         return list(files)
+    from gate.atomic import Staged
     from gate.emit.registry import emitter
 
-    forked = _forked_renders(json_path, verdict, ctx)
-    child = _ForkedRender.start(forked)
-    mine = [path for _, path in wanted if path not in forked]
-    try:
-        # Written while the child may still be busy: its temp files are the only ones left to wait for.
-        for name, path in wanted:
-            if path not in forked:
-                _write_temp(path, _render(emitter(name), verdict, ctx))
-    except BaseException:
-        child.wait(discard=True)
-        _discard(mine)
-        raise
-    try:
+    with Staged() as staged:
+        forked = {json_path: (_json_render(verdict, ctx), staged.reserve(json_path))}
+        child = _ForkedRender.start(forked)
+        try:
+            for name, path in wanted:
+                if path not in forked:
+                    staged.add(path, _render(emitter(name), verdict, ctx))
+        except BaseException:
+            child.wait(discard=True)
+            raise
         child.wait()
-    except BaseException:
-        _discard(mine)
-        raise
-    for _, path in wanted:
-        _publish(path)
+        staged.publish()
     return [path for _, path in wanted]
 
 
-def _discard(paths: Sequence[Path]) -> None:
-    """Remove the temp files of a set that will not be published."""
-    for path in paths:
-        _temp(path).unlink(missing_ok=True)
-
-
-def _forked_renders(json_path: Path, verdict: Verdict, ctx: EmitContext) -> dict[Path, Callable[[], bytes]]:
+def _json_render(verdict: Verdict, ctx: EmitContext) -> Callable[[], bytes]:
     """What the child renders: the JSON result."""
     from gate.emit.json import EMITTER as JSON_EMITTER
 
     kept: list[object] = []  # the child ends with os._exit: its documents are never freed one by one
-    return {json_path: lambda: JSON_EMITTER.render_bytes(verdict, ctx, keep=kept)}
+    return lambda: JSON_EMITTER.render_bytes(verdict, ctx, keep=kept)
 
 
 @dataclass(frozen=True, slots=True)
 class _ForkedRender:
-    """A child process rendering outputs into their temp files; `wait` raises what went wrong there."""
+    """A child process rendering outputs into temporary files opened for it; `wait` raises what went wrong."""
 
     paths: tuple[Path, ...]
     pid: int
@@ -357,7 +327,7 @@ class _ForkedRender:
     """Read end of a pipe carrying the child's error (the failed file, NUL, the message; empty on success)."""
 
     @classmethod
-    def start(cls, renders: Mapping[Path, Callable[[], bytes]]) -> _ForkedRender:
+    def start(cls, renders: Mapping[Path, tuple[Callable[[], bytes], int]]) -> _ForkedRender:
         read, write = os.pipe()
         sys.stdout.flush()
         sys.stderr.flush()
@@ -366,18 +336,17 @@ class _ForkedRender:
             os.close(read)
             os._exit(_child(renders, write))
         os.close(write)
+        for _, fd in renders.values():
+            os.close(fd)  # the child holds its own copy; the staged temp file stays registered by name
         return cls(tuple(renders), pid, read)
 
     def wait(self, *, discard: bool = False) -> None:
-        """Reap the child; a failure there becomes an `OutputError` here, after its temp files are removed
-        (`discard`: remove them anyway and raise nothing, as the run already failed elsewhere)."""
+        """Reap the child; a failure there becomes an `OutputError` here (`discard`: raise nothing, as the
+        run already failed elsewhere). The staged temporary files are removed by their `Staged`."""
         with os.fdopen(self.errors, "rb") as pipe:
             report = pipe.read().decode(errors="replace")
         _, status = os.waitpid(self.pid, 0)
         failed = os.waitstatus_to_exitcode(status) != 0 or bool(report)
-        if failed or discard:
-            for path in self.paths:
-                _temp(path).unlink(missing_ok=True)
         if failed and not discard:
             where, _, message = report.partition("\x00")
             raise OutputError(
@@ -385,11 +354,13 @@ class _ForkedRender:
             )
 
 
-def _child(renders: Mapping[Path, Callable[[], bytes]], errors: int) -> int:  # pragma: no cover (forked)
-    """Render and write each file in the forked process; the first failure goes down the pipe."""
-    for path, render in renders.items():
+def _child(renders: Mapping[Path, tuple[Callable[[], bytes], int]], errors: int) -> int:  # pragma: no cover
+    """Render each file in the forked process into its open temporary file; the first failure goes down the pipe."""
+    from gate.atomic import write_fd
+
+    for path, (render, fd) in renders.items():
         try:
-            _write_temp(path, render())
+            write_fd(fd, render(), path)
         except BaseException as exc:  # noqa: BLE001 (everything must reach the parent, then exit)
             message = exc.diagnostics() if isinstance(exc, GateError) else f"{type(exc).__name__}: {exc}"
             os.write(errors, f"{path}\x00{message}".encode(errors="replace")[:4000])

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from gate.errors import ERROR, ConfigError, GateError, OutputError
 
 if TYPE_CHECKING:
-    from remediate.model import FileEdit
+    from remediate.model import FileEdit, Plan
     from remediate.registry import OciRegistryClient
 
 DEFAULT_CONFIG = ".container-gate.yml"
@@ -115,12 +115,11 @@ def _run(args: argparse.Namespace) -> int:
     human.write(render.table(result))
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
-    if args.write:
-        _write_files(result.edits)
-    elif result.edits and not args.forge:
+    if result.edits and not args.write and not args.forge:
         human.write("\n" + render.diff(result))
-    if args.json:
-        _write_output(args.json, render.json_text(result))
+    if args.json == "-":
+        sys.stdout.write(render.json_text(result))
+    _write_files(result.edits if args.write else (), args.json if args.json not in (None, "-") else None, result)
     if result.registry_down:
         # nothing could be checked: a nightly run must not pass quietly when its registry is unreachable
         first = next(s for s in result.skipped if s.registry_error)
@@ -155,29 +154,25 @@ def _registry_client(mirrors: dict[str, str]) -> tuple[OciRegistryClient, list[s
     return OciRegistryClient(retrying_session(), mirrors=mirrors, credentials=lookup), notes
 
 
-def _write_files(edits: Sequence[FileEdit]) -> None:
-    """Replace each file atomically (temp file in the same folder, then rename), keeping its mode."""
-    for edit in edits:
-        target = Path(edit.path)
-        tmp = target.with_name(f".{target.name}.container-gate.tmp")
-        try:
-            with tmp.open("w", encoding="utf-8", newline="") as fh:
-                fh.write(edit.after)
-            os.chmod(tmp, target.stat().st_mode & 0o7777)
-            os.replace(tmp, target)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            raise OutputError(f"cannot write: {exc.strerror}", path=edit.display) from None
-
-
-def _write_output(dest: str, text: str) -> None:
-    if dest == "-":
-        sys.stdout.write(text)
+def _write_files(edits: Sequence[FileEdit], json_path: str | None, result: Plan) -> None:
+    """The edited Dockerfiles (keeping their modes) and the JSON plan, published together by the one writer
+    (`gate.atomic`): an output that cannot be written leaves every Dockerfile as it was."""
+    if not edits and json_path is None:
         return
-    try:
-        Path(dest).write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise OutputError(f"cannot write: {exc.strerror}", path=dest) from None
+    from gate.atomic import Staged
+    from remediate import render
+
+    with Staged() as staged:
+        for edit in edits:
+            target = Path(edit.path)
+            try:
+                mode = target.stat().st_mode & 0o7777
+            except OSError as exc:
+                raise OutputError(f"cannot write: {exc.strerror}", path=edit.display) from None
+            staged.add(target, edit.after, mode=mode)
+        if json_path is not None:
+            staged.add(Path(json_path), render.json_text(result))
+        staged.publish()
 
 
 def main(argv: list[str] | None = None) -> int:

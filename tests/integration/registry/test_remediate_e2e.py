@@ -205,3 +205,22 @@ def test_every_lookup_failing_exits_2_but_one_failure_does_not(
     err = capsys.readouterr().err
     assert "no registry lookup succeeded: list tags of alpine on docker.io (mirror http://127.0.0.1:9)" in err
     assert path.read_text() == "FROM alpine:3.18.4\n"
+
+
+def test_write_with_an_output_that_cannot_be_written_changes_no_dockerfile(
+    registry: RegistryServer, filled: dict[str, dict[str, str]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Dockerfiles and the plan are published together: before, the Dockerfiles were rewritten first and the
+    # failed --json left a checkout edited with no plan to explain it.
+    first, second = tmp_path / "a" / "Dockerfile", tmp_path / "b" / "Dockerfile"
+    for path in (first, second):
+        path.parent.mkdir()
+        path.write_text("FROM redis:7.2.4\n")
+    first.chmod(0o640)
+    (tmp_path / "taken").write_text("")  # a file where the plan's folder would have to be
+    assert remediate(registry, "--write", "--json", str(tmp_path / "taken" / "plan.json"), str(tmp_path)) == 2
+    assert "cannot write" in capsys.readouterr().err
+    assert first.read_text() == second.read_text() == "FROM redis:7.2.4\n"
+    assert sorted(p.name for p in first.parent.iterdir()) == ["Dockerfile"]  # no temporary file left
+    assert remediate(registry, "--write", "--json", str(tmp_path / "plan.json"), str(tmp_path)) == 0
+    assert first.read_text() == "FROM redis:7.4.1\n" and first.stat().st_mode & 0o777 == 0o640

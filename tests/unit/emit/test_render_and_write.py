@@ -46,6 +46,18 @@ def test_forked_json_render_writes_the_same_files(corpus: Path, tmp_path: Path) 
     assert len(contents(tmp_path / "fork")) == 4  # no temp file left behind
 
 
+def test_the_forked_render_never_follows_a_planted_link(corpus: Path, tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".result.json.tmp").symlink_to(victim)  # the name the old forked child wrote through
+    run.render_and_write(outputs(out), corpus_verdict(corpus, REPORT), corpus_ctx(corpus), parallel_from=1)
+    assert victim.read_text() == "precious"
+    assert (out / "result.json").read_bytes().startswith(b"{")
+    assert sorted(contents(out)) == [".result.json.tmp", "gl.json", "out.sarif", "result.json", "summary.md"]
+
+
 def test_a_failure_in_the_forked_render_writes_nothing(
     corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
