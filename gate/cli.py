@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from gate import __version__
-from gate.errors import ERROR, GateError
+from gate.errors import ERROR, MAX_MESSAGE, GateError
 
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN", "NONE")
 PLUGIN_GROUP = "container_gate.commands"
@@ -198,7 +198,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             # The traceback, but still exit 2: an escaping exception would exit 1, which means "blocked".
             _print_traceback()
-        print(f"container-gate: internal error: {type(exc).__name__}: {exc} (re-run with --debug)", file=sys.stderr)
+        from gate.console import clean
+
+        detail = clean(str(exc))[:MAX_MESSAGE]
+        print(f"container-gate: internal error: {type(exc).__name__}: {detail} (re-run with --debug)", file=sys.stderr)
         return ERROR
 
 

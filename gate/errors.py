@@ -17,8 +17,17 @@ class GateError(Exception):
 
     def diagnostics(self) -> str:
         """One line: the file (when there is one) and what is wrong with it."""
-        text = " ".join(self.message.split())
-        return f"{self.path}: {text}" if self.path else text
+        from gate.console import clean
+
+        # Messages carry text from files and servers: one line, no controls, and clipped (a server's HTML error
+        # page or a 1 MB title must not flood the log).
+        text = clean(" ".join(self.message.split()))
+        text = text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
+        return f"{clean(self.path)}: {text}" if self.path else text
+
+
+MAX_MESSAGE = 1000
+"""Characters of an error message kept in the log."""
 
 
 class InputError(GateError):

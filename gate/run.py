@@ -429,6 +429,12 @@ def context_lines(verdict: Verdict, config: GateConfig) -> list[str]:
 def gate_command(args: argparse.Namespace, *, env: Mapping[str, str], out: TextIO | None = None) -> int:
     """Run the gate end to end; errors propagate as `GateError` for the CLI to report."""
     out = cast(TextIO, _Log(out or sys.stdout))
+    actions = env.get("GITHUB_ACTIONS", "").lower() == "true"
+    if actions:
+        # Before any other line: from the first line on, nothing we print can show a token.
+        from gate.ci.github import mask_commands, tokens_in
+
+        out.write(mask_commands(tokens_in(env)))
     upload_preflight(args, env)
     config = read_config(args)
     settings = merge(args, config)
@@ -496,10 +502,10 @@ class _Log(io.TextIOBase):
 def _ci_integration(
     args: argparse.Namespace, verdict: Verdict, ctx: EmitContext, *, env: Mapping[str, str], out: TextIO
 ) -> None:
-    if env.get("GITHUB_ACTIONS") == "true":
+    if env.get("GITHUB_ACTIONS", "").lower() == "true":
         from gate.ci import github
 
-        github.publish(verdict, ctx, env=env, sarif_path=args.sarif, out=out)
+        github.publish(verdict, ctx, env=env, sarif_path=args.sarif, out=out, masked=True)
     if args.upload_sarif:
         if not args.sarif:
             raise OutputError("--upload-sarif needs --sarif FILE to know what to upload")

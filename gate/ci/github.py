@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from gate.console import command
 from gate.emit.base import EmitContext
 from gate.errors import ConfigError, InputError, OutputError
 from gate.model import Severity, Verdict
@@ -42,7 +43,7 @@ class GitHubEnv:
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> GitHubEnv:
         """Read the environment (and, for pull requests, the event payload file)."""
-        found = tuple(dict.fromkeys(v for v in (env.get(k, "").strip() for k in TOKEN_VARIABLES) if v))
+        found = tokens_in(env)
         event_name = env.get("GITHUB_EVENT_NAME") or None
         event_path = env.get("GITHUB_EVENT_PATH") or None
         number, head = _pull_request(event_path) if event_name in _PR_EVENTS and event_path else (None, None)
@@ -79,6 +80,11 @@ class GitHubEnv:
         return Path(self.workspace).resolve().as_uri() + "/" if self.workspace else None
 
 
+def tokens_in(env: Mapping[str, str]) -> tuple[str, ...]:
+    """Every distinct token value the environment holds (`TOKEN_VARIABLES`), for masking."""
+    return tuple(dict.fromkeys(v for v in (env.get(k, "").strip() for k in TOKEN_VARIABLES) if v))
+
+
 _PR_EVENTS = frozenset({"pull_request", "pull_request_target", "pull_request_review"})
 
 
@@ -98,15 +104,10 @@ def _pull_request(event_path: str) -> tuple[int | None, str | None]:
     return (number if isinstance(number, int) else None), (sha if isinstance(sha, str) else None)
 
 
-def escape_data(text: str) -> str:
-    """Workflow-command data escaping (%, CR, LF)."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
 def mask_commands(values: tuple[str, ...]) -> str:
     """`::add-mask::` lines for each secret (and each line of a multi-line one)."""
     lines = {line.strip() for value in values for line in (value, *value.splitlines()) if line.strip()}
-    return "".join(f"::add-mask::{escape_data(line)}\n" for line in sorted(lines))
+    return "".join(command("add-mask", line) + "\n" for line in sorted(lines))
 
 
 def output_entry(name: str, value: str) -> str:
@@ -156,16 +157,26 @@ def _append(path: str, text: str, what: str) -> None:
         raise OutputError(f"cannot write the {what}: {exc.strerror}", path=path) from None
 
 
-def publish(verdict: Verdict, ctx: EmitContext, *, env: Mapping[str, str], sarif_path: str | None, out: TextIO) -> None:
+def publish(
+    verdict: Verdict,
+    ctx: EmitContext,
+    *,
+    env: Mapping[str, str],
+    sarif_path: str | None,
+    out: TextIO,
+    masked: bool = False,
+) -> None:
     """In GitHub Actions (`GITHUB_ACTIONS=true`): masks, annotations, step summary and outputs.
 
-    Masks go out first so that nothing printed afterwards can reveal a token."""
+    Masks go out first so that nothing printed afterwards can reveal a token (`masked`: the caller already
+    wrote them, before its first line)."""
     gh = GitHubEnv.from_environ(env)
     if not gh.actions:
         return
     from gate.emit import annotations, summary
 
-    out.write(mask_commands(gh.tokens))
+    if not masked:
+        out.write(mask_commands(gh.tokens))
     out.write(annotations.render(verdict, ctx))
     out.flush()
     if gh.summary_path:

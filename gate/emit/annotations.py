@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import unquote
 
+from gate import console
 from gate.emit.base import EmitContext
 from gate.emit.sarif import anchor_index, fix_line, place
 from gate.emit.summary import ordered
@@ -20,14 +21,9 @@ PER_LEVEL = 10
 """GitHub shows 10 annotations of each level per step; more are dropped silently."""
 
 
-def escape_data(text: str) -> str:
-    """Escape a command's message (GitHub runner's `escapeData`: %, CR, LF)."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def escape_property(text: str) -> str:
-    """Escape a command property value (`escapeProperty`: also `:` and `,`)."""
-    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+# The runner's escaping, with C0/C1 controls dropped: one implementation, in the module that owns the log.
+escape_data = console.escape_data
+escape_property = console.escape_property
 
 
 def level(decision: Decision) -> str:

@@ -14,6 +14,7 @@ rendered text nodes, so escaping the character alone would not stop them. Autoli
 from __future__ import annotations
 
 import re
+from urllib.parse import quote, urlsplit
 
 _ZWSP = "\u200b"
 
@@ -60,3 +61,40 @@ def code(value: str, *, table: bool = True) -> str:
     only what would end the span or the table cell is replaced."""
     value = _CONTROL.sub("", value).replace("`", "'").replace("\r", " ").replace("\n", " ")
     return value.replace("|", "\\|") if table else value
+
+
+ADVISORY_HOSTS = frozenset(
+    {
+        "avd.aquasec.com",
+        "nvd.nist.gov",
+        "www.cve.org",
+        "cve.mitre.org",
+        "github.com",
+        "osv.dev",
+        "security-tracker.debian.org",
+        "ubuntu.com",
+        "access.redhat.com",
+        "bugzilla.redhat.com",
+        "alas.aws.amazon.com",
+        "security.alpinelinux.org",
+        "www.suse.com",
+        "docs.docker.com",
+        "kubernetes.io",
+    }
+)
+"""Where a finding's help link may point. A link is the one thing from a report we render as Markdown, so it must
+lead to an advisory database or rule documentation, never to an address of the report author's choosing."""
+
+
+def link(label: str, url: str | None) -> str:
+    """`label` linked to `url` when it is an https address on `ADVISORY_HOSTS`, else `label` as plain text."""
+    shown = text(label)
+    if not url or not url.startswith("https://"):
+        return shown
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.username is not None or parts.password is not None or host not in ADVISORY_HOSTS:
+        return shown
+    # Percent-encoding what could end the destination or start a title keeps the URL one token.
+    target = quote(url, safe="/:?#[]@!$&'*+,;=%-._~")
+    return f"[{shown}]({target.replace('(', '%28').replace(')', '%29').replace(chr(39), '%27')})"

@@ -13,7 +13,8 @@ from collections.abc import Iterable, Sequence
 from urllib.parse import unquote
 
 from gate.emit.base import EmitContext
-from gate.emit.sarif import anchor_index, build_bytes, fix_line, md_escape, place
+from gate.emit.markdown import code, link, text
+from gate.emit.sarif import anchor_index, build_bytes, fix_line, place
 from gate.model import Decision, Severity, Verdict
 
 name = "summary"
@@ -64,24 +65,24 @@ def _sections(verdict: Verdict, ctx: EmitContext, limit: int) -> list[str]:
     lines += _bullets(
         "Expired ignores (they no longer suppress anything)",
         [
-            f"`{md_escape(e.id)}` expired {e.expires} ({md_escape(e.origin)}){_reason(e.reason)}"
+            f"`{code(e.id)}` expired {text(e.expires)} ({text(e.origin)}){_reason(e.reason)}"
             for e in verdict.expired_ignores
         ],
         limit,
     )
     lines += _bullets(
         "Entries the readers could not use",
-        [f"{md_escape(s.report)}: {md_escape(s.reason)}" for s in verdict.skipped],
+        [f"{text(s.report)}: {text(s.reason)}" for s in verdict.skipped],
         limit,
     )
-    lines += _bullets("Left out of the SARIF file", build_bytes(verdict, ctx)[1].omissions(), limit)
-    lines += _bullets("Notes", verdict.notes, limit)
-    lines.append(f"<sub>container-gate {md_escape(ctx.tool_version)}</sub>")
+    lines += _bullets("Left out of the SARIF file", [text(o) for o in build_bytes(verdict, ctx)[1].omissions()], limit)
+    lines += _bullets("Notes", [text(n) for n in verdict.notes], limit)
+    lines.append(f"<sub>container-gate {text(ctx.tool_version)}</sub>")
     return lines
 
 
-def _reason(text: str) -> str:
-    return f": {md_escape(text)}" if text else ""
+def _reason(reason: str) -> str:
+    return f": {text(reason)}" if reason else ""
 
 
 def _headline(verdict: Verdict) -> str:
@@ -114,14 +115,14 @@ def _counts_table(verdict: Verdict) -> list[str]:
     rows = [head, "|---" * (len(_SEVERITIES) + 2) + "|"]
     for tool in tools:
         cells = [str(counts[(tool, s)]) for s in _SEVERITIES]
-        rows.append(f"| {md_escape(tool)} | " + " | ".join(cells) + f" | {suppressed[tool]} |")
+        rows.append(f"| {text(tool)} | " + " | ".join(cells) + f" | {suppressed[tool]} |")
     return [*rows, ""]
 
 
 def _where(d: Decision, ctx: EmitContext) -> str:
     p = place(d, ctx.repo_root, anchor_index(ctx.anchors))
     line = f":{p.start_line}" if p.start_line else ""
-    return f"`{md_escape(unquote(p.uri))}{line}`" if p.anchored or d.finding.location else md_escape(d.finding.target)
+    return f"`{code(unquote(p.uri))}{line}`" if p.anchored or d.finding.location else text(d.finding.target)
 
 
 def _blocking(verdict: Verdict, ctx: EmitContext, limit: int) -> list[str]:
@@ -162,8 +163,8 @@ def _findings_table(decisions: Sequence[Decision], ctx: EmitContext) -> list[str
     for d in decisions:
         f = d.finding
         rows.append(
-            f"| {f.severity.name} | {_link(f.id, f.help_uri)} | {md_escape(fix_line(f)) or '—'} "
-            f"| {_where(d, ctx)} | {md_escape(_clip(f.title, 120))} |"
+            f"| {f.severity.name} | {_link(f.id, f.help_uri)} | {text(fix_line(f)) or '—'} "
+            f"| {_where(d, ctx)} | {text(_clip(f.title, 120))} |"
         )
     return rows
 
@@ -179,8 +180,8 @@ def _suppressed(verdict: Verdict, ctx: EmitContext, limit: int) -> list[str]:
         f, s = d.finding, d.suppression
         assert s is not None
         rows.append(
-            f"| {f.severity.name} | {_link(f.id, f.help_uri)} | {_where(d, ctx)} | {md_escape(s.by)} "
-            f"| {md_escape(_clip(s.reason, 200)) or '—'} | {md_escape(s.expires or '—')} |"
+            f"| {f.severity.name} | {_link(f.id, f.help_uri)} | {_where(d, ctx)} | {text(s.by)} "
+            f"| {text(_clip(s.reason, 200)) or '—'} | {text(s.expires or '—')} |"
         )
     return [*rows, *_more(total, limit), ""]
 
@@ -196,10 +197,7 @@ def _more(total: int, limit: int) -> list[str]:
 
 
 def _link(vuln_id: str, uri: str | None) -> str:
-    text = md_escape(vuln_id)
-    if uri and uri.startswith(("https://", "http://")):
-        return f"[{text}]({uri.replace(')', '%29').replace(' ', '%20')})"
-    return text
+    return link(vuln_id, uri)
 
 
 def _clip(text: str, limit: int) -> str:

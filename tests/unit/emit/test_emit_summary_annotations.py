@@ -34,7 +34,7 @@ def test_summary_puts_the_verdict_first_then_counts_blocking_and_suppressions() 
     )
     assert "| HIGH | DS002 | `Dockerfile:3` | ignore | base image is patched upstream | 2030-01-01 |" in text
     assert "`CVE-2020-1` expired 2023-01-01 (.trivyignore): old" in text
-    assert "r.json: Results[3]: malformed entry" in text
+    assert "r.json: Results\\[3\\]: malformed entry" in text  # brackets escaped: never a link
 
 
 def test_summary_pass_headline_and_anchor_location() -> None:
@@ -140,3 +140,29 @@ def test_registry_import_is_lazy() -> None:
     code = "import sys, gate.emit.registry; print(sorted(m for m in sys.modules if m.startswith('gate.emit.')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO).stdout
     assert out.strip() == "['gate.emit.base', 'gate.emit.registry']"
+
+
+def test_summary_renders_hostile_report_text_inert() -> None:
+    import dataclasses
+
+    hostile = vuln(
+        "CVE-2024-0009",
+        severity=Severity.CRITICAL,
+        title="![x](https://track.example/p.png) <img src=https://track.example/q> ping @org/security see #123",
+        package="evil`pkg|",
+        target="img:1 [click](https://phish.example)",
+    )
+    hostile = dataclasses.replace(hostile, help_uri="https://phish.example/advisory")
+    v = dataclasses.replace(
+        verdict([], blocking=[hostile]),
+        notes=("Rego package(s) <script>x</script> @org/team were not evaluated",),
+    )
+    text = summary.render(v, ctx())
+    assert "](https://" not in text  # no link at all: the help link's host is not an advisory database
+    assert "<img" not in text and "<script>" not in text and "![" not in text
+    assert "@org/security" not in text and "#123" not in text and "@org/team" not in text
+    assert "@\u200borg/security" in text and "#\u200b123" in text  # still readable
+    linked = dataclasses.replace(hostile, help_uri="https://avd.aquasec.com/nvd/cve-2024-0009")
+    assert "[CVE-2024-0009](https://avd.aquasec.com/nvd/cve-2024-0009)" in summary.render(
+        verdict([], blocking=[linked]), ctx()
+    )
