@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from gate import __version__
+from gate import __version__, options
 from gate.errors import ERROR, MAX_MESSAGE, GateError
 
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN", "NONE")
@@ -44,11 +44,7 @@ def _add_gate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--ignore-file", action="append", metavar="FILE", help=".trivyignore[.yaml] or our YAML list")
     p.add_argument("--vex", action="append", metavar="FILE", help="OpenVEX document (repeatable)")
     p.add_argument("--baseline", metavar="FILE", help="an earlier --json result: only new findings can block")
-    p.add_argument("--sarif", metavar="FILE", help="write SARIF 2.1.0")
-    p.add_argument("--gitlab-report", metavar="FILE", help="write a GitLab container_scanning report")
-    p.add_argument("--codequality", metavar="FILE", help="write a GitLab Code Quality report")
-    p.add_argument("--json", metavar="FILE", help="write the JSON result")
-    p.add_argument("--summary", metavar="FILE", help="write the Markdown summary")
+    options.add_arguments(p)
     p.add_argument(
         "--upload-sarif", action="store_true", default=False, help="upload the SARIF to GitHub code scanning"
     )

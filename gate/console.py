@@ -14,9 +14,16 @@ Three rules make that impossible:
 
 from __future__ import annotations
 
+import io
 import re
-from collections.abc import Iterable
-from typing import TextIO
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, TextIO
+
+from gate.model import Severity
+
+if TYPE_CHECKING:
+    from gate.model import Decision, Verdict
+    from gate.policy.config import GateConfig
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _BREAKS = re.compile(r"\r\n|[\r\n\u2028\u2029\x85]")
@@ -89,3 +96,98 @@ class Console:
 
     def flush(self) -> None:
         self.stream.flush()
+
+
+class Log(io.TextIOBase):
+    """The command's log stream; a reader that went away (`container-gate gate . | head`) ends the log,
+    not the run: the outputs, the GitHub integration and the exit code still follow the verdict."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream: TextIO | None = stream
+
+    def write(self, text: str) -> int:
+        if self.stream is not None:
+            try:
+                self.stream.write(text)
+            except BrokenPipeError:
+                self.stream = None
+        return len(text)
+
+    def flush(self) -> None:
+        if self.stream is not None:
+            try:
+                self.stream.flush()
+            except BrokenPipeError:
+                self.stream = None
+
+
+# --- the lines of a gate run ------------------------------------------------------------------------------
+
+
+def one_line(verdict: Verdict, blocking: Sequence[Decision] | None = None) -> str:
+    """The verdict as people read it in a log (`blocking`: `verdict.blocking` when already at hand)."""
+    blocking = verdict.blocking if blocking is None else blocking
+    by_sev = ", ".join(
+        f"{n} {s.name}" for s in reversed(Severity) if (n := sum(1 for d in blocking if d.finding.severity is s))
+    )
+    state = "PASS" if verdict.passed else "FAIL"
+    detail = f"{len(blocking)} blocking ({by_sev})" if blocking else "nothing blocks"
+    threshold = verdict.fail_on.name if verdict.fail_on is not None else "NONE"
+    # Counted, not `len(verdict.active)`: those properties sort every decision just to be measured.
+    active = sum(1 for d in verdict.decisions if d.suppression is None)
+    return (
+        f"container-gate: {state}: {detail}; {active} active, {len(verdict.decisions) - active} suppressed "
+        f"of {len(verdict.decisions)} findings (fail-on {threshold})"
+    )
+
+
+MAX_LOG_LINES = 25
+
+
+def blocking_lines(
+    verdict: Verdict, limit: int = MAX_LOG_LINES, blocking: Sequence[Decision] | None = None
+) -> list[str]:
+    """The blocking findings, most severe first, one line each: the log says why without opening a file."""
+    blocking = verdict.blocking if blocking is None else blocking
+    lines = []
+    for d in blocking[:limit]:
+        f = d.finding
+        what = f" {f.package} {f.installed_version or ''}".rstrip() if f.package else ""
+        fix = f" -> {f.fixed_version}" if f.fixed_version else (" (no fix)" if f.kind.value == "vulnerability" else "")
+        loc = f.location
+        where = f" at {loc.path}:{loc.start_line}" if loc and loc.start_line else f" in {f.target}"
+        # Every part but the severity comes from a report: one cleaned line, never a workflow command.
+        lines.append(f"  {f.severity.name:<8} {clean(f'{f.id}{what}{fix}{where}: {f.title}')}"[:240])
+    if len(blocking) > limit:
+        lines.append(f"  ... and {len(blocking) - limit} more blocking findings (see the summary or --json)")
+    return lines
+
+
+MAX_SKIPPED_LINES = 10
+
+
+def context_lines(verdict: Verdict, config: GateConfig) -> list[str]:
+    """What else decided the verdict: the config used, expired ignores, skipped files, notes (untrusted text
+    cleaned: file names and reasons can come from a pull request)."""
+    lines = [f"  config: {clean(config.path)}" if config.path else "  config: none found (defaults apply)"]
+    lines += [
+        f"  expired ignore: {clean(e.id)} (expired {clean(e.expires)}, {clean(e.origin)}): suppresses nothing now"
+        for e in verdict.expired_ignores
+    ]
+    skipped = verdict.skipped
+    lines += [f"  skipped: {clean(s.report)}: {clean(s.reason)}"[:240] for s in skipped[:MAX_SKIPPED_LINES]]
+    if len(skipped) > MAX_SKIPPED_LINES:
+        lines.append(f"  ... and {len(skipped) - MAX_SKIPPED_LINES} more skipped (see --json)")
+    lines += [f"  note: {clean(n)}" for n in verdict.notes]
+    return lines
+
+
+def verdict_lines(verdict: Verdict, config: GateConfig, written: Sequence[object]) -> list[str]:
+    """Everything a gate run prints after deciding: the verdict, what blocks, what else decided it, the files."""
+    blocking = verdict.blocking  # a sort of every decision: once, not per use
+    return [
+        one_line(verdict, blocking),
+        *blocking_lines(verdict, blocking=blocking),
+        *context_lines(verdict, config),
+        *(f"  wrote {clean(str(path))}" for path in written),
+    ]

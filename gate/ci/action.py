@@ -19,6 +19,7 @@ from enum import Enum
 from pathlib import Path
 
 from gate.errors import ERROR, ConfigError
+from gate.options import OUTPUTS
 
 ACTION_MODE = "github-action"
 
@@ -66,11 +67,7 @@ GATE_INPUTS: tuple[Input, ...] = (
     Input("ignore-file", Kind.LIST, "--ignore-file"),
     Input("vex", Kind.LIST, "--vex"),
     Input("baseline", Kind.VALUE, "--baseline"),
-    Input("sarif", Kind.VALUE, "--sarif", writes=True),
-    Input("gitlab-report", Kind.VALUE, "--gitlab-report", writes=True),
-    Input("codequality", Kind.VALUE, "--codequality", writes=True),
-    Input("json", Kind.VALUE, "--json", writes=True),
-    Input("summary", Kind.VALUE, "--summary", writes=True),
+    *(Input(output.input, Kind.VALUE, output.flag, writes=True) for output in OUTPUTS),
     Input("upload-sarif", Kind.FLAG, "--upload-sarif"),
     Input("token", Kind.ENV),
 )

@@ -8,23 +8,26 @@ from pathlib import Path
 import pytest
 from emit_helpers import corpus_ctx, corpus_verdict  # type: ignore[import-not-found]
 
-from gate import run
+from gate import outputs as run_outputs
 from gate.emit import json as json_emitter
 from gate.emit import sarif
 from gate.errors import OutputError
+from gate.options import requested
 
 REPORT = "trivy/trivy-golden_ubuntu-1804.json"
 SEQUENTIAL = 10**9
 
 
-def outputs(folder: Path) -> argparse.Namespace:
-    """Arguments asking for every output file in `folder`."""
-    return argparse.Namespace(
-        sarif=str(folder / "out.sarif"),
-        gitlab_report=str(folder / "gl.json"),
-        codequality=None,
-        json=str(folder / "result.json"),
-        summary=str(folder / "summary.md"),
+def wanted(folder: Path) -> tuple[tuple[str, Path], ...]:
+    """Every output file in `folder`, as the CLI's arguments ask for them."""
+    return requested(
+        argparse.Namespace(
+            sarif=str(folder / "out.sarif"),
+            gitlab_report=str(folder / "gl.json"),
+            codequality=None,
+            json=str(folder / "result.json"),
+            summary=str(folder / "summary.md"),
+        )
     )
 
 
@@ -38,8 +41,8 @@ def test_forked_json_render_writes_the_same_files(corpus: Path, tmp_path: Path) 
     assert verdict.decisions
     (tmp_path / "seq").mkdir()
     (tmp_path / "fork").mkdir()
-    written = run.render_and_write(outputs(tmp_path / "seq"), verdict, ctx, parallel_from=SEQUENTIAL)
-    forked = run.render_and_write(outputs(tmp_path / "fork"), verdict, ctx, parallel_from=1)
+    written = run_outputs.render_and_write(wanted(tmp_path / "seq"), verdict, ctx, parallel_from=SEQUENTIAL)
+    forked = run_outputs.render_and_write(wanted(tmp_path / "fork"), verdict, ctx, parallel_from=1)
     names = ["out.sarif", "gl.json", "result.json", "summary.md"]
     assert [p.name for p in written] == [p.name for p in forked] == names
     assert contents(tmp_path / "fork") == contents(tmp_path / "seq")
@@ -52,7 +55,7 @@ def test_the_forked_render_never_follows_a_planted_link(corpus: Path, tmp_path: 
     out = tmp_path / "out"
     out.mkdir()
     (out / ".result.json.tmp").symlink_to(victim)  # the name the old forked child wrote through
-    run.render_and_write(outputs(out), corpus_verdict(corpus, REPORT), corpus_ctx(corpus), parallel_from=1)
+    run_outputs.render_and_write(wanted(out), corpus_verdict(corpus, REPORT), corpus_ctx(corpus), parallel_from=1)
     assert victim.read_text() == "precious"
     assert (out / "result.json").read_bytes().startswith(b"{")
     assert sorted(contents(out)) == [".result.json.tmp", "gl.json", "out.sarif", "result.json", "summary.md"]
@@ -68,7 +71,9 @@ def test_a_failure_in_the_forked_render_writes_nothing(
 
     monkeypatch.setattr(json_emitter.JsonEmitter, "render_bytes", broken)
     with pytest.raises(OutputError) as caught:
-        run.render_and_write(outputs(tmp_path), corpus_verdict(corpus, REPORT), corpus_ctx(corpus), parallel_from=1)
+        run_outputs.render_and_write(
+            wanted(tmp_path), corpus_verdict(corpus, REPORT), corpus_ctx(corpus), parallel_from=1
+        )
     assert "result.json" in caught.value.diagnostics() and "ValueError: boom" in caught.value.diagnostics()
     assert contents(tmp_path) == {"out.sarif": b"last run"}  # last run's output untouched, no temp files
 
@@ -82,7 +87,9 @@ def test_a_failure_beside_the_forked_render_writes_nothing(
     monkeypatch.setattr(sarif, "render", broken)
     monkeypatch.setattr(sarif, "render_bytes", broken)
     with pytest.raises(RuntimeError, match="sarif broke"):
-        run.render_and_write(outputs(tmp_path), corpus_verdict(corpus, REPORT), corpus_ctx(corpus), parallel_from=1)
+        run_outputs.render_and_write(
+            wanted(tmp_path), corpus_verdict(corpus, REPORT), corpus_ctx(corpus), parallel_from=1
+        )
     assert contents(tmp_path) == {}  # the child's finished JSON temp file was removed too
 
 

@@ -21,7 +21,12 @@ def test_base_urls_mirrors_and_loopback() -> None:
 
 def test_parse_mirror() -> None:
     assert parse_mirror("index.docker.io=http://localhost:5000/") == ("docker.io", "http://localhost:5000")
-    bad_ones = ("docker.io", "docker.io=ftp://x", "=http://127.0.0.1", "docker.io=http://10.0.0.1:5000")
+    bad_ones: tuple[str, ...] = (
+        "docker.io",
+        "docker.io=ftp://x",
+        "=http://127.0.0.1",
+        "docker.io=http://10.0.0.1:5000",
+    )
     # Userinfo that looks like loopback names another host: http://[::1]@evil.example/ is evil.example.
     bad_ones += ("docker.io=http://[::1]@evil.example/", "docker.io=http://127.0.0.1@evil.example")
     for bad in bad_ones:

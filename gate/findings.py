@@ -1,0 +1,142 @@
+"""Findings: every report read, every Dockerfile checked and every Rego policy evaluated, each file once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from gate.errors import InputError, OwnOutputError
+from gate.inputs import Inputs
+from gate.model import Report, Skipped
+from gate.policy.config import GateConfig
+from gate.settings import Settings
+
+if TYPE_CHECKING:  # the parser is imported only when a Dockerfile is among the inputs
+    from gate.dockerfile import Dockerfile
+
+
+@dataclass(frozen=True, slots=True)
+class Findings:
+    """What the inputs gave: a Report per file, the parsed Dockerfiles (the outputs anchor on them), and what
+    the run should tell the user besides findings."""
+
+    reports: tuple[Report, ...]
+    dockerfiles: Mapping[Path, Dockerfile]
+    notes: tuple[str, ...] = ()
+
+
+def read(inputs: Inputs, settings: Settings) -> Findings:
+    """The findings stage: Dockerfiles parsed once, then every reader, check and policy."""
+    dockerfiles = parse_dockerfiles(inputs.dockerfiles)
+    notes: list[str] = []
+    reports = read_reports(inputs, settings, dockerfiles, notes)
+    return Findings(tuple(reports), dockerfiles, tuple(notes))
+
+
+def parse_dockerfiles(paths: Sequence[Path]) -> dict[Path, Dockerfile]:
+    """Each Dockerfile parsed once: the built-in checks and the SARIF anchors both use the model."""
+    if not paths:
+        return {}  # a report alone: no Dockerfile parser to import
+    from gate import dockerfile
+
+    return {path: dockerfile.parse_file(path) for path in paths}
+
+
+def read_reports(
+    inputs: Inputs,
+    settings: Settings,
+    dockerfiles: Mapping[Path, Dockerfile],
+    notes: list[str] | None = None,
+) -> list[Report]:
+    """Every report, Dockerfile check and Rego evaluation the inputs call for (each file read once);
+    what the run should tell the user besides findings is appended to `notes`."""
+    from gate.ingest import load_report
+
+    config = settings.config
+    reports: list[Report] = []
+    rego_json: list[Path] = []
+    for path in inputs.reports:
+        # With policies, an explicit JSON file that is no report is a config document for Rego.
+        as_config = bool(settings.policy) and path.suffix.lower() == ".json"
+        report = load_report(path, unknown_ok=as_config)
+        if report is None:
+            rego_json.append(path)
+        else:
+            reports.append(report)
+    reports.extend(r for r in (_walked_json(p) for p in inputs.found_json) if r is not None)
+    reports.extend(_dockerfile_reports(dockerfiles, config))
+    if settings.policy:
+        reports.extend(
+            _rego_reports(
+                [*inputs.configs, *inputs.explicit_configs, *inputs.dockerfiles, *rego_json],
+                settings,
+                notes if notes is not None else [],
+            )
+        )
+    elif inputs.explicit_configs:
+        raise InputError(
+            "a configuration file is judged by Rego policies: add --policy DIR", path=str(inputs.explicit_configs[0])
+        )
+    return reports
+
+
+_REPORT_MARKERS = (b'"SchemaVersion"', b'"matches"', b'"Results"', b"sarif", b'"failures"', b'"code"')
+"""Keys that only scanner reports start with: a walked JSON file showing one is a broken report."""
+
+
+def _walked_json(path: Path) -> Report | None:
+    """A JSON file met while walking a folder: a report, nothing (other JSON), or a noted skip.
+
+    Repositories hold JSON that is not strict JSON (tsconfig.json with comments, templates) and
+    that nobody asked the gate to judge: such a file is listed as skipped instead of failing the
+    run. But a file whose opening bytes look like a scanner report is a broken report, and a broken
+    report must never let the gate pass: that stays an error."""
+    from gate.ingest import load_report
+
+    try:
+        return load_report(path, unknown_ok=True)
+    except OwnOutputError:
+        return None  # an earlier run's SARIF lying in the tree: never judged again
+    except InputError as exc:
+        try:
+            with path.open("rb") as handle:
+                head = handle.read(4096)
+        except OSError:
+            raise exc from None
+        if not head.strip() or any(marker in head for marker in _REPORT_MARKERS):
+            raise
+        reason = f"not read: {exc.message} (not a report; found while walking a folder)"
+        return Report(tool="container-gate", path=str(path), skipped=(Skipped(str(path), reason),))
+
+
+def _dockerfile_reports(dockerfiles: Mapping[Path, Dockerfile], config: GateConfig) -> list[Report]:
+    if not dockerfiles:
+        return []
+    from gate.checks import dockerfile_rules
+
+    rules_config = dockerfile_rules.RulesConfig.from_mapping(dict(config.dockerfile), path=config.path)
+    return [dockerfile_rules.check(model, rules_config) for model in dockerfiles.values()]
+
+
+def _rego_reports(targets: Sequence[Path], settings: Settings, notes: list[str]) -> list[Report]:
+    from gate.checks import rego
+
+    result = rego.run(
+        targets,
+        policies=settings.policy,
+        namespaces=settings.namespaces,
+        all_namespaces=settings.all_namespaces,
+        data=[Path(d) for d in settings.data],
+        root=Path.cwd(),
+    )
+    if result.unevaluated:
+        # Conftest passes over such packages in silence: a misspelt `package` would look like a pass.
+        names = ", ".join(result.unevaluated)
+        first = result.unevaluated[0]
+        notes.append(
+            f"Rego package(s) {names} hold deny/violation/warn rules but were not evaluated "
+            f"(evaluated: {', '.join(settings.namespaces)}); add --namespace {first} or --all-namespaces"
+        )
+    return list(result.reports)
