@@ -15,7 +15,6 @@ if TYPE_CHECKING:
     from remediate.model import FileEdit, Plan
     from remediate.registry import OciRegistryClient
 
-DEFAULT_CONFIG = ".container-gate.yml"
 FORGES = ("github", "gitlab", "git")
 
 
@@ -78,7 +77,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     forge.add_argument("--max-new", type=int, metavar="N", help="at most N new PRs/MRs per run (default 2)")
     forge.add_argument("--branch-prefix", metavar="P", help="prefix of our branch names (default container-gate/)")
     p.add_argument("--json", metavar="FILE", help="write the plan as JSON ('-' for stdout)")
-    p.add_argument("--config", metavar="FILE", help=f"config file with a remediate: section (default {DEFAULT_CONFIG})")
+    p.add_argument(
+        "--config",
+        metavar="FILE",
+        help="config file with a remediate: section (default: the nearest .container-gate.yml from the first PATH "
+        "up to the repository root, as the gate finds it)",
+    )
     p.set_defaults(func=run)
 
 
@@ -92,12 +96,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from gate.policy.config import discover
     from remediate import config as cfg
     from remediate import findings as fnd
     from remediate import render
     from remediate.plan import Options, plan
 
-    conf = cfg.load(Path(args.config or DEFAULT_CONFIG), required=args.config is not None)
+    found = Path(args.config) if args.config else discover(Path((args.paths or ["."])[0]), cwd=Path.cwd())
+    conf = cfg.load(found, required=args.config is not None)
     mirrors = cfg.mirrors_from([*conf.registry_mirrors, *(_mirror_arg(m) for m in args.registry_mirror)])
     reports = fnd.load([Path(f) for f in args.findings]) if args.findings else None
     options = Options(
