@@ -21,6 +21,7 @@ from gate.ci import publish
 from gate.errors import BLOCKED, ERROR, PASS, InputError
 from gate.gcpause import collector_paused
 from gate.inputs import Inputs, collect
+from gate.policy.load import load as load_policy
 from gate.policy.verdict import evaluate
 
 
@@ -34,7 +35,7 @@ def gate_command(args: argparse.Namespace, *, env: Mapping[str, str], out: TextI
         log.write(mask_commands(tokens_in(env)))
     publish.preflight(args, env)
     run = settings.resolve(args)
-    policy = settings.build_policy(run)
+    policy = load_policy(run)
     inputs = _inputs(run)
     now = dt.datetime.now(dt.UTC)
     with collector_paused(freeze=True):

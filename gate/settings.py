@@ -5,13 +5,11 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from gate.inputs import refuse_overwrites
 from gate.model import Severity
 from gate.options import requested
-from gate.policy.config import DEFAULT_FILE, GateConfig, discover, load_config
-from gate.policy.verdict import Policy
+from gate.policy.config import GateConfig, discover, load_config
 
 
 def resolve(args: argparse.Namespace) -> Settings:
@@ -75,31 +73,3 @@ def read_config(args: argparse.Namespace) -> GateConfig:
         return load_config(Path(args.config))
     found = discover(Path((args.paths or ["."])[0]), cwd=Path.cwd())
     return load_config(found) if found is not None else GateConfig()
-
-
-def build_policy(settings: Settings) -> Policy:
-    """Load ignore files, VEX documents and the baseline named by the settings."""
-    config = settings.config
-    from gate.policy import ignores
-
-    entries = ignores.from_config(config.ignores, config.path or DEFAULT_FILE)
-    for name in settings.ignore_files:
-        entries += ignores.read_ignore_file(Path(name))
-    suppressors: tuple[Any, ...] = ()
-    if settings.vex:
-        from gate.policy.vex import load_vex_rules
-
-        suppressors = load_vex_rules([Path(v) for v in settings.vex])
-    baseline = frozenset[str]()
-    if settings.baseline:
-        from gate.policy.baseline import read_baseline
-
-        baseline = read_baseline(Path(settings.baseline))
-    return Policy(
-        fail_on=settings.fail_on,
-        only_fixed=settings.only_fixed,
-        ignores=entries,
-        suppressors=suppressors,
-        baseline=baseline,
-        budgets=dict(config.budgets),
-    )
