@@ -243,3 +243,9 @@ def test_remediate_forge_inputs_reach_the_parser(tmp_path: Path) -> None:
     assert (args.base_branch, args.group, args.labels) == ("develop", True, ["dependencies", "docker"])
     assert (args.reviewers, args.assignees) == (["12"], ["13", "14"])
     assert (args.max_open, args.max_new, args.branch_prefix) == (5, 1, "deps/")
+
+
+@pytest.mark.parametrize(("command", "item"), _cases(), ids=lambda v: v if isinstance(v, str) else v.name)
+def test_every_input_is_in_the_docs_table(command: str, item: Input) -> None:
+    # docs/action.md has one table per action; each input row starts with its name.
+    assert f"| `{item.name}` |" in (REPO / "docs" / "action.md").read_text(encoding="utf-8"), item.name
