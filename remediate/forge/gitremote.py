@@ -70,7 +70,11 @@ class GitForge:
         self._fetched: set[str] = set()
         self.pushes = 0
         """Pushes made (branch updates and deletions): a rerun with nothing to do makes none."""
-        self._git("init", "--bare", "-q", str(self.git_dir), git_dir=False)
+        try:
+            self._git("init", "--bare", "-q", str(self.git_dir), git_dir=False)
+        except BaseException:
+            self._tmp.cleanup()
+            raise
 
     def close(self) -> None:
         self._tmp.cleanup()
@@ -82,6 +86,12 @@ class GitForge:
         argv = ["git", f"--git-dir={self.git_dir}", *args] if git_dir else ["git", *args]
         try:
             done = subprocess.run(argv, input=stdin, capture_output=True, env=env, check=False)
+        except FileNotFoundError:
+            raise ForgeError(
+                "--forge git needs the git command, which is not installed here (the action image ships none: use "
+                "forge github or gitlab there, or run the CLI in a job that has git)",
+                fatal=True,
+            ) from None
         except OSError as exc:
             raise ForgeError(f"cannot run git: {exc.strerror}", fatal=True) from None
         if done.returncode != 0:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from remediate.forge import Entry, FileChange, Update, render
+from remediate.forge import Entry, FileChange, ForgeError, Update, render
 from remediate.forge.gitremote import GitForge, redact, resolve_remote
 from remediate.forge.reconcile import Limits
 from remediate.forge.runner import Outcome, run
@@ -157,3 +157,11 @@ def test_a_configured_author_makes_the_commits(remote: Path) -> None:
         forge.close()
     who = git("--git-dir", str(remote), "log", "-1", "--format=%an <%ae> / %cn <%ce>", update("3.20").branch)
     assert who.strip() == "Deps Bot <deps@example.com> / Deps Bot <deps@example.com>"
+
+
+def test_without_git_installed_the_error_says_what_is_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The action image ships no git: `forge: git` there must say so, not "No such file or directory".
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ForgeError, match="needs the git command") as caught:
+        GitForge(str(tmp_path / "remote.git"))
+    assert caught.value.fatal
