@@ -66,6 +66,8 @@ def read_reports(
         else:
             reports.append(report)
     reports.extend(r for r in (_walked_json(p) for p in inputs.found_json) if r is not None)
+    if inputs.skipped:
+        reports.append(Report(tool="container-gate", path=inputs.skipped[0].report, skipped=inputs.skipped))
     reports.extend(_dockerfile_reports(dockerfiles, config))
     if settings.policy:
         reports.extend(

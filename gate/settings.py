@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from gate.inputs import refuse_overwrites
+from gate.errors import ConfigError
 from gate.model import Severity
-from gate.options import requested
+from gate.options import OUTPUTS, requested
 from gate.policy.config import GateConfig, discover, load_config
 
 
@@ -73,3 +75,63 @@ def read_config(args: argparse.Namespace) -> GateConfig:
         return load_config(Path(args.config))
     found = discover(Path((args.paths or ["."])[0]), cwd=Path.cwd())
     return load_config(found) if found is not None else GateConfig()
+
+
+def refuse_overwrites(args: argparse.Namespace, settings: Settings) -> None:
+    """An output named like a file the run reads (or like another output) is an error before anything is read.
+
+    Writing the GitLab report over GitLab's own `gl-container-scanning-report.json`, or the JSON result over
+    the baseline, destroys the input and, for a baseline, quietly accepts every new finding on the next run.
+    The same file under another name (a hard link, a symlink) counts too. Files met while walking a folder are
+    not inputs in this sense: the walk already leaves outputs out."""
+    written: dict[Path, str] = {}
+    identities: dict[tuple[int, int], str] = {}
+    for output in OUTPUTS:
+        value = getattr(args, output.dest, None)
+        if not value:
+            continue
+        key = Path(value).resolve()
+        same = _identity(value)
+        if key in written or (same is not None and same in identities):
+            first = written.get(key) or identities[same]  # type: ignore[index]
+            raise ConfigError(
+                f"is written by both {first} and {output.flag}: give each output its own file", path=value
+            )
+        written[key] = output.flag
+        if same is not None:
+            identities[same] = output.flag
+    if not written:
+        return
+    for flag, value in _reads(args, settings):
+        if Path(value).is_dir():
+            continue
+        writer = written.get(Path(value).resolve())
+        same = _identity(value)
+        if writer is None and same is not None:
+            writer = identities.get(same)
+        if writer is not None:
+            raise ConfigError(
+                f"is read as {flag} and would be overwritten by {writer}: write {writer} to another file",
+                path=value,
+            )
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (info.st_dev, info.st_ino)
+
+
+def _reads(args: argparse.Namespace, settings: Settings) -> Iterable[tuple[str, str]]:
+    for path in settings.paths:
+        yield "an input", path
+    if getattr(args, "config", None):
+        yield "--config", args.config
+    yield from (("--ignore-file", p) for p in settings.ignore_files)
+    yield from (("--vex", p) for p in settings.vex)
+    if settings.baseline:
+        yield "--baseline", settings.baseline
+    yield from (("--policy", p) for p in settings.policy if not p.startswith("builtin:"))
+    yield from (("--data", p) for p in settings.data)

@@ -3,35 +3,30 @@
 from __future__ import annotations
 
 import fnmatch
-import os
-import re
 import subprocess
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from gate import walk
 from gate.dockerfile import Dockerfile
 from remediate.imageref import InvalidReference, parse
 from remediate.model import BaseImageUse, SkippedImage
 from remediate.rewrite import VAR, segments
 
-SKIP_DIRS = frozenset({".git", ".hg", ".svn", "vendor", "node_modules", "third_party", ".venv", "__pycache__"})
-"""Folders never walked: VCS metadata and vendored code (their Dockerfiles are someone else's)."""
-_NAME = re.compile(r"^(?:[Dd]ocker|[Cc]ontainer)file(?:[.-].*)?$|.+\.(?:[Dd]ocker|[Cc]ontainer)file$")
-_NOT_DOCKERFILE = re.compile(r"\.(?:dockerignore|containerignore|md|txt|orig|rej|swp)$|~$")
-
 
 def is_dockerfile(name: str) -> bool:
-    """`Dockerfile`, `Containerfile`, `Dockerfile.prod`, `Dockerfile-dev`, `api.Dockerfile`, `x.containerfile`."""
-    return bool(_NAME.match(name)) and not _NOT_DOCKERFILE.search(name)
+    """The gate's one rule (`gate.walk.is_dockerfile`): the gate and the fixer see the same Dockerfiles."""
+    return walk.is_dockerfile(name)
 
 
 def find(paths: Sequence[Path], *, include: Sequence[str] = (), exclude: Sequence[str] = ()) -> list[Path]:
     """Dockerfiles under `paths`: a file named directly is always taken; folders are walked, skipping
-    `SKIP_DIRS`, git-ignored files (when git is at hand) and `exclude` globs; `include` globs, when given,
+    `gate.walk.SKIP_DIRS`, git-ignored files (when git is at hand) and `exclude` globs; `include` globs, when given,
     add files whose names the default pattern misses and restrict the walk to matching paths."""
     found: dict[Path, None] = {}
     for root in paths:
-        if root.is_file():
+        if root.exists() and not root.is_dir():
+            walk.regular_file(root)  # named by the user: a FIFO or a device is an error, never opened
             found[root] = None
             continue
         walked = list(_walk(root, include, exclude))
@@ -41,17 +36,16 @@ def find(paths: Sequence[Path], *, include: Sequence[str] = (), exclude: Sequenc
 
 
 def _walk(root: Path, include: Sequence[str], exclude: Sequence[str]) -> Iterable[Path]:
-    for dirpath, dirnames, filenames in os.walk(root):
-        here = Path(dirpath)
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not _matches(_rel(here / d, root), exclude))
-        for name in sorted(filenames):
-            rel = _rel(here / name, root)
-            if _matches(rel, exclude):
-                continue
-            if include and not _matches(rel, include):
-                continue
-            if include or is_dockerfile(name):
-                yield here / name
+    """The gate's walk (`gate.walk`: regular files only, no links out of the root, unreadable folders an error),
+    with the `include`/`exclude` globs of the config."""
+
+    def keep(path: Path) -> bool:
+        rel = _rel(path, root)
+        if _matches(rel, exclude) or (include and not _matches(rel, include)):
+            return False
+        return bool(include) or is_dockerfile(path.name)
+
+    return walk.walk(root, skip_dir=lambda d: _matches(_rel(d, root), exclude), keep=keep).files
 
 
 def _rel(path: Path, root: Path) -> str:

@@ -57,17 +57,32 @@ def discover(start: Path, *, cwd: Path) -> Path | None:
     here = start if start.is_dir() else start.parent
     here = Path(os.path.abspath(here))
     cwd = Path(os.path.abspath(cwd))
-    limit: Path | None = next((p for p in (here, *here.parents) if (p / ".git").exists()), None)
+    limit: Path | None = next((p for p in (here, *here.parents) if _exists(p / ".git")), None)
     if limit is None:
         limit = cwd if here == cwd or cwd in here.parents else here
     for folder in (here, *here.parents):
         candidate = folder / DEFAULT_FILE
-        if candidate.is_file():
+        if _is_file(candidate):
             # Named as the user would type it: relative to the current folder when inside it.
             return Path(os.path.relpath(candidate, cwd)) if cwd in candidate.parents else candidate
         if folder == limit:
             break
     return None
+
+
+def _exists(path: Path) -> bool:
+    # A folder above the workspace we may not enter (the action runs as the workspace's owner) hides nothing.
+    try:
+        return path.exists()
+    except OSError:
+        return False
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:
+        return False
 
 
 def validate(doc: Any, origin: str) -> None:
