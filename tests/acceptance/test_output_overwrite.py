@@ -70,3 +70,16 @@ def test_a_folder_walk_still_leaves_its_outputs_alone(report: Path, tmp_path: Pa
     assert main(["gate", ".", "--gitlab-report", "gl-container-gate-report.json"]) == 1
     assert main(["gate", ".", "--gitlab-report", "gl-container-gate-report.json"]) == 1
     assert json.loads(report.read_text()) == TRIVY
+
+
+def test_the_same_file_under_another_name_is_refused(
+    report: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    baseline = tmp_path / "baseline.json"
+    assert _run([str(report), "--json", str(baseline)], capsys)[0] in (0, 1)
+    alias = tmp_path / "result.json"
+    alias.hardlink_to(baseline)  # one inode, two names: writing one rewrites the other
+    before = baseline.read_bytes()
+    code, err = _run([str(report), "--baseline", str(baseline), "--json", str(alias)], capsys)
+    assert code == 2 and "would be overwritten by --json" in err
+    assert baseline.read_bytes() == before
