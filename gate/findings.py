@@ -124,7 +124,9 @@ def _dockerfile_reports(dockerfiles: Mapping[Path, Dockerfile], config: GateConf
 
 def _rego_reports(targets: Sequence[Path], settings: Settings, notes: list[str]) -> list[Report]:
     from gate.checks import rego
+    from gate.checks.rego_limits import Limits
 
+    bounds = settings.config.rego_limits
     result = rego.run(
         targets,
         policies=settings.policy,
@@ -132,6 +134,7 @@ def _rego_reports(targets: Sequence[Path], settings: Settings, notes: list[str])
         all_namespaces=settings.all_namespaces,
         data=[Path(d) for d in settings.data],
         root=Path.cwd(),
+        limits=Limits(*bounds) if bounds else Limits(),
     )
     if result.unevaluated:
         # Conftest passes over such packages in silence: a misspelt `package` would look like a pass.

@@ -17,6 +17,7 @@ from typing import Any
 
 from gate.checks.conftest_input import Document, is_policy_input, load_documents, parse_input
 from gate.checks.rego_engine import BUILTIN_PREFIX, RULE_KINDS, PolicySet, load, policy_error
+from gate.checks.rego_limits import Limits, Progress, bounded
 from gate.checks.rego_verify import TestOutcome, VerifyResult, format_verify, verify
 from gate.errors import PolicyError
 from gate.model import Finding, Kind, Location, Report, Severity, Source, Suppression
@@ -117,13 +118,15 @@ def run(
     data: Sequence[Path] = (),
     root: Path,
     rego_version: str = "auto",
+    limits: Limits | None = None,
 ) -> RegoRun:
     """The Reports of `evaluate`, plus the namespaces with rules that were left out.
 
-    Policies compile once for the whole run. A `builtin:` pack is always evaluated in its own namespace,
+    Policies compile once for the whole run; with `limits`, evaluation runs bounded in time and memory
+    (`gate.checks.rego_limits`). A `builtin:` pack is always evaluated in its own namespace,
     whatever `--namespace` says, so `--policy builtin:kubernetes` works on its own.
     """
-    results, unevaluated = _check(inputs, policies, namespaces, all_namespaces, data, root, rego_version)
+    results, unevaluated = _check(inputs, policies, namespaces, all_namespaces, data, root, rego_version, limits)
     by_file: dict[str, list[CheckResult]] = {}
     for result in results:
         by_file.setdefault(result.filename, []).append(result)
@@ -156,14 +159,21 @@ def _check(
     data: Sequence[Path],
     root: Path,
     rego_version: str,
+    limits: Limits | None = None,
 ) -> tuple[tuple[CheckResult, ...], tuple[str, ...]]:
     compiled = load(policies, data=data, rego_version=rego_version)
     selected = select_namespaces(compiled, namespaces, all_namespaces=all_namespaces)
     selected += tuple(ns for ns in _builtin_namespaces(compiled, policies) if ns not in selected)
-    out: list[CheckResult] = []
-    for path in inputs:
-        out += check_file(compiled, path, selected, display=_relative(path, root))
-    return tuple(out), unevaluated_namespaces(compiled, selected)
+
+    def work(progress: Progress) -> tuple[CheckResult, ...]:
+        out: list[CheckResult] = []
+        for path in inputs:
+            display = _relative(path, root)
+            progress(display)
+            out += check_file(compiled, path, selected, display=display)
+        return tuple(out)
+
+    return bounded(work, limits, policies=", ".join(policies)), unevaluated_namespaces(compiled, selected)
 
 
 def unevaluated_namespaces(compiled: PolicySet, selected: Sequence[str]) -> tuple[str, ...]:

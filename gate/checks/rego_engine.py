@@ -67,6 +67,9 @@ def load(policies: Sequence[str], *, data: Sequence[Path] = (), rego_version: st
     for display, source in files:
         _add_module(engine, display, source, rego_version)
     modules = _modules(engine)
+    from gate.checks import rego_static
+
+    rego_static.check(json.loads(engine.get_ast_as_json()))  # before any evaluation: see rego_static
     merged = load_data(data)
     if merged:
         engine.add_data_json(json.dumps(merged))

@@ -43,6 +43,8 @@ class GateConfig:
     data: tuple[str, ...] = ()
     images: tuple[tuple[str, str], ...] = ()
     category_prefix: str | None = None
+    rego_limits: tuple[float, int] | None = None
+    """`rego: {timeout-seconds, memory-mib}`; None means the defaults."""
     dockerfile: Mapping[str, Any] = field(default_factory=dict)
     remediate: Mapping[str, Any] = field(default_factory=dict)
 
@@ -120,6 +122,12 @@ def _list(value: Any) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
 
 
+def _rego_limits(section: Mapping[str, Any] | None) -> tuple[float, int] | None:
+    if not section:
+        return None
+    return float(section.get("timeout-seconds", 60.0)), int(section.get("memory-mib", 4096))
+
+
 def from_mapping(doc: Mapping[str, Any], origin: str) -> GateConfig:
     """Build the frozen config from a validated document."""
     base = Path(origin).parent
@@ -153,6 +161,7 @@ def from_mapping(doc: Mapping[str, Any], origin: str) -> GateConfig:
         data=tuple(map(rel, _list(doc.get("data")))),
         images=tuple(sorted((image, rel(path)) for image, path in (doc.get("images") or {}).items())),
         category_prefix=sarif.get("category-prefix"),
+        rego_limits=_rego_limits(doc.get("rego")),
         dockerfile=doc.get("dockerfile") or {},
         remediate=doc.get("remediate") or {},
     )
