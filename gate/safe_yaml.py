@@ -7,7 +7,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from gate.errors import ConfigError, GateError
+from gate.errors import ConfigError, GateError, InputError
 
 MAX_BYTES = 4 * 1024 * 1024
 MAX_ALIASES = 100
@@ -40,6 +40,8 @@ def load_text(text: str, origin: str, *, error: type[GateError] = ConfigError, m
     except yaml.YAMLError as exc:
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise error(f"invalid YAML: {problem}{_where(exc)}", path=origin) from None
+    except RecursionError:
+        raise error("YAML nested too deeply to read", path=origin) from None
     budget = [MAX_NODES]
     try:
         plain = [_plain(doc, budget) for doc in docs]
@@ -47,6 +49,9 @@ def load_text(text: str, origin: str, *, error: type[GateError] = ConfigError, m
         raise error(
             f"YAML expands to more than {MAX_NODES} values: refusing a possible alias bomb", path=origin
         ) from None
+    except RecursionError:
+        # Also an alias that refers to the node holding it (`b: &b {c: *b}`): no JSON value can hold it.
+        raise error("YAML nested too deeply, or a value that contains itself", path=origin) from None
     return plain if multi else plain[0]
 
 
@@ -63,6 +68,84 @@ def load_file(path: Path, *, error: type[GateError] = ConfigError, multi: bool =
     except UnicodeDecodeError:
         raise error("not UTF-8 text", path=str(path)) from None
     return load_text(text, str(path), error=error, multi=multi)
+
+
+MAX_INPUT_BYTES = 64 * 1024 * 1024
+"""Manifests and policy data: rendered Helm charts run to megabytes, but not to this."""
+
+
+def load_documents(
+    text: str, origin: str, *, error: type[GateError] = InputError, max_bytes: int = MAX_INPUT_BYTES
+) -> list[tuple[Any, int]]:
+    """Every document of a YAML stream as (plain value, line it starts on), with the limits of `load_text`:
+    an alias bomb ends after `MAX_NODES` values, a value JSON cannot hold (`.nan`, `.inf`) or nesting too deep for
+    the parser is an error naming the line. The C parser (libyaml) is used where PyYAML has it: the same events and
+    marks, several times faster on large manifests."""
+    import yaml
+
+    if len(text) > max_bytes:
+        raise error(f"YAML larger than {max_bytes // (1024 * 1024)} MiB", path=origin)
+    loader = _fast_loader()(text)
+    docs: list[tuple[Any, int]] = []
+    budget = [MAX_NODES]
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:
+                continue
+            _count_nodes(node, budget, origin, error)
+            docs.append((_plain(loader.construct_document(node), [MAX_NODES]), node.start_mark.line + 1))
+    except yaml.constructor.ConstructorError as exc:
+        if "finite number" in (exc.problem or ""):
+            raise error(f"invalid YAML value: {exc.problem}{_where(exc)}", path=origin) from None
+        raise error(f"unsafe or unknown YAML tag {_tag(exc)}{_where(exc)}", path=origin) from None
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise error(f"invalid YAML{_where(exc)}: {problem}", path=origin) from None
+    except RecursionError:
+        raise error("YAML nested too deeply to read", path=origin) from None
+    finally:
+        loader.dispose()
+    return docs
+
+
+def _count_nodes(root: Any, budget: list[int], origin: str, error: type[GateError]) -> None:
+    """Count the values a document expands to, aliases included, without building them (iteratively: a deep
+    document must not overflow here either)."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise error(f"YAML expands to more than {MAX_NODES} values: refusing a possible alias bomb", path=origin)
+        value = node.value
+        if isinstance(value, list):
+            for item in value:
+                if isinstance(item, tuple):
+                    stack.extend(item)
+                else:
+                    stack.append(item)
+
+
+@cache
+def _fast_loader() -> Any:
+    """`_loader`'s rules on libyaml's parser when PyYAML was built with it (else the pure-Python one)."""
+    import yaml
+
+    base = getattr(yaml, "CSafeLoader", None)
+    if base is None:
+        import logging
+
+        logging.getLogger(__name__).debug("libyaml is not available: YAML is parsed in pure Python")
+        return _loader()
+    slow = _loader()
+
+    class FastLoader(base):  # type: ignore[misc, valid-type]
+        pass
+
+    FastLoader.yaml_implicit_resolvers = slow.yaml_implicit_resolvers
+    FastLoader.yaml_constructors = slow.yaml_constructors
+    return FastLoader
 
 
 @cache

@@ -103,47 +103,15 @@ def _plain(value: Any) -> Any:
 
 
 def _yaml(text: str, path: Path) -> tuple[Any, list[int | None]]:
-    import yaml
+    from gate.safe_yaml import load_documents
 
-    loader = _yaml_loader()(text)
-    docs: list[tuple[Any, int]] = []
-    try:
-        while loader.check_node():
-            node = loader.get_node()
-            line = node.start_mark.line + 1 if node is not None else 1
-            docs.append((_plain(loader.construct_document(node)), line))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise InputError(f"invalid YAML{where}: {problem}", path=str(path)) from exc
-    finally:
-        loader.dispose()
+    # The one YAML loader (limits on size, aliases and values JSON cannot hold), with each document's line.
+    docs = [(_plain(value), line) for value, line in load_documents(text, str(path))]
     if len(docs) <= 1:
         return (docs[0][0] if docs else None), []
     # Conftest keeps only non-empty documents of a multi-document file.
     kept = [(v, line) for v, line in docs if v is not None]
     return [v for v, _ in kept], [line for _, line in kept]
-
-
-_LOADER: Any = None
-
-
-def _yaml_loader() -> Any:
-    """A safe loader that keeps timestamps as text: Conftest's YAML-to-JSON path never makes dates."""
-    global _LOADER
-    if _LOADER is None:
-        import yaml
-
-        class _Loader(yaml.SafeLoader):
-            pass
-
-        _Loader.yaml_implicit_resolvers = {
-            ch: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-            for ch, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-        }
-        _LOADER = _Loader
-    return _LOADER
 
 
 # --- Dockerfile: Conftest's parser/docker shape -------------------------------------------------------------
