@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -107,6 +108,46 @@ def load_documents(
     finally:
         loader.dispose()
     return docs
+
+
+def field_line(text: str, document_line: int | None, field: Sequence[str | int]) -> int | None:
+    """The line of `field` (keys and list indices) in the document starting at `document_line` (None: the first),
+    or of the deepest part of it the document has: a missing `securityContext.privileged` points at the container
+    that lacks it. None when the document is not found. (Parsed again on demand: only findings that name a
+    field pay for it.)"""
+    import yaml
+
+    loader = _fast_loader()(text)
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:
+                continue
+            if document_line is None or node.start_mark.line + 1 == document_line:
+                return _descend(node, field)
+    except (yaml.YAMLError, RecursionError):
+        return None
+    finally:
+        loader.dispose()
+    return None
+
+
+def _descend(node: Any, field: Sequence[str | int]) -> int:
+    import yaml
+
+    line = int(node.start_mark.line) + 1
+    for step in field:
+        if isinstance(node, yaml.MappingNode):
+            pair = next((p for p in node.value if isinstance(p[0], yaml.ScalarNode) and p[0].value == str(step)), None)
+            if pair is None:
+                break
+            line, node = int(pair[0].start_mark.line) + 1, pair[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
+            node = node.value[step]
+            line = int(node.start_mark.line) + 1
+        else:
+            break
+    return line
 
 
 def _count_nodes(root: Any, budget: list[int], origin: str, error: type[GateError]) -> None:

@@ -343,12 +343,30 @@ def _finding(
         severity=_severity(r.meta("severity"), default),
         title=r.msg,
         target=target,
-        location=Location(path=path, start_line=r.loc_line or r.document_line),
+        location=Location(path=path, start_line=r.loc_line or _field_line(r, target, root) or r.document_line),
         sources=(Source(tool=TOOL, report=target, original_id=f"data.{r.namespace}.{r.rule}", original_severity=kind),),
         description=description if isinstance(description, str) else "",
         tool_suppression=suppression,
         properties=_properties(r),
     )
+
+
+def _field_line(r: RegoResult, target: str, root: Path) -> int | None:
+    """The line of the result's `field` (a list of keys and indices, as the built-in Kubernetes pack gives) in
+    a YAML input, so a finding points at `privileged: true` rather than at the top of the manifest."""
+    field = r.meta("field")
+    if r.loc_file or not isinstance(field, list) or not all(isinstance(s, str | int) for s in field):
+        return None
+    path = Path(target) if Path(target).is_absolute() else root / target
+    if path.suffix.lower() not in (".yaml", ".yml"):
+        return None
+    from gate.safe_yaml import field_line
+
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return None
+    return field_line(text, r.document_line, field)
 
 
 def _severity(word: Any, default: Severity) -> Severity:

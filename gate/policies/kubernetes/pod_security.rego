@@ -17,17 +17,27 @@ pod_spec := input.spec.template.spec if input.kind in workload_kinds
 
 pod_spec := input.spec.jobTemplate.spec.template.spec if input.kind == "CronJob"
 
+# Where pod_spec sits, so each finding can name the field it is about (`field`: container-gate shows it at
+# that line of the manifest; Conftest keeps it as a plain result key).
+pod_path := ["spec"] if input.kind == "Pod"
+
+pod_path := ["spec", "template", "spec"] if input.kind in workload_kinds
+
+pod_path := ["spec", "jobTemplate", "spec", "template", "spec"] if input.kind == "CronJob"
+
 subject := sprintf("%s %s", [input.kind, object.get(input, ["metadata", "name"], "(unnamed)")])
 
-containers contains {"type": "container", "spec": c} if some c in pod_spec.containers
+containers contains {"type": "container", "spec": c, "path": array.concat(pod_path, ["containers", i])} if some i, c in pod_spec.containers
 
-containers contains {"type": "initContainer", "spec": c} if some c in pod_spec.initContainers
+containers contains {"type": "initContainer", "spec": c, "path": array.concat(pod_path, ["initContainers", i])} if some i, c in pod_spec.initContainers
 
-containers contains {"type": "ephemeralContainer", "spec": c} if some c in pod_spec.ephemeralContainers
+containers contains {"type": "ephemeralContainer", "spec": c, "path": array.concat(pod_path, ["ephemeralContainers", i])} if some i, c in pod_spec.ephemeralContainers
 
 label(ct) := sprintf("%s %s", [ct.type, object.get(ct.spec, "name", "(unnamed)")])
 
 finding(id, severity, msg) := {"msg": msg, "id": id, "severity": severity}
+
+finding_at(id, severity, msg, field) := object.union(finding(id, severity, msg), {"field": field})
 
 # A container's own securityContext wins over the pod's (runAsNonRoot, runAsUser, seccompProfile).
 effective(ct, field) := value if {
@@ -39,37 +49,37 @@ effective(ct, field) := value if {
 deny_run_as_root contains result if {
 	some ct in containers
 	not effective(ct, "runAsNonRoot") == true
-	result := finding("k8s/run-as-non-root", "HIGH", sprintf(
+	result := finding_at("k8s/run-as-non-root", "HIGH", sprintf(
 		"%s: %s must set securityContext.runAsNonRoot: true (on the container or the pod)",
 		[subject, label(ct)],
-	))
+	), array.concat(ct.path, ["securityContext", "runAsNonRoot"]))
 }
 
 deny_run_as_root contains result if {
 	some ct in containers
 	effective(ct, "runAsUser") == 0
-	result := finding("k8s/run-as-non-root", "HIGH", sprintf(
+	result := finding_at("k8s/run-as-non-root", "HIGH", sprintf(
 		"%s: %s runs as UID 0 (securityContext.runAsUser: 0)",
 		[subject, label(ct)],
-	))
+	), array.concat(ct.path, ["securityContext", "runAsNonRoot"]))
 }
 
 deny_privilege_escalation contains result if {
 	some ct in containers
 	object.get(ct.spec, ["securityContext", "allowPrivilegeEscalation"], null) != false
-	result := finding("k8s/no-privilege-escalation", "HIGH", sprintf(
+	result := finding_at("k8s/no-privilege-escalation", "HIGH", sprintf(
 		"%s: %s must set securityContext.allowPrivilegeEscalation: false",
 		[subject, label(ct)],
-	))
+	), array.concat(ct.path, ["securityContext", "allowPrivilegeEscalation"]))
 }
 
 deny_writable_root_filesystem contains result if {
 	some ct in containers
 	object.get(ct.spec, ["securityContext", "readOnlyRootFilesystem"], false) != true
-	result := finding("k8s/read-only-root-filesystem", "MEDIUM", sprintf(
+	result := finding_at("k8s/read-only-root-filesystem", "MEDIUM", sprintf(
 		"%s: %s must set securityContext.readOnlyRootFilesystem: true",
 		[subject, label(ct)],
-	))
+	), array.concat(ct.path, ["securityContext", "readOnlyRootFilesystem"]))
 }
 
 drops_all(ct) if {
@@ -80,20 +90,20 @@ drops_all(ct) if {
 deny_capabilities_not_dropped contains result if {
 	some ct in containers
 	not drops_all(ct)
-	result := finding("k8s/drop-all-capabilities", "MEDIUM", sprintf(
+	result := finding_at("k8s/drop-all-capabilities", "MEDIUM", sprintf(
 		"%s: %s must drop all capabilities (securityContext.capabilities.drop: [\"ALL\"])",
 		[subject, label(ct)],
-	))
+	), array.concat(ct.path, ["securityContext", "capabilities", "drop"]))
 }
 
 deny_capabilities_added contains result if {
 	some ct in containers
 	some cap in ct.spec.securityContext.capabilities.add
 	trim_prefix(upper(cap), "CAP_") != "NET_BIND_SERVICE"
-	result := finding("k8s/added-capability", "HIGH", sprintf(
+	result := finding_at("k8s/added-capability", "HIGH", sprintf(
 		"%s: %s adds capability %s (only NET_BIND_SERVICE may be added)",
 		[subject, label(ct), cap],
-	))
+	), array.concat(ct.path, ["securityContext", "capabilities", "add"]))
 }
 
 seccomp_confined(ct) if effective(ct, "seccompProfile").type in {"RuntimeDefault", "Localhost"}
@@ -101,34 +111,37 @@ seccomp_confined(ct) if effective(ct, "seccompProfile").type in {"RuntimeDefault
 deny_seccomp contains result if {
 	some ct in containers
 	not seccomp_confined(ct)
-	result := finding("k8s/seccomp-runtime-default", "MEDIUM", sprintf(
+	result := finding_at("k8s/seccomp-runtime-default", "MEDIUM", sprintf(
 		"%s: %s must run with seccompProfile.type: RuntimeDefault (on the container or the pod)",
 		[subject, label(ct)],
-	))
+	), array.concat(ct.path, ["securityContext", "seccompProfile"]))
 }
 
 deny_privileged contains result if {
 	some ct in containers
 	ct.spec.securityContext.privileged == true
-	result := finding("k8s/privileged", "CRITICAL", sprintf(
+	result := finding_at("k8s/privileged", "CRITICAL", sprintf(
 		"%s: %s must not run privileged (securityContext.privileged: true)",
 		[subject, label(ct)],
-	))
+	), array.concat(ct.path, ["securityContext", "privileged"]))
 }
 
 deny_host_namespaces contains result if {
 	some field in ["hostPID", "hostNetwork", "hostIPC"]
 	pod_spec[field] == true
-	result := finding("k8s/host-namespaces", "HIGH", sprintf("%s: must not set %s: true", [subject, field]))
+	result := finding_at(
+		"k8s/host-namespaces", "HIGH", sprintf("%s: must not set %s: true", [subject, field]),
+		array.concat(pod_path, [field]),
+	)
 }
 
 deny_host_path contains result if {
-	some volume in pod_spec.volumes
+	some v, volume in pod_spec.volumes
 	volume.hostPath
-	result := finding("k8s/host-path", "HIGH", sprintf(
+	result := finding_at("k8s/host-path", "HIGH", sprintf(
 		"%s: volume %s mounts the host path %s",
 		[subject, object.get(volume, "name", "(unnamed)"), object.get(volume.hostPath, "path", "(no path)")],
-	))
+	), array.concat(pod_path, ["volumes", v, "hostPath"]))
 }
 
 deny_missing_limits contains result if {
@@ -136,10 +149,10 @@ deny_missing_limits contains result if {
 	ct.type != "ephemeralContainer" # ephemeral containers cannot declare resources
 	some resource in ["cpu", "memory"]
 	not ct.spec.resources.limits[resource]
-	result := finding("k8s/resource-limits", "MEDIUM", sprintf(
+	result := finding_at("k8s/resource-limits", "MEDIUM", sprintf(
 		"%s: %s must set resources.limits.%s",
 		[subject, label(ct), resource],
-	))
+	), array.concat(ct.path, ["resources", "limits", resource]))
 }
 
 image_tag(image) := tag if {
@@ -154,10 +167,10 @@ deny_image_tag contains result if {
 	image := ct.spec.image
 	not contains(image, "@")
 	image_tag(image) == "latest"
-	result := finding("k8s/image-tag", "MEDIUM", sprintf(
+	result := finding_at("k8s/image-tag", "MEDIUM", sprintf(
 		"%s: %s uses image %s: pin a version tag or a digest instead of latest",
 		[subject, label(ct), image],
-	))
+	), array.concat(ct.path, ["image"]))
 }
 
 deny_image_tag contains result if {
@@ -165,10 +178,10 @@ deny_image_tag contains result if {
 	image := ct.spec.image
 	not contains(image, "@")
 	not image_tag(image)
-	result := finding("k8s/image-tag", "MEDIUM", sprintf(
+	result := finding_at("k8s/image-tag", "MEDIUM", sprintf(
 		"%s: %s uses image %s without a tag, which pulls latest: pin a version tag or a digest",
 		[subject, label(ct), image],
-	))
+	), array.concat(ct.path, ["image"]))
 }
 
 deny_namespace_pod_security contains result if {
