@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -15,45 +15,19 @@ MAX_ALIASES = 100
 """Configs have no need for many aliases."""
 MAX_NODES = 1_000_000
 """A billion-laughs document with few aliases still expands past this."""
+MAX_DEPTH = 200
+"""Kubernetes manifests and Helm values nest a few dozen levels; JSON encoders and Rego engines recurse."""
 
 
 def load_text(text: str, origin: str, *, error: type[GateError] = ConfigError, multi: bool = False) -> Any:
-    """Parse YAML with the safe loader and return plain data (dates become ISO strings).
-
-    With `multi`, every document of a multi-document stream is returned as a list."""
-    import yaml
-
-    if len(text) > MAX_BYTES:
-        raise error(f"YAML larger than {MAX_BYTES // (1024 * 1024)} MiB", path=origin)
-    try:
-        loader = _loader()
-        aliases = sum(1 for event in yaml.parse(text, Loader=loader) if isinstance(event, yaml.AliasEvent))
-        if aliases > MAX_ALIASES:
-            raise error(
-                f"YAML uses {aliases} aliases (limit {MAX_ALIASES}): refusing a possible alias bomb",
-                path=origin,
-            )
-        docs = list(yaml.load_all(text, Loader=loader)) if multi else [yaml.load(text, Loader=loader)]  # noqa: S506
-    except yaml.constructor.ConstructorError as exc:
-        if "finite number" in (exc.problem or ""):
-            raise error(f"invalid YAML value: {exc.problem}{_where(exc)}", path=origin) from None
-        raise error(f"unsafe or unknown YAML tag {_tag(exc)}{_where(exc)}", path=origin) from None
-    except yaml.YAMLError as exc:
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise error(f"invalid YAML: {problem}{_where(exc)}", path=origin) from None
-    except RecursionError:
-        raise error("YAML nested too deeply to read", path=origin) from None
-    budget = [MAX_NODES]
-    try:
-        plain = [_plain(doc, budget) for doc in docs]
-    except _TooBig:
-        raise error(
-            f"YAML expands to more than {MAX_NODES} values: refusing a possible alias bomb", path=origin
-        ) from None
-    except RecursionError:
-        # Also an alias that refers to the node holding it (`b: &b {c: *b}`): no JSON value can hold it.
-        raise error("YAML nested too deeply, or a value that contains itself", path=origin) from None
-    return plain if multi else plain[0]
+    """Parse YAML with the one loader (`load_documents`, with the config's tighter size and alias limits) and
+    return plain data. With `multi`, every document of a multi-document stream is returned as a list."""
+    docs = [value for value, _ in _documents(text, origin, error, MAX_BYTES, MAX_ALIASES, keep_empty=True)]
+    if multi:
+        return docs
+    if len(docs) > 1:
+        raise error("invalid YAML: expected a single document, found several (---)", path=origin)
+    return docs[0] if docs else None
 
 
 def load_file(path: Path, *, error: type[GateError] = ConfigError, multi: bool = False) -> Any:
@@ -78,36 +52,55 @@ MAX_INPUT_BYTES = 64 * 1024 * 1024
 def load_documents(
     text: str, origin: str, *, error: type[GateError] = InputError, max_bytes: int = MAX_INPUT_BYTES
 ) -> list[tuple[Any, int]]:
-    """Every document of a YAML stream as (plain value, line it starts on), with the limits of `load_text`:
-    an alias bomb ends after `MAX_NODES` values, a value JSON cannot hold (`.nan`, `.inf`) or nesting too deep for
-    the parser is an error naming the line. The C parser (libyaml) is used where PyYAML has it: the same events and
-    marks, several times faster on large manifests."""
+    """Every document of a YAML stream as (plain value, line it starts on): the one loader every YAML we read goes
+    through (config, ignores, Rego inputs, policy data). An alias bomb ends after `MAX_NODES` values; nesting past
+    `MAX_DEPTH`, a value JSON cannot hold (`.nan`, `.inf`) or a key JSON cannot hold (a list or a map) is an error
+    naming the line. The C parser (libyaml) is used where PyYAML has it: the same events and marks, several times
+    faster on large manifests."""
+    return list(_documents(text, origin, error, max_bytes, None, keep_empty=False))
+
+
+def _documents(
+    text: str, origin: str, error: type[GateError], max_bytes: int, max_aliases: int | None, *, keep_empty: bool
+) -> Iterator[tuple[Any, int]]:
     import yaml
 
     if len(text) > max_bytes:
         raise error(f"YAML larger than {max_bytes // (1024 * 1024)} MiB", path=origin)
     loader = _fast_loader()(text)
-    docs: list[tuple[Any, int]] = []
-    budget = [MAX_NODES]
+    budget = _Budget(MAX_NODES, max_aliases)
     try:
         while loader.check_node():
             node = loader.get_node()
             if node is None:
+                if keep_empty:
+                    yield None, 1
                 continue
-            _count_nodes(node, budget, origin, error)
-            docs.append((_plain(loader.construct_document(node), [MAX_NODES]), node.start_mark.line + 1))
+            problem = budget.spend(node)
+            if problem:
+                raise error(problem, path=origin)
+            value = loader.construct_document(node)
+            yield _plain(value, [MAX_NODES]), node.start_mark.line + 1
     except yaml.constructor.ConstructorError as exc:
-        if "finite number" in (exc.problem or ""):
-            raise error(f"invalid YAML value: {exc.problem}{_where(exc)}", path=origin) from None
+        problem = exc.problem or ""
+        if "finite number" in problem:
+            raise error(f"invalid YAML value: {problem}{_where(exc)}", path=origin) from None
+        if "unhashable key" in problem:
+            raise error(
+                f"invalid YAML: a list or map used as a key{_where(exc)} (JSON keys are text)", path=origin
+            ) from None
         raise error(f"unsafe or unknown YAML tag {_tag(exc)}{_where(exc)}", path=origin) from None
     except yaml.YAMLError as exc:
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise error(f"invalid YAML{_where(exc)}: {problem}", path=origin) from None
     except RecursionError:
         raise error("YAML nested too deeply to read", path=origin) from None
+    except _TooBig:
+        raise error(
+            f"YAML expands to more than {MAX_NODES} values: refusing a possible alias bomb", path=origin
+        ) from None
     finally:
         loader.dispose()
-    return docs
 
 
 def field_line(text: str, document_line: int | None, field: Sequence[str | int]) -> int | None:
@@ -150,22 +143,47 @@ def _descend(node: Any, field: Sequence[str | int]) -> int:
     return line
 
 
-def _count_nodes(root: Any, budget: list[int], origin: str, error: type[GateError]) -> None:
-    """Count the values a document expands to, aliases included, without building them (iteratively: a deep
-    document must not overflow here either)."""
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        budget[0] -= 1
-        if budget[0] < 0:
-            raise error(f"YAML expands to more than {MAX_NODES} values: refusing a possible alias bomb", path=origin)
-        value = node.value
-        if isinstance(value, list):
-            for item in value:
-                if isinstance(item, tuple):
-                    stack.extend(item)
-                else:
-                    stack.append(item)
+class _Budget:
+    """What a stream may expand to: values (aliases included), alias uses and nesting depth, counted on the
+    composed nodes before anything is built (iteratively: a deep document must not overflow here either)."""
+
+    def __init__(self, values: int, aliases: int | None) -> None:
+        self.values = values
+        self.aliases = aliases
+
+    def spend(self, root: Any) -> str | None:
+        seen: set[int] = set()
+        stack: list[tuple[Any, int, bool]] = [(root, 1, False)]
+        while stack:
+            node, depth, shared = stack.pop()
+            self.values -= 1
+            if self.values < 0:
+                return f"YAML expands to more than {MAX_NODES} values: refusing a possible alias bomb"
+            if depth > MAX_DEPTH:
+                line = node.start_mark.line + 1
+                return f"YAML nested deeper than {MAX_DEPTH} levels (or a value that contains itself) at line {line}"
+            again = id(node) in seen
+            seen.add(id(node))
+            if again and not shared and self.aliases is not None:
+                # A node met again is an alias; what lies under it is counted but is not more aliases.
+                self.aliases -= 1
+                if self.aliases < 0:
+                    return (
+                        f"YAML uses more than {MAX_ALIASES} aliases (at line {node.start_mark.line + 1}): "
+                        "refusing a possible alias bomb"
+                    )
+            stack.extend((child, depth + 1, shared or again) for child in _children(node))
+        return None
+
+
+def _children(node: Any) -> Iterator[Any]:
+    value = node.value
+    if isinstance(value, list):
+        for item in value:
+            if isinstance(item, tuple):
+                yield from item
+            else:
+                yield item
 
 
 @cache
@@ -212,7 +230,12 @@ def _loader() -> Any:
             )
         return float(value)
 
+    def set_as_map(loader: Any, node: Any) -> dict[Any, None]:
+        # JSON has no sets: `!!set {a, b}` is the map `{a: null, b: null}` it is written as (Conftest reads it so).
+        return dict.fromkeys(loader.construct_mapping(node))
+
     Loader.add_constructor("tag:yaml.org,2002:float", finite_float)
+    Loader.add_constructor("tag:yaml.org,2002:set", set_as_map)
     return Loader
 
 
@@ -237,9 +260,24 @@ def _plain(value: Any, budget: list[int]) -> Any:
         raise _TooBig
     # YAML turns `2027-01-01` into a date; the schema and our models speak ISO strings.
     if isinstance(value, dict):
-        return {str(k) if not isinstance(k, str) else k: _plain(v, budget) for k, v in value.items()}
+        return {k if isinstance(k, str) else _key(k): _plain(v, budget) for k, v in value.items()}
     if isinstance(value, list):
         return [_plain(v, budget) for v in value]
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     return value
+
+
+def _key(key: Any) -> str:
+    """A scalar key as JSON text, spelt as Conftest's YAML-to-JSON step spells it (`true`, `null`, `1.5`)."""
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    if key is None:
+        return "null"
+    if isinstance(key, float) and key.is_integer() and abs(key) < 1e21:
+        return str(int(key))
+    if isinstance(key, bytes):
+        return key.decode("utf-8", "replace")
+    if isinstance(key, dt.datetime | dt.date):
+        return key.isoformat()
+    return str(key)

@@ -96,6 +96,7 @@ def evaluate(
     data: Sequence[Path] = (),
     root: Path,
     rego_version: str = "auto",
+    limits: Limits | None = None,
 ) -> tuple[Report, ...]:
     """One Report per input with a finding per message, as `conftest test` would print them (see `run`)."""
     return run(
@@ -106,6 +107,7 @@ def evaluate(
         data=data,
         root=root,
         rego_version=rego_version,
+        limits=limits,
     ).reports
 
 
@@ -122,9 +124,9 @@ def run(
 ) -> RegoRun:
     """The Reports of `evaluate`, plus the namespaces with rules that were left out.
 
-    Policies compile once for the whole run; with `limits`, evaluation runs bounded in time and memory
-    (`gate.checks.rego_limits`). A `builtin:` pack is always evaluated in its own namespace,
-    whatever `--namespace` says, so `--policy builtin:kubernetes` works on its own.
+    Policies compile once for the whole run; compiling and evaluating run in a child bounded in time and
+    memory (`limits`, None for the defaults; see `gate.checks.rego_limits`). A `builtin:` pack is always
+    evaluated in its own namespace, whatever `--namespace` says, so `--policy builtin:kubernetes` works on its own.
     """
     results, unevaluated = _check(inputs, policies, namespaces, all_namespaces, data, root, rego_version, limits)
     by_file: dict[str, list[CheckResult]] = {}
@@ -146,9 +148,10 @@ def check(
     data: Sequence[Path] = (),
     root: Path,
     rego_version: str = "auto",
+    limits: Limits | None = None,
 ) -> tuple[CheckResult, ...]:
     """Conftest's per-file, per-namespace tallies (successes, failures, warnings, exceptions)."""
-    return _check(inputs, policies, namespaces, all_namespaces, data, root, rego_version)[0]
+    return _check(inputs, policies, namespaces, all_namespaces, data, root, rego_version, limits)[0]
 
 
 def _check(
@@ -161,19 +164,21 @@ def _check(
     rego_version: str,
     limits: Limits | None = None,
 ) -> tuple[tuple[CheckResult, ...], tuple[str, ...]]:
-    compiled = load(policies, data=data, rego_version=rego_version)
-    selected = select_namespaces(compiled, namespaces, all_namespaces=all_namespaces)
-    selected += tuple(ns for ns in _builtin_namespaces(compiled, policies) if ns not in selected)
+    doing = f"evaluating {', '.join(policies)}"
 
-    def work(progress: Progress) -> tuple[CheckResult, ...]:
+    # Compiling is inside the bounds too: regorus's parser is exponential in nesting depth.
+    def work(progress: Progress) -> tuple[tuple[CheckResult, ...], tuple[str, ...]]:
+        compiled = load(policies, data=data, rego_version=rego_version, progress=progress)
+        selected = select_namespaces(compiled, namespaces, all_namespaces=all_namespaces)
+        selected += tuple(ns for ns in _builtin_namespaces(compiled, policies) if ns not in selected)
         out: list[CheckResult] = []
         for path in inputs:
             display = _relative(path, root)
-            progress(display)
+            progress(display, doing)
             out += check_file(compiled, path, selected, display=display)
-        return tuple(out)
+        return tuple(out), unevaluated_namespaces(compiled, selected)
 
-    return bounded(work, limits, policies=", ".join(policies)), unevaluated_namespaces(compiled, selected)
+    return bounded(work, limits)
 
 
 def unevaluated_namespaces(compiled: PolicySet, selected: Sequence[str]) -> tuple[str, ...]:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gate.checks.rego_limits import Progress
 from gate.errors import ConfigError, InputError, PolicyError
 
 BUILTIN_PREFIX = "builtin:"
@@ -54,10 +55,19 @@ class PolicySet:
         return self.engine.clone()
 
 
-def load(policies: Sequence[str], *, data: Sequence[Path] = (), rego_version: str = "auto") -> PolicySet:
-    """Parse every policy file and data file once; raise PolicyError naming the file and line on bad Rego."""
+def load(
+    policies: Sequence[str],
+    *,
+    data: Sequence[Path] = (),
+    rego_version: str = "auto",
+    progress: Progress | None = None,
+) -> PolicySet:
+    """Parse every policy file and data file once; raise PolicyError naming the file and line on bad Rego.
+
+    `progress(file, doing)` is told of each file as it starts (`gate.checks.rego_limits` bounds each step)."""
     import regorus
 
+    step = progress or _quiet
     if rego_version not in ("auto", "v0", "v1"):
         raise ConfigError(f"unknown Rego version {rego_version!r} (use v0, v1 or auto)")
     files = list(policy_files(policies))
@@ -65,15 +75,20 @@ def load(policies: Sequence[str], *, data: Sequence[Path] = (), rego_version: st
         raise PolicyError(f"no policies found in {', '.join(policies) or '(none)'}")
     engine = regorus.Engine()
     for display, source in files:
+        step(display, "compiling the policy")
         _add_module(engine, display, source, rego_version)
     modules = _modules(engine)
     from gate.checks import rego_static
 
     rego_static.check(json.loads(engine.get_ast_as_json()))  # before any evaluation: see rego_static
-    merged = load_data(data)
+    merged = load_data(data, step)
     if merged:
         engine.add_data_json(json.dumps(merged))
     return PolicySet(engine=engine, modules=modules)
+
+
+def _quiet(_subject: str, _doing: str) -> None:
+    pass
 
 
 def policy_files(policies: Sequence[str]) -> Iterable[tuple[str, str]]:
@@ -242,12 +257,14 @@ def data_files(data: Sequence[Path]) -> Iterable[Path]:
             raise InputError("data path does not exist", path=str(entry))
 
 
-def load_data(data: Sequence[Path]) -> dict[str, Any]:
+def load_data(data: Sequence[Path], progress: Progress | None = None) -> dict[str, Any]:
     """Merge every data file into one `data` document, as OPA's loader does; a clash names the file."""
     from gate.checks.conftest_input import load_documents
 
+    step = progress or _quiet
     merged: dict[str, Any] = {}
     for path in data_files(data):
+        step(str(path), "reading policy data")
         docs = load_documents(path) if path.suffix != ".json" else None
         value = docs[0].value if docs else _json_file(path)
         if not isinstance(value, dict):

@@ -9,6 +9,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 
 from gate.checks.rego_engine import load, policy_error
+from gate.checks.rego_limits import Limits, Progress, bounded
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,22 +63,29 @@ def verify(
     data: Sequence[Path] = (),
     namespaces: Sequence[str] | None = None,
     rego_version: str = "auto",
+    limits: Limits | None = None,
 ) -> VerifyResult:
     """Run every `test_*` rule of the loaded policies (OPA's test runner finds them in any file; by convention
     they live in `*_test.rego`). A test passes when it evaluates to `true` with no input; `todo_test_*` rules
     are skipped; `namespaces` (globs allowed) narrows the packages, as `conftest verify --namespace` does."""
-    compiled = load(policies, data=data, rego_version=rego_version)
-    outcomes: list[TestOutcome] = []
-    seen: set[tuple[str, str]] = set()
-    for module in compiled.modules:
-        if namespaces is not None and not any(fnmatchcase(module.namespace, p) for p in namespaces):
-            continue
-        for rule in module.rules:
-            if (module.namespace, rule) in seen or not rule.startswith(("test_", "todo_test_")):
+
+    def work(progress: Progress) -> VerifyResult:
+        compiled = load(policies, data=data, rego_version=rego_version, progress=progress)
+        outcomes: list[TestOutcome] = []
+        seen: set[tuple[str, str]] = set()
+        for module in compiled.modules:
+            if namespaces is not None and not any(fnmatchcase(module.namespace, p) for p in namespaces):
                 continue
-            seen.add((module.namespace, rule))
-            outcomes.append(_run(compiled.session(), module.namespace, rule, module.path))
-    return VerifyResult(tuple(outcomes))
+            for rule in module.rules:
+                if (module.namespace, rule) in seen or not rule.startswith(("test_", "todo_test_")):
+                    continue
+                seen.add((module.namespace, rule))
+                progress(module.path, f"running data.{module.namespace}.{rule}")
+                outcomes.append(_run(compiled.session(), module.namespace, rule, module.path))
+        return VerifyResult(tuple(outcomes))
+
+    # Test files come from the same pull request as the policies: the same bounds (see rego_limits).
+    return bounded(work, limits)
 
 
 def _run(engine: object, namespace: str, rule: str, file: str) -> TestOutcome:

@@ -123,9 +123,11 @@ def _list(value: Any) -> tuple[str, ...]:
 
 
 def _rego_limits(section: Mapping[str, Any] | None) -> tuple[float, int] | None:
+    from gate.checks.rego_limits import DEFAULT_MEMORY_MIB, DEFAULT_SECONDS
+
     if not section:
         return None
-    return float(section.get("timeout-seconds", 60.0)), int(section.get("memory-mib", 4096))
+    return float(section.get("timeout-seconds", DEFAULT_SECONDS)), int(section.get("memory-mib", DEFAULT_MEMORY_MIB))
 
 
 def from_mapping(doc: Mapping[str, Any], origin: str) -> GateConfig:

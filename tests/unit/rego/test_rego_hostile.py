@@ -66,7 +66,7 @@ def test_names_bound_locally_are_not_mistaken_for_recursion(tmp_path: Path) -> N
     policy = V1 + (
         "items contains i if some i in input.items\n"
         "size(items) := count(items)\n"
-        "deny contains msg if { size(input.items) > 1; msg := \"two\" }\n"
+        'deny contains msg if { size(input.items) > 1; msg := "two" }\n'
     )
     done = gate(tmp_path, policy)
     assert done.returncode == 1, done.stderr
@@ -110,3 +110,95 @@ def test_a_policy_that_eats_memory_ends_at_the_memory_limit(tmp_path: Path) -> N
 def test_limits_are_validated_by_the_config_schema(tmp_path: Path) -> None:
     err = one_error(gate(tmp_path, V1 + 'deny contains "x" if false\n', config="rego:\n  timeout-seconds: 0\n"))
     assert ".container-gate.yml" in err and "rego.timeout-seconds" in err
+
+
+# --- holes found afterwards: each of these crashed, hung or was mistaken before --------------------------------------
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        V1 + 'f(x) := f(x)\ndeny contains "x" if f(1)\n',
+        V1 + 'f(x) := [y | some y in [f(x)]]\ndeny contains "x" if f(1)\n',
+        V1 + 'f(x) := 1 if { x > 100 } else := f(x)\ndeny contains "x" if f(1)\n',
+        V1 + 'import data.main as m\nf(x) := m.f(x)\ndeny contains "x" if f(1)\n',
+    ],
+    ids=["head-value", "head-comprehension", "else", "import-alias"],
+)
+def test_recursion_in_a_head_or_through_an_import_is_refused(tmp_path: Path, policy: str) -> None:
+    err = one_error(gate(tmp_path, policy))
+    assert "policy/p.rego: line 4" in err or "policy/p.rego: line 3" in err
+    assert "rego_recursion_error: rule data.main.f is recursive: data.main.f -> data.main.f" in err
+
+
+def test_recursion_through_an_imported_rule_of_another_package_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "policy").mkdir()
+    (tmp_path / "policy" / "lib.rego").write_text("package lib\nimport rego.v1\nok if data.main.ready\n")
+    err = one_error(gate(tmp_path, V1 + 'import data.lib.ok as k\nready if k\ndeny contains "x" if ready\n'))
+    assert "rego_recursion_error: rule data.lib.ok is recursive: data.lib.ok -> data.main.ready -> data.lib.ok" in err
+
+
+def test_names_bound_by_some_and_every_shadow_rules(tmp_path: Path) -> None:
+    policy = V1 + (
+        "r contains i if { some r; r = 1; i := r }\n"
+        "s contains v if { every s in [1] { s > 0 }; v := 1 }\n"
+        'deny contains "shadowed" if { count(r) > 0; count(s) > 0 }\n'
+    )
+    done = gate(tmp_path, policy)
+    assert done.returncode == 1, done.stderr
+    assert "shadowed" in done.stdout
+
+
+def test_a_policy_the_parser_cannot_finish_ends_at_the_time_limit_naming_the_file(tmp_path: Path) -> None:
+    # regorus's parser is exponential in nesting: 25 nested arrays take minutes to parse.
+    policy = V1 + "x := " + "[" * 25 + "]" * 25 + '\ndeny contains "x" if x\n'
+    done = gate(tmp_path, policy, config="rego:\n  timeout-seconds: 2\n")
+    err = one_error(done)
+    assert err.startswith("container-gate: error: policy/p.rego: compiling the policy did not finish within 2 s")
+
+
+def test_the_time_limit_is_per_input_not_for_the_whole_run(tmp_path: Path) -> None:
+    # About 0.45 s per input here: six of them together take longer than the limit, one by one they do not.
+    policy = V1 + (
+        'deny contains "slow" if { some a in numbers.range(1, 1100); some b in numbers.range(1, 1100); a * b < 0 }\n'
+        'deny contains "done" if input.kind\n'
+    )
+    (tmp_path / "many").mkdir()
+    for i in range(6):
+        (tmp_path / "many" / f"m{i}.yaml").write_text("kind: Pod\n")
+    (tmp_path / "policy").mkdir()
+    (tmp_path / "policy" / "p.rego").write_text(policy)
+    (tmp_path / ".container-gate.yml").write_text("rego:\n  timeout-seconds: 1.5\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "gate", "gate", "many", "--policy", "policy"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert done.returncode == 1, done.stderr
+    assert done.stdout.count(": done") == 6
+
+
+def test_the_memory_limit_is_on_top_of_what_the_engine_already_holds(tmp_path: Path) -> None:
+    # regorus reserves about 1 GiB of address space when it can: 512 MiB is a budget on top of what the process
+    # holds, not a total (as a total it made evaluations fail at random).
+    done = gate(tmp_path, V1 + 'deny contains "pod" if input.kind == "Pod"\n', config="rego:\n  memory-mib: 512\n")
+    assert done.returncode == 1, done.stderr
+    assert "pod" in done.stdout
+
+
+def test_policy_tests_run_within_the_same_limits(tmp_path: Path) -> None:
+    from gate.checks.rego import verify
+    from gate.checks.rego_limits import Limits
+    from gate.errors import PolicyError
+
+    (tmp_path / "p_test.rego").write_text(
+        V1 + "test_slow if { some a in numbers.range(1, 5000); some b in numbers.range(1, 5000); a * b < 0 }\n"
+    )
+    with pytest.raises(PolicyError) as caught:
+        verify([str(tmp_path)], limits=Limits(seconds=1))
+    assert caught.value.path == f"{tmp_path}/p_test.rego"
+    assert "running data.main.test_slow did not finish within 1 s" in caught.value.message
