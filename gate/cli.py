@@ -44,11 +44,39 @@ def _add_gate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--ignore-file", action="append", metavar="FILE", help=".trivyignore[.yaml] or our YAML list")
     p.add_argument("--vex", action="append", metavar="FILE", help="OpenVEX document (repeatable)")
     p.add_argument("--baseline", metavar="FILE", help="an earlier --json result: only new findings can block")
+    p.add_argument(
+        "--kev",
+        action="append",
+        metavar="FILE",
+        help="CISA KEV catalog JSON (repeatable): listed vulnerabilities block whatever the severity",
+    )
+    p.add_argument(
+        "--epss",
+        action="append",
+        metavar="FILE",
+        help="FIRST EPSS scores CSV, plain or .gz (repeatable); Grype's own EPSS counts without it",
+    )
+    p.add_argument(
+        "--epss-threshold",
+        type=_probability,
+        metavar="P",
+        help="an unsuppressed vulnerability with EPSS >= P (0-1) blocks whatever its severity",
+    )
     options.add_arguments(p)
     p.add_argument(
         "--upload-sarif", action="store_true", default=False, help="upload the SARIF to GitHub code scanning"
     )
     p.set_defaults(func=_run_gate)
+
+
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}")
+    return value
 
 
 def _add_policy(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

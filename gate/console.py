@@ -156,8 +156,9 @@ def blocking_lines(
         fix = f" -> {f.fixed_version}" if f.fixed_version else (" (no fix)" if f.kind.value == "vulnerability" else "")
         loc = f.location
         where = f" at {loc.path}:{loc.start_line}" if loc and loc.start_line else f" in {f.target}"
+        why = "".join(f" [{r}]" for r in d.reasons if r != "severity")
         # Every part but the severity comes from a report: one cleaned line, never a workflow command.
-        lines.append(f"  {f.severity.name:<8} {clean(f'{f.id}{what}{fix}{where}: {f.title}')}"[:240])
+        lines.append(f"  {f.severity.name:<8} {clean(f'{f.id}{what}{fix}{where}{why}: {f.title}')}"[:240])
     if len(blocking) > limit:
         lines.append(f"  ... and {len(blocking) - limit} more blocking findings (see the summary or --json)")
     return lines

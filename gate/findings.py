@@ -32,6 +32,11 @@ def read(inputs: Inputs, settings: Settings) -> Findings:
     dockerfiles = parse_dockerfiles(inputs.dockerfiles)
     notes: list[str] = []
     reports = read_reports(inputs, settings, dockerfiles, notes)
+    if settings.kev or settings.epss:
+        from gate.exploits import enrich
+        from gate.ingest import exploits
+
+        reports = list(enrich(reports, exploits.load(settings.kev, settings.epss)))
     return Findings(tuple(reports), dockerfiles, tuple(notes))
 
 

@@ -782,6 +782,8 @@ class Decision:
     suppression: Suppression | None = None
     notes: tuple[str, ...] = ()
     """Why it does not block although it could (e.g. `in baseline`, `no fix available`, `within budget`)."""
+    reasons: tuple[str, ...] = ()
+    """Why it blocks, when it does: `severity`, `kev`, `epss ≥ P` (see `gate.policy.verdict`)."""
 
 
 def _decision_init(
@@ -790,15 +792,17 @@ def _decision_init(
     blocking: bool,
     suppression: Suppression | None = None,
     notes: tuple[str, ...] = (),
+    reasons: tuple[str, ...] = (),
 ) -> None:
     # As `_finding_init`: the verdict makes one Decision per finding.
     _set_finding(self, finding)
     _set_blocking(self, blocking)
     _set_suppression(self, suppression)
     _set_notes(self, notes)
+    _set_reasons(self, reasons)
 
 
-_set_finding, _set_blocking, _set_suppression, _set_notes = (
+_set_finding, _set_blocking, _set_suppression, _set_notes, _set_reasons = (
     Decision.__dict__[name].__set__ for name in Decision.__slots__
 )
 setattr(Decision, "__init__", _decision_init)  # noqa: B010 (assigning the method directly upsets mypy)

@@ -41,6 +41,9 @@ class Settings:
     namespaces: tuple[str, ...]
     all_namespaces: bool
     data: tuple[str, ...]
+    kev: tuple[str, ...] = ()
+    epss: tuple[str, ...] = ()
+    epss_threshold: float | None = None
 
 
 def _fail_on(text: str) -> Severity | None:
@@ -65,7 +68,14 @@ def merge(args: argparse.Namespace, config: GateConfig) -> Settings:
         namespaces=tuple(args.namespace or ()) or config.namespace or ("main",),
         all_namespaces=bool(args.all_namespaces or config.all_namespaces),
         data=tuple(args.data or ()) + config.data,
+        kev=tuple(getattr(args, "kev", None) or ()) + config.kev,
+        epss=tuple(getattr(args, "epss", None) or ()) + config.epss,
+        epss_threshold=_threshold(getattr(args, "epss_threshold", None), config.epss_threshold),
     )
+
+
+def _threshold(flag: float | None, config: float | None) -> float | None:
+    return flag if flag is not None else config
 
 
 def read_config(args: argparse.Namespace) -> GateConfig:
@@ -135,3 +145,5 @@ def _reads(args: argparse.Namespace, settings: Settings) -> Iterable[tuple[str, 
         yield "--baseline", settings.baseline
     yield from (("--policy", p) for p in settings.policy if not p.startswith("builtin:"))
     yield from (("--data", p) for p in settings.data)
+    yield from (("--kev", p) for p in settings.kev)
+    yield from (("--epss", p) for p in settings.epss)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from urllib.parse import unquote
 
 from gate import console
-from gate.emit.base import EmitContext
+from gate.emit.base import EmitContext, exploit_words
 from gate.emit.sarif import anchor_index, fix_line, place
 from gate.emit.summary import ordered
 from gate.model import Decision, Kind, Severity, Verdict
@@ -46,6 +46,9 @@ def command(decision: Decision, ctx: EmitContext) -> str:
     text = f.title or f.id
     if f.kind is Kind.VULNERABILITY:
         text = f"{fix_line(f)} in {f.target}: {text}" if f.package else f"{f.target}: {text}"
+        urgent = exploit_words(decision)
+        if urgent:
+            text = f"{urgent}: {text}"
     rendered = ",".join(f"{k}={escape_property(v)}" for k, v in props)
     return f"::{level(decision)} {rendered}::{escape_data(text)}"
 

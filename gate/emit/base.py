@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from gate.model import Verdict
+from gate.exploits import KEV_DUE, KEV_RANSOMWARE
+from gate.model import Decision, Verdict
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,3 +44,19 @@ class Emitter(Protocol):
     def render(self, verdict: Verdict, ctx: EmitContext) -> str:
         """The whole document as text."""
         ...
+
+
+def exploit_words(decision: Decision) -> str:
+    """What makes a finding urgent beyond its severity, in words: `known exploited (CISA KEV, due 2024-07-03,
+    ransomware)`, `EPSS 0.62 ≥ 0.5`; empty when neither applies. Every format says it the same way."""
+    f = decision.finding
+    parts: list[str] = []
+    if f.kev:
+        details = [d for d in (f.prop(KEV_DUE) and f"due {f.prop(KEV_DUE)}",) if d]
+        if (f.prop(KEV_RANSOMWARE) or "").lower() == "known":
+            details.append("used by ransomware")
+        parts.append("known exploited (CISA KEV" + "".join(f", {d}" for d in details) + ")")
+    epss = next((r for r in decision.reasons if r.startswith("epss")), None)
+    if epss is not None and f.epss is not None:
+        parts.append(f"EPSS {f.epss:.2f} {epss.removeprefix('epss').strip()}")
+    return "; ".join(parts)

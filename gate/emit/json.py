@@ -6,7 +6,8 @@ from collections import Counter
 from typing import Any
 
 from gate.emit.base import EmitContext
-from gate.model import SEVERITY_NAME, Decision, Severity, Verdict
+from gate.exploits import EPSS_PERCENTILE, KEV_ACTION, KEV_ADDED, KEV_DUE, KEV_RANSOMWARE
+from gate.model import SEVERITY_NAME, Decision, Finding, Severity, Verdict
 
 FORMAT_VERSION = "1"
 
@@ -60,6 +61,7 @@ def _finding(d: Decision) -> dict[str, Any]:
         "sources": (sources[0].tool,) if len(sources) == 1 else f.tools,
         "fingerprint": f.fingerprint,
         "blocking": d.blocking,
+        "blocking_reasons": d.reasons,
         "suppressed": (
             {"by": d.suppression.by, "reason": d.suppression.reason, "expires": d.suppression.expires}
             if d.suppression
@@ -70,7 +72,9 @@ def _finding(d: Decision) -> dict[str, Any]:
         "notes": d.notes,
         "cvss_score": f.cvss_score,
         "epss": f.epss,
+        "epss_percentile": _percentile(f) if f.epss is not None else None,
         "kev": f.kev,
+        "kev_details": _kev_details(f) if f.kev else None,
         "sightings": [
             {
                 "tool": s.tool,
@@ -82,6 +86,22 @@ def _finding(d: Decision) -> dict[str, Any]:
             for s in sources
         ],
     }
+
+
+def _percentile(f: Finding) -> float | None:
+    value = f.prop(EPSS_PERCENTILE)
+    return float(value) if value is not None else None
+
+
+def _kev_details(f: Finding) -> dict[str, str] | None:
+    details = {
+        "date_added": f.prop(KEV_ADDED),
+        "due_date": f.prop(KEV_DUE),
+        "ransomware": f.prop(KEV_RANSOMWARE),
+        "required_action": f.prop(KEV_ACTION),
+    }
+    known = {k: v for k, v in details.items() if v}
+    return known or None
 
 
 class JsonEmitter:

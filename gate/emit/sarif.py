@@ -676,10 +676,12 @@ def _result(p: Placed, rule_index: int, shared: dict[Any, Any] | None = None) ->
     locations = shared.get(where)
     if locations is None:
         locations = shared[where] = _locations(p)
-    facts = (d.blocking, tools)
+    facts = (d.blocking, tools, d.reasons)
     properties = shared.get(facts)
     if properties is None:
         properties = shared[facts] = {"blocking": d.blocking, "tools": tools}
+        if d.reasons:
+            properties["blockingReasons"] = d.reasons
     result: dict[str, Any] = {
         "ruleId": f.id,
         "ruleIndex": rule_index,

@@ -12,10 +12,11 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from urllib.parse import unquote
 
-from gate.emit.base import EmitContext
+from gate.emit.base import EmitContext, exploit_words
 from gate.emit.markdown import code, link, text
 from gate.emit.sarif import anchor_index, build_bytes, fix_line, place
-from gate.model import Decision, Severity, Verdict
+from gate.exploits import KEV_DUE, KEV_RANSOMWARE
+from gate.model import Decision, Kind, Severity, Verdict
 
 name = "summary"
 
@@ -57,6 +58,7 @@ def _rank(d: Decision) -> tuple[int, bool, str, str, str]:
 
 def _sections(verdict: Verdict, ctx: EmitContext, limit: int) -> list[str]:
     lines = [_headline(verdict), ""]
+    lines += _exploitable(verdict, ctx, limit)
     lines += _counts_table(verdict)
     lines += _blocking(verdict, ctx, limit)
     lines += _remaining(verdict, ctx, limit)
@@ -81,6 +83,45 @@ def _sections(verdict: Verdict, ctx: EmitContext, limit: int) -> list[str]:
     return lines
 
 
+def _urgent(d: Decision) -> bool:
+    f = d.finding
+    return (
+        d.suppression is None
+        and f.kind is Kind.VULNERABILITY
+        and (f.kev or any(r.startswith("epss") for r in d.reasons))
+    )
+
+
+def _urgency(d: Decision) -> tuple[bool, bool, str, float, int, str, str]:
+    # KEV first (ransomware use, then the earliest due date), then the likeliest by EPSS, then severity.
+    f = d.finding
+    due = f.prop(KEV_DUE) or "9999"
+    ransomware = (f.prop(KEV_RANSOMWARE) or "").lower() == "known"
+    return (not f.kev, not ransomware, due, -(f.epss or 0.0), -int(f.severity), f.id, f.package or "")
+
+
+def _exploitable(verdict: Verdict, ctx: EmitContext, limit: int) -> list[str]:
+    """Known-exploited and likely-exploited vulnerabilities, before everything else: what an attacker uses now
+    matters more than what a CVSS score says (see `gate.policy.verdict.evaluate`)."""
+    urgent = [d for d in verdict.decisions if _urgent(d)]
+    if not urgent:
+        return []
+    shown = heapq.nsmallest(limit, urgent, key=_urgency)
+    rows = [
+        f"### Exploited or likely to be ({len(urgent)})",
+        "",
+        "| Why | Severity | ID | Package: installed → fixed | Where | Blocks |",
+        "|---|---|---|---|---|---|",
+    ]
+    for d in shown:
+        f = d.finding
+        rows.append(
+            f"| {text(exploit_words(d))} | {f.severity.name} | {_link(f.id, f.help_uri)} "
+            f"| {text(fix_line(f)) or '—'} | {_where(d, ctx)} | {'yes' if d.blocking else 'no'} |"
+        )
+    return [*rows, *_more(len(urgent), limit), ""]
+
+
 def _reason(reason: str) -> str:
     return f": {text(reason)}" if reason else ""
 
@@ -90,7 +131,13 @@ def _headline(verdict: Verdict) -> str:
     blocking = sum(1 for d in verdict.decisions if d.blocking)
     if verdict.passed:
         return f"## ✅ container-gate: passed (fail on {threshold}; {_active(verdict)} active findings, none blocking)"
-    return f"## ❌ container-gate: blocked by {blocking} finding{'s' if blocking != 1 else ''} (fail on {threshold})"
+    kev = sum(1 for d in verdict.decisions if d.blocking and "kev" in d.reasons)
+    likely = sum(1 for d in verdict.decisions if d.blocking and "kev" not in d.reasons and _urgent(d))
+    exploits = "".join(
+        f"; {n} {words}" for n, words in ((kev, "known exploited"), (likely, "likely exploited (EPSS)")) if n
+    )
+    noun = "finding" if blocking == 1 else "findings"
+    return f"## ❌ container-gate: blocked by {blocking} {noun} (fail on {threshold}{exploits})"
 
 
 def _active(verdict: Verdict) -> int:

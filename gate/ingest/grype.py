@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gate.errors import InputError
+from gate.exploits import EPSS_PERCENTILE, KEV_ACTION, KEV_ADDED, KEV_DUE, KEV_RANSOMWARE
 from gate.gcpause import collector_paused
 from gate.ingest.base import (
     Unreadable,
@@ -217,7 +218,7 @@ def _match(scope: _Scope, match: dict[str, Any], *, ignored: bool) -> Finding:
         epss=_epss(holders),
         kev=any(_kev(where, holder) for where, holder in holders),
         tool_suppression=_ignore_reason(match) if ignored else None,
-        properties=_properties(scope, artifact),
+        properties=_with(_properties(scope, artifact), _exploit_properties(holders)),
     )
 
 
@@ -350,6 +351,41 @@ def _properties(scope: _Scope, artifact: dict[str, Any]) -> tuple[tuple[str, str
     if purl:
         props.append(("purl", purl))
     return tuple(props)
+
+
+def _with(props: tuple[tuple[str, str], ...], more: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(props + more)) if more else props
+
+
+_KEV_FIELDS = (
+    ("dateAdded", KEV_ADDED),
+    ("dueDate", KEV_DUE),
+    ("knownRansomwareCampaignUse", KEV_RANSOMWARE),
+    ("requiredAction", KEV_ACTION),
+)
+
+
+def _exploit_properties(holders: list[tuple[str, dict[str, Any]]]) -> tuple[tuple[str, str], ...]:
+    """Grype's KEV entry (dates, ransomware use) and the best EPSS entry's percentile, for the summary."""
+    props: dict[str, str] = {}
+    best = -1.0
+    for where, holder in holders:
+        listed = holder.get("knownExploited")
+        if isinstance(listed, list):
+            for index, entry in enumerate(listed):
+                if not isinstance(entry, dict):
+                    raise wrong(f"{where}.knownExploited[{index}]", entry, "an object")
+                for key, prop in _KEV_FIELDS:
+                    value = within(f"{where}.knownExploited[{index}]", opt_str, entry, key)
+                    if value:
+                        props.setdefault(prop, value)
+        for index, entry in enumerate(objects(holder, "epss") if "epss" in holder else ()):
+            score = entry.get("epss")
+            rank = within(f"{where}.epss[{index}]", opt_number, entry, "percentile")
+            if isinstance(score, int | float) and score > best and rank is not None and 0 <= rank <= 1:
+                best = float(score)
+                props[EPSS_PERCENTILE] = f"{rank:g}"
+    return tuple(sorted(props.items()))
 
 
 def _distro(doc: dict[str, Any]) -> str | None:

@@ -43,6 +43,9 @@ class GateConfig:
     data: tuple[str, ...] = ()
     images: tuple[tuple[str, str], ...] = ()
     category_prefix: str | None = None
+    kev: tuple[str, ...] = ()
+    epss: tuple[str, ...] = ()
+    epss_threshold: float | None = None
     rego_limits: tuple[float, int] | None = None
     """`rego: {timeout-seconds, memory-mib}`; None means the defaults."""
     dockerfile: Mapping[str, Any] = field(default_factory=dict)
@@ -163,6 +166,9 @@ def from_mapping(doc: Mapping[str, Any], origin: str) -> GateConfig:
         data=tuple(map(rel, _list(doc.get("data")))),
         images=tuple(sorted((image, rel(path)) for image, path in (doc.get("images") or {}).items())),
         category_prefix=sarif.get("category-prefix"),
+        kev=tuple(map(rel, _list(doc.get("kev")))),
+        epss=tuple(map(rel, _list(doc.get("epss")))),
+        epss_threshold=float(doc["epss-threshold"]) if doc.get("epss-threshold") is not None else None,
         rego_limits=_rego_limits(doc.get("rego")),
         dockerfile=doc.get("dockerfile") or {},
         remediate=doc.get("remediate") or {},

@@ -36,4 +36,5 @@ def load(settings: Settings) -> Policy:
         suppressors=suppressors,
         baseline=baseline,
         budgets=dict(config.budgets),
+        epss_threshold=settings.epss_threshold,
     )

@@ -44,6 +44,18 @@ class Policy:
     """Fingerprints of an earlier run: those findings may not block."""
     budgets: Mapping[Severity, int] = field(default_factory=dict)
     """At most N active findings of a severity before that severity blocks."""
+    epss_threshold: float | None = None
+    """`--epss-threshold P`: an eligible vulnerability whose EPSS is at least P blocks whatever its severity."""
+
+
+SEVERITY = "severity"
+KEV = "kev"
+"""Reasons a finding blocks (`Decision.reasons`); the EPSS one carries its threshold (`epss_reason`)."""
+
+
+def epss_reason(threshold: float) -> str:
+    """`epss ≥ 0.5`: the reason written for a vulnerability blocked by its EPSS score."""
+    return f"epss ≥ {threshold:g}"
 
 
 def evaluate(reports: Sequence[Report], policy: Policy, *, today: dt.date) -> Verdict:
@@ -83,21 +95,40 @@ def evaluate(reports: Sequence[Report], policy: Policy, *, today: dt.date) -> Ve
 def _decisions(
     judged: Sequence[tuple[Finding, Suppression | None, tuple[str, ...]]], policy: Policy, over: set[Severity]
 ) -> tuple[Decision, ...]:
-    if policy.budgets:
-        return tuple(
-            Decision(
-                f,
-                s is None and not notes and _blocks(f.severity, policy, over),
-                s,
-                notes + _budget_note(f.severity, s, notes, policy, over),
-            )
-            for f, s, notes in judged
-        )
-    # Without budgets, `_blocks` is the threshold alone and `_budget_note` adds nothing: 20,000 calls each saved.
+    exploits = policy.epss_threshold is not None or any(f.kev for f, _, _ in judged)
+    if policy.budgets or exploits:
+        return tuple(_decision(f, s, notes, policy, over) for f, s, notes in judged)
+    # Without budgets or exploit rules, blocking is the threshold alone: 20,000 calls of `_decision` saved.
     fail_on = policy.fail_on
     if fail_on is None:
         return tuple(Decision(f, False, s, notes) for f, s, notes in judged)
-    return tuple(Decision(f, s is None and not notes and f.severity >= fail_on, s, notes) for f, s, notes in judged)
+    return tuple(
+        Decision(f, True, s, notes, _BY_SEVERITY)
+        if s is None and not notes and f.severity >= fail_on
+        else Decision(f, False, s, notes)
+        for f, s, notes in judged
+    )
+
+
+_BY_SEVERITY = (SEVERITY,)
+
+
+def _decision(
+    f: Finding, s: Suppression | None, notes: tuple[str, ...], policy: Policy, over: set[Severity]
+) -> Decision:
+    if s is not None:
+        return Decision(f, False, s, notes)
+    reasons: list[str] = []
+    if not notes and _blocks(f.severity, policy, over):
+        reasons.append(SEVERITY)
+    if f.kind is Kind.VULNERABILITY:
+        if f.kev:
+            reasons.append(KEV)
+        threshold = policy.epss_threshold
+        if threshold is not None and not notes and f.epss is not None and f.epss >= threshold:
+            reasons.append(epss_reason(threshold))
+    notes = notes + _budget_note(f.severity, s, notes, policy, over)
+    return Decision(f, bool(reasons), s, notes, tuple(reasons))
 
 
 def _alias_table() -> AliasTable:

@@ -57,6 +57,19 @@ def grype_expected(doc: dict[str, Any]) -> dict[tuple[str, str, str, str], tuple
     return found
 
 
+def grype_known_exploited(doc: dict[str, Any]) -> set[tuple[str, str, str, str]]:
+    """Keys of the matches Grype marks as in CISA's KEV catalog (`knownExploited` on the match or a related id)."""
+    keys = set()
+    for m in doc.get("matches") or []:
+        vuln, art = m["vulnerability"], m["artifact"]
+        holders = [vuln, *(m.get("relatedVulnerabilities") or [])]
+        if any(h.get("knownExploited") for h in holders):
+            ids = [h["id"] for h in holders]
+            cves = sorted(i for i in ids if i.upper().startswith("CVE-"))
+            keys.add((cves[0] if cves else vuln["id"], art["name"].lower(), art.get("version", ""), ""))
+    return keys
+
+
 def vulnerability_reports() -> list[Any]:
     """(tool, report) per corpus report with vulnerabilities, computed while tests are collected.
 
@@ -94,20 +107,23 @@ def test_counts_severities_and_verdict(tool: str, path: Path | None, only_fixed:
         return
     doc = json.loads(path.read_text())
     expected = trivy_expected(doc) if tool == "trivy" else grype_expected(doc)
+    # A known-exploited vulnerability blocks whatever its severity and whether or not it has a fix.
+    kev = set() if tool == "trivy" else grype_known_exploited(doc)
     flags = ["--fail-on", "HIGH"] + (["--only-fixed"] if only_fixed else [])
     code, result = gate_json([str(path), *flags], tmp_path)
     vulns = [f for f in result["findings"] if f["kind"] == "vulnerability"]
     assert len(vulns) == len(expected)
     assert Counter(f["severity"] for f in vulns) == Counter(sev for sev, _ in expected.values())
-    should_block = any(
-        SEVERITIES.index(sev) <= SEVERITIES.index("HIGH") and (fixed or not only_fixed)
-        for sev, fixed in expected.values()
-    )
-    assert code == (1 if should_block else 0)
-    assert result["verdict"] == ("fail" if should_block else "pass")
-    assert result["counts"]["blocking"] == sum(
-        1 for sev, fixed in expected.values() if sev in ("CRITICAL", "HIGH") and (fixed or not only_fixed)
-    )
+    blocks = {
+        key
+        for key, (sev, fixed) in expected.items()
+        if key in kev or (SEVERITIES.index(sev) <= SEVERITIES.index("HIGH") and (fixed or not only_fixed))
+    }
+    assert code == (1 if blocks else 0)
+    assert result["verdict"] == ("fail" if blocks else "pass")
+    assert result["counts"]["blocking"] == len(blocks)
+    assert sum(1 for f in vulns if f["kev"]) == len(kev)
+    assert all("kev" in f["blocking_reasons"] for f in vulns if f["kev"])
 
 
 def test_fail_on_none_and_critical(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ BLOCKS = (
     "gate.checks",
     "gate.emit",
     "gate.model",
+    "gate.exploits",
     "gate.dockerfile",
     "gate.policy.verdict",
     "gate.policy.ignores",
