@@ -34,6 +34,7 @@ OUTPUTS: tuple[Output, ...] = (
     Output("codequality", "--codequality", "write a GitLab Code Quality report"),
     Output("json", "--json", "write the JSON result"),
     Output("summary", "--summary", "write the Markdown summary"),
+    Output("junit", "--junit", "write JUnit XML: a test case per finding id and target, failed when it blocks"),
 )
 """In the order outputs are written and listed in the log."""
 

@@ -18,6 +18,7 @@ EMITTERS: dict[str, str] = {
     "summary": "gate.emit.summary",
     "annotations": "gate.emit.annotations",
     "json": "gate.emit.json",
+    "junit": "gate.emit.junit",
 }
 
 

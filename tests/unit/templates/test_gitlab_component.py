@@ -13,12 +13,13 @@ import pytest
 import yaml
 
 from gate.cli import build_parser
+from gate.options import OUTPUTS
 from tests.conftest import corpus_file, require_tool
 
 TEMPLATE = Path(__file__).resolve().parents[3] / "templates" / "gate" / "template.yml"
 JOB_SETTINGS = {"stage", "needs", "job-name", "image", "version", "allow-failure"}
 """Inputs that shape the job itself rather than pass a flag."""
-OUTPUT_FLAGS = {"--sarif", "--gitlab-report", "--codequality", "--json", "--summary", "--upload-sarif", "--config"}
+OUTPUT_FLAGS = {output.flag for output in OUTPUTS} | {"--upload-sarif", "--config"}
 
 
 def documents() -> tuple[dict[str, Any], dict[str, Any]]:
@@ -62,11 +63,21 @@ def test_free_text_inputs_reach_the_shell_only_through_variables() -> None:
 
 def test_reports_are_declared_for_gitlab() -> None:
     job = next(iter(documents()[1].values()))
-    assert job["artifacts"]["reports"] == {
+    reports = {
         "container_scanning": "gl-container-gate-report.json",
         "codequality": "gl-container-gate-codequality.json",
+        # JUnit: GitLab's test widget in every tier (the security widget is Ultimate-only)
+        "junit": "gl-container-gate-junit.xml",
     }
+    assert job["artifacts"]["reports"] == reports
     assert job["artifacts"]["when"] == "always"
+    script = " ".join(job["script"])
+    for flag, report in (
+        ("--gitlab-report", "container_scanning"),
+        ("--codequality", "codequality"),
+        ("--junit", "junit"),
+    ):
+        assert f"{flag} {reports[report]}" in script
 
 
 GITLAB_OWN = {"gl-container-scanning-report.json", "gl-code-quality-report.json", "gl-sbom-report.cdx.json"}
