@@ -34,6 +34,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="FILE",
         help="Trivy/Grype report of a built image: only bases with fixable OS-package vulnerabilities move",
     )
+    p.add_argument(
+        "--kev",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="CISA KEV catalog JSON (repeatable): updates that fix listed vulnerabilities go first",
+    )
+    p.add_argument(
+        "--epss",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="FIRST EPSS scores CSV, plain or .gz (repeatable): among the rest, likelier exploits go first",
+    )
     p.add_argument("--update", choices=("patch", "minor", "major"), help="how far a tag may move (default minor)")
     p.add_argument(
         "--pin-digest",
@@ -105,7 +119,9 @@ def _run(args: argparse.Namespace) -> int:
     found = Path(args.config) if args.config else discover(Path((args.paths or ["."])[0]), cwd=Path.cwd())
     conf = cfg.load(found, required=args.config is not None)
     mirrors = cfg.mirrors_from([*conf.registry_mirrors, *(_mirror_arg(m) for m in args.registry_mirror)])
-    reports = fnd.load([Path(f) for f in args.findings]) if args.findings else None
+    if (args.kev or args.epss) and not args.findings:
+        raise ConfigError("--kev and --epss rank the vulnerabilities of --findings reports: give --findings too")
+    reports = fnd.load([Path(f) for f in args.findings], kev=args.kev, epss=args.epss) if args.findings else None
     options = Options(
         update=args.update or conf.update,
         pin=args.pin_digest if args.pin_digest is not None else conf.pin_digest,

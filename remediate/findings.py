@@ -46,6 +46,9 @@ class FixableVuln:
     installed: str
     fixed: str
     link: str = ""
+    kev: bool = False
+    """Listed in CISA's Known Exploited Vulnerabilities catalog (Grype's own mark, or `--kev`)."""
+    epss: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,11 +64,16 @@ class ImageFindings:
     """The same vulnerabilities with severity, package and versions (the first sighting of each id)."""
 
 
-def load(paths: Sequence[Path]) -> list[ImageFindings]:
-    """Read each report through the gate's readers (an unreadable report is an InputError)."""
-    from gate.ingest import load_report
+def load(paths: Sequence[Path], *, kev: Sequence[str] = (), epss: Sequence[str] = ()) -> list[ImageFindings]:
+    """Read each report through the gate's readers (an unreadable report is an InputError), with the exploit
+    data of `--kev`/`--epss` joined as the gate joins it."""
+    from gate.exploits import enrich
+    from gate.ingest import exploits, load_report
 
-    return [summarise(load_report(p)) for p in paths]
+    reports = [load_report(p) for p in paths]
+    if kev or epss:
+        reports = list(enrich(reports, exploits.load(kev, epss)))
+    return [summarise(r) for r in reports]
 
 
 def summarise(report: Report) -> ImageFindings:
@@ -75,7 +83,14 @@ def summarise(report: Report) -> ImageFindings:
         if f.kind is Kind.VULNERABILITY and f.package_class == "os-pkgs" and f.fixable and f.id not in details:
             link = f.help_uri or next((r for r in f.references if r.startswith("https://")), "")
             details[f.id] = FixableVuln(
-                f.id, f.severity.name, f.package or "", f.installed_version or "", f.fixed_version or "", link
+                f.id,
+                f.severity.name,
+                f.package or "",
+                f.installed_version or "",
+                f.fixed_version or "",
+                link,
+                kev=f.kev,
+                epss=f.epss,
             )
     return ImageFindings(
         report.path, report.artifact, report.os, tuple(sorted(details)), tuple(details[i] for i in sorted(details))

@@ -81,6 +81,8 @@ REMEDIATE_INPUTS: tuple[Input, ...] = (
     Input("paths", Kind.PATHS),
     Input("config", Kind.VALUE, "--config"),
     Input("findings", Kind.LIST, "--findings"),
+    Input("kev", Kind.LIST, "--kev"),
+    Input("epss", Kind.LIST, "--epss"),
     Input("update", Kind.VALUE, "--update"),
     Input("pin-digest", Kind.TRISTATE, "--pin-digest"),
     Input("registry-mirror", Kind.LIST, "--registry-mirror"),

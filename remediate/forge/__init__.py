@@ -76,6 +76,10 @@ class Update:
     files: tuple[FileChange, ...]
     content: str
     """`content_digest(files)`."""
+    exploited: tuple[str, ...] = ()
+    """Ids of the fixes that are known exploited (CISA KEV): such updates go first of all."""
+    top_epss: float = 0.0
+    """The highest EPSS score among the fixes: among the rest, likelier exploits go first."""
 
     @property
     def security(self) -> bool:

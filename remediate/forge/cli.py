@@ -18,6 +18,7 @@ from remediate.findings import FixableVuln, ImageFindings
 from remediate.forge import Forge, ForgeError
 from remediate.forge.clients import check_api_url, github_client, gitlab_client, token_from
 from remediate.forge.reconcile import Limits
+from remediate.forge.render import with_exploits
 from remediate.forge.runner import Outcome, run
 from remediate.forge.updates import updates_from
 from remediate.model import Plan
@@ -117,11 +118,12 @@ def run_forge(
     )
     group = conf.group if args.group is None else args.group
     root = repo_root(args.paths)
-    updates = updates_from(plan, root=root, prefix=prefix, group=group)
+    vulns = vulns_of(reports)
+    updates = [with_exploits(u, vulns) for u in updates_from(plan, root=root, prefix=prefix, group=group)]
     forge, notes = build_forge(args, conf, os.environ, root)
     try:
         base = args.base_branch or conf.base_branch or forge.default_branch()
-        outcomes = run(forge, updates, base=base, prefix=prefix, limits=limits, vulns=vulns_of(reports))
+        outcomes = run(forge, updates, base=base, prefix=prefix, limits=limits, vulns=vulns)
     except ForgeError as exc:
         print(f"container-gate remediate: {one_line(str(exc))}", file=sys.stderr)
         return ERROR

@@ -4,7 +4,8 @@ Renovate's manners: an open PR on the same branch is refreshed (pushed only when
 edited only when title or body differ), never duplicated; a newer move of the same file and image
 supersedes the old PR; a PR the user closed unmerged holds that exact move back until a newer version
 appears; a branch someone else pushed to is left alone; a merged PR ends its update; updates that fix
-vulnerabilities come first against `--max-new` and `--max-open`; nothing to do means no action at all.
+vulnerabilities come first against `--max-new` and `--max-open` (known-exploited ones before all others);
+nothing to do means no action at all.
 """
 
 from __future__ import annotations
@@ -70,8 +71,9 @@ DEFAULT_LIMITS = Limits()
 
 
 def order(updates: Sequence[Update]) -> list[Update]:
-    """Updates that fix vulnerabilities first (more fixes first), then by branch name."""
-    return sorted(updates, key=lambda u: (-u.fix_count, u.branch))
+    """Updates that fix known-exploited vulnerabilities first (more of them first), then by the likeliest exploit
+    (EPSS), then those that fix more vulnerabilities, then by branch name."""
+    return sorted(updates, key=lambda u: (-len(u.exploited), -u.top_epss, -u.fix_count, u.branch))
 
 
 def same_text(a: str, b: str) -> bool:

@@ -10,6 +10,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from gate.emit import markdown
 from remediate.findings import FixableVuln
@@ -111,6 +112,21 @@ def make_update(branch: str, entries: Sequence[Entry], files: Sequence[FileChang
     )
 
 
+def with_exploits(update: Update, vulns: Mapping[str, FixableVuln]) -> Update:
+    """The update ranked and titled by what attackers use among its fixes: the known-exploited ids (CISA KEV) and
+    the highest EPSS score; the title says how many known-exploited vulnerabilities it fixes."""
+    fixes = sorted({f for e in update.entries for f in e.fixes})
+    exploited = tuple(i for i in fixes if (v := vulns.get(i)) is not None and v.kev)
+    scores = [v.epss for i in fixes if (v := vulns.get(i)) is not None and v.epss is not None]
+    if not exploited and not scores:
+        return update
+    title = update.title
+    if exploited:
+        noun = "vulnerability" if len(exploited) == 1 else "vulnerabilities"
+        title = f"{title} (fixes {len(exploited)} known-exploited {noun})"
+    return replace(update, title=title, exploited=exploited, top_epss=max(scores, default=0.0))
+
+
 def meta_comment(meta: Meta) -> str:
     """The hidden comment that marks our PRs; `-`, `<` and `>` are JSON-escaped so it cannot end early."""
     data = {
@@ -147,7 +163,7 @@ def parse_meta(body: str | None) -> Meta | None:
 def body(update: Update, *, commit: str, vulns: Mapping[str, FixableVuln] | None = None, closed: str = "") -> str:
     """The PR/MR description: what moves, what it fixes (clipped to fit), how to ignore it, the metadata."""
     meta = meta_comment(Meta(update.entries, commit, update.content, closed))
-    head = [_intro(update), "", *_table(update.entries)]
+    head = [_intro(update), *_exploited(update), "", *_table(update.entries)]
     tail = ["", *_ignore_help(update.entries), "", "---", "Opened by container-gate remediate.", meta, ""]
     fixes = sorted({f for e in update.entries for f in e.fixes})
     fixed = _fixes(fixes, vulns or {}, BODY_LIMIT - len("\n".join([*head, *tail])) - 200)
@@ -159,6 +175,15 @@ def _intro(update: Update) -> str:
         e = update.entries[0]
         return f"This updates the base image **{esc(_name_tag(e.old)[0])}** in {esc(e.file)}: {esc(move(e))}."
     return f"This updates {len(update.entries)} base images."
+
+
+def _exploited(update: Update) -> list[str]:
+    if not update.exploited:
+        return []
+    ids = ", ".join(esc(i) for i in update.exploited[:10]) + (" …" if len(update.exploited) > 10 else "")
+    noun = "vulnerability" if len(update.exploited) == 1 else "vulnerabilities"
+    count = len(update.exploited)
+    return ["", f"**It fixes {count} {noun} in CISA's Known Exploited Vulnerabilities catalog: {ids}.**"]
 
 
 def _table(entries: Sequence[Entry]) -> list[str]:
@@ -177,16 +202,18 @@ def _fixes(ids: Sequence[str], vulns: Mapping[str, FixableVuln], budget: int) ->
     if not ids:
         return []
     rank = {s: i for i, s in enumerate(SEVERITY_ORDER)}
+    # What attackers use first (KEV, then by EPSS), then by severity.
     known = sorted(
         (vulns.get(i) or FixableVuln(i, "UNKNOWN", "", "", "") for i in ids),
-        key=lambda v: (rank.get(v.severity.upper(), len(rank)), v.id),
+        key=lambda v: (not v.kev, -(v.epss or 0.0), rank.get(v.severity.upper(), len(rank)), v.id),
     )
+    exploits = any(v.kev or v.epss is not None for v in known)
     out = [
         "",
         f"### Vulnerabilities this is expected to fix ({len(known)})",
         "",
-        "| ID | Severity | Package | Installed → Fixed |",
-        "|---|---|---|---|",
+        "| ID | Severity | Package | Installed → Fixed |" + (" Exploited |" if exploits else ""),
+        "|---|---|---|---|" + ("---|" if exploits else ""),
     ]
     used = sum(len(x) + 1 for x in out)
     shown = 0
@@ -196,6 +223,10 @@ def _fixes(ids: Sequence[str], vulns: Mapping[str, FixableVuln], budget: int) ->
             ident = f"[{ident}]({v.link})"
         versions = f"{esc(v.installed or '-')} → {esc(v.fixed or '-')}"
         row = f"| {ident} | {esc(v.severity)} | {esc(v.package or '-')} | {versions} |"
+        if exploits:
+            known_use = "known (CISA KEV)" if v.kev else ""
+            likely = f"EPSS {v.epss:.2f}" if v.epss is not None else ""
+            row += f" {', '.join(p for p in (known_use, likely) if p) or '-'} |"
         if used + len(row) + 1 > budget:
             break
         out.append(row)

@@ -249,6 +249,37 @@ def test_findings_put_the_expected_fixes_in_the_body_most_severe_first(
         assert server.violations == []
 
 
+def test_kev_puts_known_exploited_fixes_in_the_title_and_first_in_the_body(
+    alpine_registry: RegistryServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.conftest import corpus_file
+    from tests.unit.policy.test_exploits import kev_catalog
+
+    report = corpus_file("trivy/trivy-golden_alpine-310.json")  # CVE-2019-1549 and CVE-2019-1551, both MEDIUM
+    kev = kev_catalog(tmp_path / "kev.json", [{"cveID": "CVE-2019-1551"}])
+    for name in ENV_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    root = tmp_path / "one"
+    root.mkdir()
+    (root / "Dockerfile").write_text("FROM alpine:3.14\n")
+    monkeypatch.chdir(root)
+    server = PullRequestsFake(token=GH_TOKEN)
+    with server:
+        server.seed({"Dockerfile": "FROM alpine:3.14\n"})
+        for name, value in {
+            "GITHUB_TOKEN": GH_TOKEN,
+            "GITHUB_REPOSITORY": "org/app",
+            "GITHUB_API_URL": server.url,
+        }.items():
+            monkeypatch.setenv(name, value)
+        assert remediate(alpine_registry, "--forge", "github", "--findings", str(report), "--kev", str(kev)) == 0
+        [pr] = server.pulls.values()
+        assert pr["title"].endswith("(fixes 1 known-exploited vulnerability)")
+        rows = [line for line in pr["body"].splitlines() if line.startswith(("| [CVE", "| CVE"))]
+        assert "CVE-2019-1551" in rows[0] and rows[0].endswith("| known (CISA KEV) |")
+        assert server.violations == []
+
+
 def test_two_images_in_one_file_get_two_branches_each_with_only_its_own_change(
     alpine_registry: RegistryServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

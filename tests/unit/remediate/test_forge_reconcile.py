@@ -218,3 +218,27 @@ def test_a_forge_that_lists_no_head_is_asked_the_branch_and_a_clean_branch_is_ke
     branches = {a.branch: BranchState(a.branch, "c1", ours=True)}
     [action] = run([a], [listed], branches)
     assert isinstance(action, Keep)
+
+
+def test_known_exploited_fixes_open_before_more_fixes_and_say_so_in_the_title() -> None:
+    from remediate.findings import FixableVuln
+
+    many = update("many", fixes=("CVE-2024-1", "CVE-2024-2", "CVE-2024-3"))
+    likely = update("likely", fixes=("CVE-2024-4",))
+    exploited = update("exploited", fixes=("CVE-2024-5",))
+    vulns = {
+        "CVE-2024-4": FixableVuln("CVE-2024-4", "LOW", "zlib", "1", "2", epss=0.8),
+        "CVE-2024-5": FixableVuln("CVE-2024-5", "LOW", "bash", "1", "2", kev=True),
+        "CVE-2024-1": FixableVuln("CVE-2024-1", "CRITICAL", "ssl", "1", "2", epss=0.01),
+    }
+    ranked = [render.with_exploits(u, vulns) for u in (many, likely, exploited)]
+    actions = run(ranked, [], limits=Limits(max_new=2, max_open=10))
+    opened = [a.update.branch for a in actions if isinstance(a, Open)]
+    assert opened == [exploited.branch, likely.branch]  # KEV, then the likeliest exploit; 3 plain fixes wait
+    [top] = [u for u in ranked if u.branch == exploited.branch]
+    assert top.title.endswith("(fixes 1 known-exploited vulnerability)") and top.exploited == ("CVE-2024-5",)
+    assert top.commit_message == exploited.commit_message  # the commit keeps its conventional subject
+    body = render.body(top, commit="c1", vulns=vulns)
+    assert "**It fixes 1 vulnerability in CISA's Known Exploited Vulnerabilities catalog: CVE-2024-5.**" in body
+    assert "| known (CISA KEV) |" in body
+    assert render.with_exploits(many, {}) is many

@@ -48,6 +48,8 @@ def test_the_script_builds_the_command_line(tmp_path: Path) -> None:
     values = {
         "paths": "services/api Dockerfile",
         "findings": "a.json b.json",
+        "kev": "kev.json",
+        "epss": "",
         "labels": "dependencies docker",
         "reviewers": "12",
         "group": "true",
@@ -75,12 +77,13 @@ def test_the_script_builds_the_command_line(tmp_path: Path) -> None:
     )
     argv = done.stdout.splitlines()
     assert argv == [
-        "remediate", "--forge", "gitlab", "--findings", "a.json", "--findings", "b.json",
+        "remediate", "--forge", "gitlab", "--findings", "a.json", "--findings", "b.json", "--kev", "kev.json",
         "--labels", "dependencies", "--labels", "docker", "--reviewers", "12", "--update", "patch",
         "--max-new", "1", "--group", "--", "services/api", "Dockerfile",
     ]  # fmt: skip
     args = build_parser().parse_args(argv)
     assert (args.forge, args.group, args.labels, args.max_new) == ("gitlab", True, ["dependencies", "docker"], 1)
+    assert (args.kev, args.epss) == (["kev.json"], [])
 
 
 def test_job_is_valid_gitlab_ci(tmp_path: Path) -> None:
