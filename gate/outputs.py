@@ -6,7 +6,7 @@ import datetime as dt
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -49,15 +49,28 @@ def anchors(dockerfiles: Mapping[Path, Dockerfile], config: GateConfig) -> tuple
     return tuple(found)
 
 
-def emit_context(config: GateConfig, dockerfiles: Mapping[Path, Dockerfile], now: dt.datetime) -> EmitContext:
-    """What the emitters need besides the verdict."""
-    return EmitContext(
+def emit_context(
+    config: GateConfig,
+    dockerfiles: Mapping[Path, Dockerfile],
+    now: dt.datetime,
+    *,
+    verdict: Verdict | None = None,
+    wanted: Sequence[tuple[str, Path]] = (),
+) -> EmitContext:
+    """What the emitters need besides the verdict; with a SARIF file among `wanted`, what it leaves out (the SARIF
+    is built here once and the SARIF emitter's cache hands the same bytes to the writer)."""
+    ctx = EmitContext(
         tool_version=__version__,
         repo_root=str(Path.cwd()),
         anchors=anchors(dockerfiles, config),
         category_prefix=config.category_prefix or "container-gate",
         now=now.strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
+    if verdict is None or not any(name == "sarif" for name, _ in wanted):
+        return ctx
+    from gate.emit import sarif
+
+    return replace(ctx, omitted=sarif.build_bytes(verdict, ctx)[1].omissions())
 
 
 def render_outputs(wanted: Sequence[tuple[str, Path]], verdict: Verdict, ctx: EmitContext) -> dict[Path, str]:

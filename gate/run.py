@@ -43,7 +43,7 @@ def gate_command(args: argparse.Namespace, *, env: Mapping[str, str], out: TextI
         verdict = evaluate(found.reports, policy, today=now.date())
         if found.notes:
             verdict = dataclasses.replace(verdict, notes=(*verdict.notes, *found.notes))
-        ctx = outputs.emit_context(run.config, found.dockerfiles, now)
+        ctx = outputs.emit_context(run.config, found.dockerfiles, now, verdict=verdict, wanted=run.outputs)
         written = outputs.render_and_write(run.outputs, verdict, ctx)
     for line in console.verdict_lines(verdict, run.config, written):
         print(line, file=log)

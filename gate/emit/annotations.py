@@ -11,8 +11,7 @@ from urllib.parse import unquote
 
 from gate import console
 from gate.emit.base import EmitContext, exploit_words
-from gate.emit.sarif import anchor_index, fix_line, place
-from gate.emit.summary import ordered
+from gate.emit.placement import anchor_index, fix_line, ordered, place
 from gate.model import Decision, Kind, Severity, Verdict
 
 name = "annotations"

@@ -34,6 +34,9 @@ class EmitContext:
     """First segment of SARIF `automationDetails.id` categories."""
     now: str = ""
     """ISO 8601 UTC timestamp of this run (injected so outputs are reproducible in tests)."""
+    omitted: tuple[str, ...] = ()
+    """What the run's SARIF file had to leave out, in sentences (set by the outputs stage once the SARIF is
+    built, so the summary can say it without building the SARIF itself)."""
 
 
 class Emitter(Protocol):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gate.emit.base import EmitContext
-from gate.emit.sarif import Placed, image_name, placed_decisions
+from gate.emit.placement import Placed, image_name, placed_decisions
 from gate.model import Finding, Kind, Severity, Verdict, image_key
 
 name = "gitlab"

@@ -4,8 +4,9 @@ Built from plain dicts serialised with orjson, not `sarif-om`: on 20,000 results
 plus their conversion to JSON took 1.34 s against 0.19 s for dicts and orjson (docs/outputs.md). The
 output is validated against the official schema in the tests instead.
 
-`plan_sarif` decides what goes where and what is cut; `render` and the Markdown summary share it, so
-the summary can say exactly what the SARIF left out.
+`plan_sarif` decides what goes where and what is cut; the outputs stage hands its `omissions()` to the other
+formats (`EmitContext.omitted`), so the summary can say exactly what the SARIF left out. Where findings sit is
+`gate.emit.placement`'s, shared with every format.
 """
 
 from __future__ import annotations
@@ -13,14 +14,14 @@ from __future__ import annotations
 import gzip
 import re
 import zlib
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
-from urllib.parse import quote
 
-from gate.emit.base import EmitContext, ImageAnchor
-from gate.model import KIND_VALUE, SEVERITY_NAME, Decision, Finding, Kind, Severity, Verdict, image_key
+from gate.emit.base import EmitContext
+from gate.emit.placement import Placed, cached_image_key, fix_line, image_name, in_image, placed_decisions
+from gate.model import KIND_VALUE, SEVERITY_NAME, Finding, Kind, Severity, Verdict, image_key
 
 name = "sarif"
 
@@ -65,49 +66,6 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._@+~-]+")
 
 
 @dataclass(frozen=True, slots=True)
-class Placed:
-    """A decision with what every output needs about it, computed once (fingerprints hash each call)."""
-
-    decision: Decision
-    fingerprint: str
-    uri: str
-    """Repository-relative URI (or a relative pseudo-path for things outside the repository)."""
-    start_line: int | None
-    end_line: int | None
-    anchored: bool
-    """True when an image vulnerability was placed on its Dockerfile's FROM line."""
-
-    @property
-    def finding(self) -> Finding:
-        """The finding decided on."""
-        return self.decision.finding
-
-
-def _placed_init(
-    self: Placed,
-    decision: Decision,
-    fingerprint: str,
-    uri: str,
-    start_line: int | None,
-    end_line: int | None,
-    anchored: bool,
-) -> None:
-    # One Placed per decision: the slot setters cost a third of the frozen dataclass's object.__setattr__.
-    _set_decision(self, decision)
-    _set_fingerprint(self, fingerprint)
-    _set_uri(self, uri)
-    _set_start_line(self, start_line)
-    _set_end_line(self, end_line)
-    _set_anchored(self, anchored)
-
-
-_set_decision, _set_fingerprint, _set_uri, _set_start_line, _set_end_line, _set_anchored = (
-    Placed.__dict__[name].__set__ for name in Placed.__slots__
-)
-setattr(Placed, "__init__", _placed_init)  # noqa: B010 (assigning the method directly upsets mypy)
-
-
-@dataclass(frozen=True, slots=True)
 class RunPlan:
     """One SARIF run: a tool and a target, with its results most severe first."""
 
@@ -149,144 +107,7 @@ class SarifPlan:
         return tuple(lines)
 
 
-# --- locations ---------------------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=65_536)
-def repo_relative(path: str, repo_root: str) -> str | None:
-    """`path` relative to the repository root in POSIX form, or None when it is not inside it."""
-    text = path.strip().replace("\\", "/")
-    if not text or "://" in text or re.match(r"^[A-Za-z]:/", text):
-        return None
-    root = repo_root.replace("\\", "/").rstrip("/")
-    if text.startswith("/"):
-        if not root or not text.startswith(root + "/"):
-            return None
-        text = text[len(root) + 1 :]
-    parts: list[str] = []
-    for part in text.split("/"):
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if not parts:
-                return None
-            parts.pop()
-            continue
-        parts.append(part)
-    return "/".join(parts) or None
-
-
-@lru_cache(maxsize=65_536)
-def pseudo_path(text: str) -> str:
-    """A relative, URI-safe stand-in for something that is not a repository file (an image, a URL)."""
-    cleaned = text.strip().replace("\\", "/")
-    cleaned = re.sub(r"^[A-Za-z][A-Za-z0-9+.-]*://", "", cleaned)
-    cleaned = re.sub(r"^[A-Za-z]:/", "", cleaned).lstrip("/")
-    segments = [s for s in cleaned.split("/") if s not in ("", ".", "..")]
-    return "/".join(quote(s, safe="@+~._-") for s in segments) or "unknown-target"
-
-
-@lru_cache(maxsize=65_536)
-def _image_key(target: str) -> str:
-    # Thousands of findings share a handful of targets; the regexes in image_key dominate otherwise.
-    return image_key(target)
-
-
-@lru_cache(maxsize=65_536)
-def _quoted(uri: str) -> str:
-    return quote(uri, safe="/@+~._-")
-
-
-def anchor_index(anchors: Iterable[ImageAnchor]) -> dict[str, ImageAnchor]:
-    """Anchors by image key; when two Dockerfiles name one image, the first given wins."""
-    index: dict[str, ImageAnchor] = {}
-    for anchor in anchors:
-        index.setdefault(image_key(anchor.image), anchor)
-    return index
-
-
-def place(decision: Decision, repo_root: str, anchors: dict[str, ImageAnchor]) -> Placed:
-    """Where a decision is shown: image vulnerabilities on their Dockerfile's final FROM when one is
-    known, else on the image as a pseudo-path; everything else on its repository file and lines."""
-    f = decision.finding
-    fp = f.fingerprint
-    if in_image(f):
-        return Placed(decision, fp, *_image_spot(f.target, repo_root, anchors))
-    loc = f.location
-    raw = loc.path if loc is not None else f.target
-    rel = repo_relative(raw, repo_root)
-    uri = _quoted(rel) if rel is not None else pseudo_path(raw)
-    start = loc.start_line if loc is not None and loc.start_line and loc.start_line > 0 else None
-    end = loc.end_line if loc is not None and loc.end_line and start and loc.end_line >= start else start
-    return Placed(decision, fp, uri, start, end, False)
-
-
-def in_image(finding: Finding) -> bool:
-    """True for a vulnerability inside an image (not in a lock file of the repository).
-
-    Readers set a filesystem scan's target to the lock file itself, and its location to the same path;
-    an image finding targets the image and sits at a path inside it."""
-    if finding.kind is not Kind.VULNERABILITY:
-        return False
-    return finding.location is None or finding.location.path != finding.target
-
-
-def placed_decisions(verdict: Verdict, ctx: EmitContext) -> list[Placed]:
-    """Every decision placed, most severe first (active before suppressed on ties)."""
-    anchors = anchor_index(ctx.anchors)
-    root = ctx.repo_root
-    # Image vulnerabilities are placed by their target alone, and thousands share one: once per target.
-    spots: dict[str, tuple[str, int | None, int | None, bool]] = {}
-    placed: list[Placed] = []
-    append = placed.append
-    for d in verdict.decisions:
-        f = d.finding
-        loc = f.location
-        target = f.target
-        if f.kind is Kind.VULNERABILITY and (loc is None or loc.path != target):
-            spot = spots.get(target)
-            if spot is None:
-                spot = spots[target] = _image_spot(target, root, anchors)
-            append(Placed(d, f.fingerprint, spot[0], spot[1], spot[2], spot[3]))
-        else:
-            append(place(d, root, anchors))
-    # One string per key sorts at a third less than the tuple (string compares skip the tuple machinery);
-    # it orders exactly as `_order` unless an id holds a NUL, which then takes the tuple.
-    placed.sort(key=_order if any("\x00" in p.decision.finding.id for p in placed) else _order_text)
-    return placed
-
-
-def _image_spot(
-    target: str, repo_root: str, anchors: dict[str, ImageAnchor]
-) -> tuple[str, int | None, int | None, bool]:
-    """`place` for an image vulnerability: (uri, start line, end line, anchored)."""
-    key = _image_key(target)
-    anchor = anchors.get(key)
-    if anchor is not None:
-        uri = repo_relative(anchor.path, repo_root) or pseudo_path(anchor.path)
-        return _quoted(uri), anchor.line, anchor.line, True
-    return pseudo_path(key), None, None, False
-
-
-def _order(p: Placed) -> tuple[int, int, int, str, str]:
-    f = p.finding
-    return (-int(f.severity), p.decision.suppression is not None, not p.decision.blocking, f.id, p.fingerprint)
-
-
-def _order_text(p: Placed) -> str:
-    d = p.decision
-    f = d.finding
-    waived = "0" if d.suppression is None else "1"
-    return f"{4 - f.severity}{waived}{'0' if d.blocking else '1'}{f.id}\x00{p.fingerprint}"
-
-
 # --- plan ----------------------------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=4096)
-def image_name(target: str) -> str:
-    """A scan target without Trivy's ` (os x.y)` suffix: the image as the user named it."""
-    return re.sub(r"\s+\([^()]*\)$", "", target.strip()) or target
 
 
 def primary_tool(finding: Finding) -> str:
@@ -301,7 +122,7 @@ def target_key(finding: Finding) -> str:
     run per kind keeps the run count small; per-file runs would hit GitHub's 20-run cap on any real
     config scan or monorepo."""
     if in_image(finding):
-        return _image_key(finding.target) or "unknown-target"
+        return cached_image_key(finding.target) or "unknown-target"
     return "dependencies" if finding.kind is Kind.VULNERABILITY else finding.kind.value
 
 
@@ -379,13 +200,15 @@ def build(verdict: Verdict, ctx: EmitContext) -> tuple[str, SarifPlan]:
 def build_bytes(verdict: Verdict, ctx: EmitContext) -> tuple[bytes, SarifPlan]:
     """`build` with the document as UTF-8 bytes.
 
-    The last result is remembered (by identity of the verdict) so that the summary, which states
-    what the SARIF left out, does not build the document a second time."""
+    The last result is remembered (by identity of the verdict) so that the writer does not build the document a
+    second time after the outputs stage built it to learn what it leaves out (`EmitContext.omitted`)."""
+    # What the document left out does not change the document: the outputs stage builds it first to learn that.
+    key = replace(ctx, omitted=()) if ctx.omitted else ctx
     cached = _LAST.get("build")
-    if cached is not None and cached[0] is verdict and cached[1] == ctx:
+    if cached is not None and cached[0] is verdict and cached[1] == key:
         return cached[2], cached[3]
-    data, plan = _build(verdict, ctx)
-    _LAST["build"] = (verdict, ctx, data, plan)
+    data, plan = _build(verdict, key)
+    _LAST["build"] = (verdict, key, data, plan)
     return data, plan
 
 
@@ -572,14 +395,6 @@ def _rule_name(f: Finding) -> str:
     if f.kind is Kind.VULNERABILITY:
         return "OsPackageVulnerability" if f.package_class == "os-pkgs" else "PackageVulnerability"
     return f.kind.value.capitalize()
-
-
-def fix_line(f: Finding) -> str:
-    """`pkg installed → fixed` in words, for help and messages."""
-    if not f.package:
-        return ""
-    fixed = f.fixed_version or "no fixed version yet"
-    return f"{f.package} {f.installed_version or '?'} → {fixed}"
 
 
 def help_text(f: Finding, refs: Sequence[str]) -> str:

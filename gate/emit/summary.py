@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from urllib.parse import unquote
 
 from gate.emit.base import EmitContext, exploit_words
 from gate.emit.markdown import code, link, text
-from gate.emit.sarif import anchor_index, build_bytes, fix_line, place
+from gate.emit.placement import anchor_index, fix_line, ordered, place
 from gate.exploits import KEV_DUE, KEV_RANSOMWARE
 from gate.model import Decision, Kind, Severity, Verdict
 
@@ -42,20 +42,6 @@ def _truncate(text: str) -> str:
     return data.decode(errors="ignore") + note
 
 
-def ordered(decisions: Iterable[Decision], first: int | None = None) -> list[Decision]:
-    """Most severe first, blocking before non-blocking; cheap keys (no fingerprint hashing).
-
-    With `first`, only that many from the top (what `sorted(...)[:first]` gives, without sorting all)."""
-    if first is not None:
-        return heapq.nsmallest(first, decisions, key=_rank)
-    return sorted(decisions, key=_rank)
-
-
-def _rank(d: Decision) -> tuple[int, bool, str, str, str]:
-    f = d.finding
-    return (-int(f.severity), not d.blocking, f.id, f.package or "", f.target)
-
-
 def _sections(verdict: Verdict, ctx: EmitContext, limit: int) -> list[str]:
     lines = [_headline(verdict), ""]
     lines += _exploitable(verdict, ctx, limit)
@@ -77,7 +63,7 @@ def _sections(verdict: Verdict, ctx: EmitContext, limit: int) -> list[str]:
         [f"{text(s.report)}: {text(s.reason)}" for s in verdict.skipped],
         limit,
     )
-    lines += _bullets("Left out of the SARIF file", [text(o) for o in build_bytes(verdict, ctx)[1].omissions()], limit)
+    lines += _bullets("Left out of the SARIF file", [text(o) for o in ctx.omitted], limit)
     lines += _bullets("Notes", [text(n) for n in verdict.notes], limit)
     lines.append(f"<sub>container-gate {text(ctx.tool_version)}</sub>")
     return lines

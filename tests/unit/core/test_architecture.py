@@ -89,7 +89,23 @@ def _later_stage(source: str, target: str) -> bool:
     return mine is not None and theirs is not None and theirs > mine
 
 
+def _formats() -> set[str]:
+    from gate.emit.registry import EMITTERS
+
+    return {path.partition(":")[0] for path in EMITTERS.values()}
+
+
+FORMATS = _formats()
+"""The emitter modules (SARIF, summary, annotations, GitLab, JSON, JUnit): each reads the shared modules
+(`gate.emit.base`, `gate.emit.placement`, `gate.emit.markdown`), never another format."""
+
+
+def _format_imports_format(source: str, target: str) -> bool:
+    return source in FORMATS and target in FORMATS and source != target
+
+
 RULES: dict[str, Callable[[str, str], bool]] = {
+    "no format imports another": _format_imports_format,
     "the model imports nothing of ours": lambda s, t: s == "gate.model",
     "gate never imports remediate": lambda s, t: within(s, ("gate",)) and within(t, ("remediate",)),
     "building blocks never import the orchestration or CI": lambda s, t: within(s, BLOCKS) and within(t, ORCHESTRATION),
@@ -137,3 +153,5 @@ def test_the_rules_see_a_breach() -> None:
     assert RULES["the model imports nothing of ours"]("gate.model", "gate.run")
     assert RULES["no stage imports a later one"]("gate.settings", "gate.outputs")
     assert not RULES["no stage imports a later one"]("gate.outputs", "gate.settings")
+    assert RULES["no format imports another"]("gate.emit.summary", "gate.emit.sarif")
+    assert not RULES["no format imports another"]("gate.emit.summary", "gate.emit.placement")

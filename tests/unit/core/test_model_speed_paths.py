@@ -8,7 +8,7 @@ import inspect
 
 import pytest
 
-from gate.emit.sarif import Placed
+from gate.emit.placement import Placed
 from gate.model import (
     Decision,
     Finding,

@@ -20,7 +20,7 @@ from emit_helpers import (  # type: ignore[import-not-found]
     vuln,
 )
 
-from gate.emit import sarif, summary
+from gate.emit import placement, sarif, summary
 from gate.model import Kind, Location, Severity, Suppression
 
 CORPUS_REPORTS = [
@@ -213,7 +213,19 @@ def test_more_than_twenty_runs_drop_the_least_severe_runs() -> None:
     assert "container-gate/trivy/img21/" in categories
     plan = sarif.build(v, ctx())[1]
     assert len(plan.dropped_runs) == 2 and plan.dropped_results == 2
-    assert "Left out of the SARIF file" in summary.render(v, ctx())
+    assert "Left out of the SARIF file" not in summary.render(v, ctx())  # the summary builds no SARIF itself
+    # the outputs stage builds the SARIF once and tells the other formats what it left out
+    import datetime as dt
+    from pathlib import Path
+
+    from gate.outputs import emit_context
+    from gate.policy.config import GateConfig
+
+    now = dt.datetime(2024, 5, 6, tzinfo=dt.UTC)
+    staged = emit_context(GateConfig(), {}, now, verdict=v, wanted=[("sarif", Path("r.sarif"))])
+    assert staged.omitted == plan.omissions() and len(staged.omitted) == 2
+    assert "Left out of the SARIF file" in summary.render(v, staged)
+    assert emit_context(GateConfig(), {}, now, verdict=v, wanted=[("summary", Path("s.md"))]).omitted == ()
 
 
 def test_oversized_sarif_is_shrunk_below_the_gzip_limit(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -320,8 +332,8 @@ def test_results_are_ordered_by_severity_state_id_and_fingerprint(odd_id: str) -
         blocking=plain[1::3],
         suppressed=[(f, waived) for f in plain[2::3]],
     )
-    placed = sarif.placed_decisions(v, ctx())
-    assert [sarif._order(p) for p in placed] == sorted(sarif._order(p) for p in placed)
+    placed = placement.placed_decisions(v, ctx())
+    assert [placement._order(p) for p in placed] == sorted(placement._order(p) for p in placed)
     assert {p.finding.id for p in placed} >= {odd_id, "CVE-2024-10", "CVE-2024-1-"}
 
 
