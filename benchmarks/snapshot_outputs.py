@@ -26,6 +26,7 @@ OUTPUTS = {
     "--codequality": "gl-cq.json",
     "--json": "result.json",
     "--summary": "summary.md",
+    "--junit": "junit.xml",
 }
 
 
@@ -43,15 +44,30 @@ def _inputs(shared: Path) -> list[tuple[str, Path, list[str]]]:
     return cases
 
 
+def _big(folder: Path, count: int) -> tuple[str, Path, list[str]]:
+    """A generated Trivy report large enough for every size-driven path (mapped read, forked JSON render)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from bench_gate import generate
+
+    folder.mkdir(parents=True, exist_ok=True)
+    generate(count, folder / "big-trivy.json")
+    return (f"generated__trivy-{count}", folder, ["big-trivy.json"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
+    parser.add_argument("--big", type=int, default=0, metavar="N", help="add a generated report of N vulnerabilities")
+    parser.add_argument("--only", default="", metavar="TEXT", help="only the cases whose name contains TEXT")
     args = parser.parse_args()
     cli = shutil.which("container-gate") or str(Path(sys.executable).with_name("container-gate"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "GITLAB_", "CI"))}
     args.out.mkdir(parents=True, exist_ok=True)
-    for name, folder, paths in _inputs(args.shared):
+    cases = [c for c in _inputs(args.shared) if args.only in c[0]]
+    if args.big:
+        cases.append(_big(args.out / "_inputs", args.big))
+    for name, folder, paths in cases:
         target = (args.out / name).resolve()
         target.mkdir(exist_ok=True)
         flags = [item for flag, file in OUTPUTS.items() for item in (flag, str(target / file))]
@@ -61,12 +77,12 @@ def main() -> None:
         console = done.stdout.replace(str(target), "OUT") + "---\n" + done.stderr.replace(str(target), "OUT")
         (target / "console.txt").write_text(f"exit {done.returncode}\n{console}", encoding="utf-8")
         for file in target.iterdir():
-            if file.suffix in (".json", ".sarif", ".md"):
+            if file.suffix in (".json", ".sarif", ".md", ".xml"):
                 text = file.read_text(encoding="utf-8").replace(str(target), "OUT")
                 # The GitLab scan's own start and end: the only wall-clock values in any output.
                 text = _SCAN_TIME.sub(r'\1"TIME"', text)
                 file.write_text(text, encoding="utf-8")
-    print(f"{len(_inputs(args.shared))} cases written to {args.out}")
+    print(f"{len(cases)} cases written to {args.out}")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, replace
 from enum import IntEnum, StrEnum
 from functools import lru_cache
 
+from gate.speed import fast_init
+
 
 class Severity(IntEnum):
     """Ordered severities: comparisons (`>=`) mean "at least as severe"."""
@@ -103,6 +105,7 @@ class Landmark:
     logical: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Source:
     """One tool's sighting of a finding; a deduplicated finding keeps every sighting."""
@@ -129,6 +132,7 @@ class Suppression:
     """ISO date after which the suppression no longer applies, when it has one."""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Finding:
     """One problem, as every tool that saw it agrees on it."""
@@ -220,107 +224,6 @@ class Finding:
             tool_suppression=first.tool_suppression or second.tool_suppression,
             properties=tuple(sorted(props.items())),
         )
-
-
-def _finding_init(
-    self: Finding,
-    id: str,
-    kind: Kind,
-    severity: Severity,
-    title: str,
-    target: str,
-    package: str | None = None,
-    installed_version: str | None = None,
-    fixed_version: str | None = None,
-    fix_state: FixState = FixState.UNKNOWN,
-    location: Location | None = None,
-    aliases: tuple[str, ...] = (),
-    sources: tuple[Source, ...] = (),
-    description: str = "",
-    references: tuple[str, ...] = (),
-    help_uri: str | None = None,
-    cvss_score: float | None = None,
-    package_class: str | None = None,
-    epss: float | None = None,
-    kev: bool = False,
-    tool_suppression: Suppression | None = None,
-    properties: tuple[tuple[str, str], ...] = (),
-) -> None:
-    # The dataclass's own __init__ for a frozen class calls object.__setattr__ per field (a generic
-    # attribute lookup each time); the slot descriptors' setters do the same work at a third of the
-    # cost, which counts at 100k findings. Same signature and defaults (a test compares them).
-    _set_id(self, id)
-    _set_kind(self, kind)
-    _set_severity(self, severity)
-    _set_title(self, title)
-    _set_target(self, target)
-    _set_package(self, package)
-    _set_installed_version(self, installed_version)
-    _set_fixed_version(self, fixed_version)
-    _set_fix_state(self, fix_state)
-    _set_location(self, location)
-    _set_aliases(self, aliases)
-    _set_sources(self, sources)
-    _set_description(self, description)
-    _set_references(self, references)
-    _set_help_uri(self, help_uri)
-    _set_cvss_score(self, cvss_score)
-    _set_package_class(self, package_class)
-    _set_epss(self, epss)
-    _set_kev(self, kev)
-    _set_tool_suppression(self, tool_suppression)
-    _set_properties(self, properties)
-    _set__fingerprint(self, None)
-
-
-_SLOT = Finding.__dict__
-(
-    _set_id,
-    _set_kind,
-    _set_severity,
-    _set_title,
-    _set_target,
-    _set_package,
-    _set_installed_version,
-    _set_fixed_version,
-    _set_fix_state,
-    _set_location,
-    _set_aliases,
-    _set_sources,
-    _set_description,
-    _set_references,
-    _set_help_uri,
-    _set_cvss_score,
-    _set_package_class,
-    _set_epss,
-    _set_kev,
-    _set_tool_suppression,
-    _set_properties,
-    _set__fingerprint,
-) = (_SLOT[name].__set__ for name in Finding.__slots__)
-setattr(Finding, "__init__", _finding_init)  # noqa: B010 (assigning the method directly upsets mypy)
-
-
-def _source_init(
-    self: Source,
-    tool: str,
-    report: str,
-    tool_version: str | None = None,
-    original_id: str | None = None,
-    original_severity: str | None = None,
-) -> None:
-    # As `_finding_init`: one Source per finding, so its construction is on the same hot path.
-    _set_tool(self, tool)
-    _set_report(self, report)
-    _set_tool_version(self, tool_version)
-    _set_original_id(self, original_id)
-    _set_original_severity(self, original_severity)
-
-
-_set_tool, _set_report, _set_tool_version, _set_original_id, _set_original_severity = (
-    Source.__dict__[name].__set__ for name in Source.__slots__
-)
-setattr(Source, "__init__", _source_init)  # noqa: B010 (assigning the method directly upsets mypy)
 
 
 @dataclass(frozen=True, slots=True)
@@ -773,6 +676,7 @@ def _joined(members: list[_Seen]) -> _Seen:
     )
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Decision:
     """The policy's judgement of one finding."""
@@ -784,28 +688,6 @@ class Decision:
     """Why it does not block although it could (e.g. `in baseline`, `no fix available`, `within budget`)."""
     reasons: tuple[str, ...] = ()
     """Why it blocks, when it does: `severity`, `kev`, `epss ≥ P` (see `gate.policy.verdict`)."""
-
-
-def _decision_init(
-    self: Decision,
-    finding: Finding,
-    blocking: bool,
-    suppression: Suppression | None = None,
-    notes: tuple[str, ...] = (),
-    reasons: tuple[str, ...] = (),
-) -> None:
-    # As `_finding_init`: the verdict makes one Decision per finding.
-    _set_finding(self, finding)
-    _set_blocking(self, blocking)
-    _set_suppression(self, suppression)
-    _set_notes(self, notes)
-    _set_reasons(self, reasons)
-
-
-_set_finding, _set_blocking, _set_suppression, _set_notes, _set_reasons = (
-    Decision.__dict__[name].__set__ for name in Decision.__slots__
-)
-setattr(Decision, "__init__", _decision_init)  # noqa: B010 (assigning the method directly upsets mypy)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gate import __version__
+from gate import __version__, speed
 from gate.emit.base import EmitContext, Emitter, ImageAnchor
 from gate.errors import GateError, InputError, OutputError
 from gate.findings import parse_dockerfiles
@@ -93,21 +93,18 @@ def _render(output: Emitter, verdict: Verdict, ctx: EmitContext) -> str | bytes:
     return output.render(verdict, ctx) if as_bytes is None else bytes(as_bytes(verdict, ctx))
 
 
-PARALLEL_FROM = 5_000
-"""Decisions from which the JSON result is rendered by a forked process beside the other outputs."""
-
-
 def render_and_write(
-    wanted: Sequence[tuple[str, Path]], verdict: Verdict, ctx: EmitContext, *, parallel_from: int = PARALLEL_FROM
+    wanted: Sequence[tuple[str, Path]], verdict: Verdict, ctx: EmitContext, *, parallel_from: int | None = None
 ) -> list[Path]:
     """Render every requested output, then publish them all at once (none if any failed).
 
     On large verdicts with the JSON result and another output asked for, a forked child renders the JSON
     into a temporary file made here (so the one writer, `gate.atomic`, owns every name) while this process
     renders the rest: the two biggest documents are built on two cores (the child shares the verdict
-    copy-on-write). Without `os.fork` it all runs here."""
+    copy-on-write). Without `os.fork`, or in plain mode (`gate.speed`), it all runs here."""
     json_path = next((path for name, path in wanted if name == "json"), None)
-    if json_path is None or len(wanted) < 2 or len(verdict.decisions) < parallel_from or not hasattr(os, "fork"):
+    threshold = speed.render_in_child_from() if parallel_from is None else parallel_from
+    if json_path is None or len(wanted) < 2 or len(verdict.decisions) < threshold or not hasattr(os, "fork"):
         files = render_outputs(wanted, verdict, ctx)
         write_outputs(files)
         return list(files)

@@ -19,10 +19,10 @@ from typing import TextIO, cast
 from gate import console, findings, outputs, settings
 from gate.ci import publish
 from gate.errors import BLOCKED, ERROR, PASS, InputError
-from gate.gcpause import collector_paused
 from gate.inputs import Inputs, collect
 from gate.policy.load import load as load_policy
 from gate.policy.verdict import evaluate
+from gate.speed import collector_paused
 
 
 def gate_command(args: argparse.Namespace, *, env: Mapping[str, str], out: TextIO | None = None) -> int:

@@ -11,13 +11,15 @@ import heapq
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 from urllib.parse import quote
 
+from gate import speed
 from gate.emit.base import EmitContext, ImageAnchor
 from gate.model import Decision, Finding, Kind, Verdict, image_key
+from gate.speed import fast_init
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Placed:
     """A decision with what every output needs about it, computed once (fingerprints hash each call)."""
@@ -37,31 +39,7 @@ class Placed:
         return self.decision.finding
 
 
-def _placed_init(
-    self: Placed,
-    decision: Decision,
-    fingerprint: str,
-    uri: str,
-    start_line: int | None,
-    end_line: int | None,
-    anchored: bool,
-) -> None:
-    # One Placed per decision: the slot setters cost a third of the frozen dataclass's object.__setattr__.
-    _set_decision(self, decision)
-    _set_fingerprint(self, fingerprint)
-    _set_uri(self, uri)
-    _set_start_line(self, start_line)
-    _set_end_line(self, end_line)
-    _set_anchored(self, anchored)
-
-
-_set_decision, _set_fingerprint, _set_uri, _set_start_line, _set_end_line, _set_anchored = (
-    Placed.__dict__[name].__set__ for name in Placed.__slots__
-)
-setattr(Placed, "__init__", _placed_init)  # noqa: B010 (assigning the method directly upsets mypy)
-
-
-@lru_cache(maxsize=65_536)
+@speed.memo(65_536)
 def repo_relative(path: str, repo_root: str) -> str | None:
     """`path` relative to the repository root in POSIX form, or None when it is not inside it."""
     text = path.strip().replace("\\", "/")
@@ -85,7 +63,7 @@ def repo_relative(path: str, repo_root: str) -> str | None:
     return "/".join(parts) or None
 
 
-@lru_cache(maxsize=65_536)
+@speed.memo(65_536)
 def pseudo_path(text: str) -> str:
     """A relative, URI-safe stand-in for something that is not a repository file (an image, a URL)."""
     cleaned = text.strip().replace("\\", "/")
@@ -95,13 +73,13 @@ def pseudo_path(text: str) -> str:
     return "/".join(quote(s, safe="@+~._-") for s in segments) or "unknown-target"
 
 
-@lru_cache(maxsize=65_536)
+@speed.memo(65_536)
 def cached_image_key(target: str) -> str:
     # Thousands of findings share a handful of targets; the regexes in image_key dominate otherwise.
     return image_key(target)
 
 
-@lru_cache(maxsize=65_536)
+@speed.memo(65_536)
 def _quoted(uri: str) -> str:
     return quote(uri, safe="/@+~._-")
 
@@ -189,7 +167,7 @@ def _order_text(p: Placed) -> str:
     return f"{4 - f.severity}{waived}{'0' if d.blocking else '1'}{f.id}\x00{p.fingerprint}"
 
 
-@lru_cache(maxsize=4096)
+@speed.memo(4096)
 def image_name(target: str) -> str:
     """A scan target without Trivy's ` (os x.y)` suffix: the image as the user named it."""
     return re.sub(r"\s+\([^()]*\)$", "", target.strip()) or target

@@ -16,9 +16,9 @@ import re
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from typing import Any
 
+from gate import speed
 from gate.emit.base import EmitContext
 from gate.emit.placement import Placed, cached_image_key, fix_line, image_name, in_image, placed_decisions
 from gate.model import KIND_VALUE, SEVERITY_NAME, Finding, Kind, Severity, Verdict, image_key
@@ -126,7 +126,7 @@ def target_key(finding: Finding) -> str:
     return "dependencies" if finding.kind is Kind.VULNERABILITY else finding.kind.value
 
 
-@lru_cache(maxsize=4_096)
+@speed.memo(4_096)
 def category(prefix: str, tool: str, key: str) -> str:
     """`<prefix>/<tool>/<target-key>/`: the trailing slash makes the whole string the category."""
     parts = [_UNSAFE.sub("-", p.strip()).strip("-") or "x" for p in (*prefix.split("/"), tool)]
@@ -239,8 +239,6 @@ def _build(verdict: Verdict, ctx: EmitContext) -> tuple[bytes, SarifPlan]:
         plan = plan_sarif(verdict, ctx, max_results=limit, placed=placed)
 
 
-PARALLEL_GZIP_FROM = 4 * 1024 * 1024
-"""Documents from which the size check compresses two halves on two threads first (zlib frees the GIL)."""
 _HALVES_MARGIN = 0.99
 
 
@@ -253,7 +251,7 @@ def gzipped_size(data: bytes) -> int:
     matches across the cut: their sum is the whole's size give or take a few bytes. When that sum is
     1 % or more below the limit the document fits and the sum is returned; otherwise the whole is
     compressed, so every decision near the limit is taken on the exact size."""
-    if len(data) < PARALLEL_GZIP_FROM:
+    if len(data) < speed.threaded_gzip_from():
         return len(gzip.compress(data, 1))
     bound = _prefix_bound(data)
     if bound is not None:

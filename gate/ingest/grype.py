@@ -7,7 +7,6 @@ from typing import Any
 
 from gate.errors import InputError
 from gate.exploits import EPSS_PERCENTILE, KEV_ACTION, KEV_ADDED, KEV_DUE, KEV_RANSOMWARE
-from gate.gcpause import collector_paused
 from gate.ingest.base import (
     Unreadable,
     broken,
@@ -25,6 +24,7 @@ from gate.ingest.base import (
     wrong,
 )
 from gate.model import Finding, FixState, Kind, Location, Report, Severity, Source, Suppression
+from gate.speed import collector_paused
 
 _SEVERITY = {
     "Critical": Severity.CRITICAL,

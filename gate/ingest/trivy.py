@@ -12,7 +12,6 @@ from typing import Any
 import msgspec
 
 from gate.errors import InputError
-from gate.gcpause import collector_paused
 from gate.ingest.base import (
     Unreadable,
     broken,
@@ -44,6 +43,7 @@ from gate.model import (
     normal_path,
     rule_key,
 )
+from gate.speed import collector_paused
 
 _SEVERITY = {s.name: s for s in Severity}
 

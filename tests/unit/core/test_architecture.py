@@ -106,7 +106,8 @@ def _format_imports_format(source: str, target: str) -> bool:
 
 RULES: dict[str, Callable[[str, str], bool]] = {
     "no format imports another": _format_imports_format,
-    "the model imports nothing of ours": lambda s, t: s == "gate.model",
+    "the model imports nothing of ours but the speed seam": lambda s, t: s == "gate.model" and t != "gate.speed",
+    "the speed seam imports nothing of ours": lambda s, t: s == "gate.speed",
     "gate never imports remediate": lambda s, t: within(s, ("gate",)) and within(t, ("remediate",)),
     "building blocks never import the orchestration or CI": lambda s, t: within(s, BLOCKS) and within(t, ORCHESTRATION),
     "no stage imports a later one": _later_stage,
@@ -150,7 +151,7 @@ def test_no_import_cycles_between_modules_at_import_time() -> None:
 
 def test_the_rules_see_a_breach() -> None:
     # The checker itself: a made-up edge from the model to the orchestrator is caught.
-    assert RULES["the model imports nothing of ours"]("gate.model", "gate.run")
+    assert RULES["the model imports nothing of ours but the speed seam"]("gate.model", "gate.run")
     assert RULES["no stage imports a later one"]("gate.settings", "gate.outputs")
     assert not RULES["no stage imports a later one"]("gate.outputs", "gate.settings")
     assert RULES["no format imports another"]("gate.emit.summary", "gate.emit.sarif")

@@ -20,6 +20,7 @@ from emit_helpers import (  # type: ignore[import-not-found]
     vuln,
 )
 
+from gate import speed
 from gate.emit import placement, sarif, summary
 from gate.model import Kind, Location, Severity, Suppression
 
@@ -284,7 +285,7 @@ def test_gzipped_size_is_exact_near_the_limit_and_never_under_it_elsewhere(monke
     words = [f"{rng.getrandbits(32):x}" for _ in range(3_000)]
     data = " ".join(rng.choice(words) for _ in range(1_200_000)).encode()
     exact = len(gzip.compress(data, 1))
-    assert len(data) >= sarif.PARALLEL_GZIP_FROM
+    assert len(data) >= speed.threaded_gzip_from()
     monkeypatch.setattr(sarif, "_PREFIX_SHARE", 0.0)  # the two halves (a prefix bound: the test below)
     # Far below the limit: the two-halves estimate, which is never smaller than the exact size by more
     # than the margin and close to it.

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 import pytest
 
-from gate import ingest
+from gate import ingest, speed
 from gate.errors import InputError
 from gate.ingest import detect, load_report, trivy
 from gate.model import Report
@@ -195,14 +195,14 @@ def test_mapped_files_read_as_copied_ones(tmp_path: Path, monkeypatch: pytest.Mo
     if not source.is_file():
         pytest.fail(f"fixture {name} is missing")
     copied = load_report(source)
-    monkeypatch.setattr(ingest, "MAP_FROM", 1)
+    monkeypatch.setattr(speed, "MAP_FROM", 1)
     mapped = load_report(source)
     assert isinstance(ingest._read_bytes(source), memoryview)
     assert mapped == copied and mapped.findings
 
 
 def test_mapped_file_errors_keep_their_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ingest, "MAP_FROM", 1)
+    monkeypatch.setattr(speed, "MAP_FROM", 1)
     broken = tmp_path / "broken.json"
     broken.write_text('{\n  "SchemaVersion": 2,\n  "Results": [\n    {,\n')
     blank = tmp_path / "blank.json"
