@@ -9,8 +9,9 @@ from collections.abc import Callable, Sequence
 
 from gate import __version__, options
 from gate.errors import ERROR, MAX_MESSAGE, GateError
+from gate.model import MOST_SEVERE_FIRST
 
-SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN", "NONE")
+SEVERITIES = (*(s.name for s in MOST_SEVERE_FIRST), "NONE")
 PLUGIN_GROUP = "container_gate.commands"
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from gate import walk
 from gate.errors import InputError
 from gate.model import Skipped
+from gate.policy.config import DEFAULT_FILE
 
 REPORT_SUFFIXES = (".json", ".sarif")
 CONFIG_SUFFIXES = (".yaml", ".yml", ".toml")
@@ -77,7 +78,7 @@ def _classify(path: Path, *, explicit: bool, reports: list[Path], dockerfiles: l
     elif path.suffix.lower() in REPORT_SUFFIXES:
         reports.append(path)
     elif path.suffix.lower() in CONFIG_SUFFIXES:
-        if path.name != ".container-gate.yml":
+        if path.name != DEFAULT_FILE:
             configs.append(path)
     elif explicit:
         # An explicit file is judged by its content: a report without a .json name is still a report.

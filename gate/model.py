@@ -282,6 +282,8 @@ def image_key(target: str) -> str:
     return text
 
 
+MOST_SEVERE_FIRST: tuple[Severity, ...] = tuple(sorted(Severity, reverse=True))
+"""CRITICAL, HIGH, MEDIUM, LOW, UNKNOWN: the one order every table and flag lists severities in."""
 SEVERITY_NAME = {s: s.name for s in Severity}
 """`Severity.name` as a plain lookup: enum `.name` is a descriptor call, costly on per-finding paths."""
 KIND_VALUE = {k: k.value for k in Kind}

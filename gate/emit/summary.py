@@ -16,14 +16,14 @@ from gate.emit.base import EmitContext, exploit_words
 from gate.emit.markdown import code, link, text
 from gate.emit.placement import anchor_index, fix_line, ordered, place
 from gate.exploits import KEV_DUE, KEV_RANSOMWARE
-from gate.model import Decision, Kind, Severity, Verdict
+from gate.model import MOST_SEVERE_FIRST, Decision, Kind, Severity, Verdict
 
 name = "summary"
 
 MAX_BYTES = 1024 * 1024
 """GitHub rejects a step summary above 1 MiB."""
 ROW_LIMIT = 50
-_SEVERITIES = (Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.UNKNOWN)
+_SEVERITIES = MOST_SEVERE_FIRST
 
 
 def render(verdict: Verdict, ctx: EmitContext) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from gate.emit import markdown
+from gate.model import MOST_SEVERE_FIRST
 from remediate.findings import FixableVuln
 from remediate.forge import Entry, FileChange, Meta, Update
 
@@ -22,7 +23,7 @@ BODY_LIMIT = 65_536
 MARKER = "container-gate:remediate"
 _META = re.compile(r"<!-- container-gate:remediate (\{.*?\}) -->", re.DOTALL)
 _SLUG = re.compile(r"[^a-z0-9._]+")
-SEVERITY_ORDER = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN")
+SEVERITY_ORDER = tuple(s.name for s in MOST_SEVERE_FIRST)
 
 
 def esc(value: str) -> str:
