@@ -65,7 +65,7 @@ lock: $(VENV)/.installed-test
 	$(LOCK) --upgrade --output-file requirements/build.txt requirements/build.in
 
 docs: $(VENV)/.installed
-	$(BIN)/python -m gate.checks.dockerfile_docs > docs/dockerfile-rules.md
+	$(BIN)/python -m gate.checks.dockerfile.docs > docs/dockerfile-rules.md
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

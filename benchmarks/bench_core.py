@@ -18,7 +18,7 @@ import datetime as dt, json, resource, sys, time
 from pathlib import Path
 t0 = time.perf_counter()
 from gate.ingest import load_report
-from gate.policy.verdict import Policy, evaluate
+from gate.decide.verdict import Policy, evaluate
 report = load_report(Path(sys.argv[1]))
 t1 = time.perf_counter()
 verdict = evaluate([report], Policy(), today=dt.date(2026, 11, 29))

@@ -140,10 +140,10 @@ def pipeline(report: Path, out: Path) -> None:
     """read → dedupe → verdict → SARIF, JSON (if the emitter exists), summary; files written as the CLI would."""
     import datetime as dt
 
+    from gate.decide.verdict import Policy, evaluate
     from gate.emit import sarif, summary
     from gate.emit.base import EmitContext
     from gate.ingest import load_report
-    from gate.policy.verdict import Policy, evaluate
 
     verdict = evaluate([load_report(report)], Policy(), today=dt.date.today())
     ctx = EmitContext(tool_version="bench", repo_root=str(REPO), now=dt.datetime.now(dt.UTC).isoformat())

@@ -17,8 +17,8 @@ import tempfile
 from collections import defaultdict
 from pathlib import Path
 
-from gate.checks.dockerfile_registry import RULES
-from gate.checks.dockerfile_rules import check
+from gate.checks.dockerfile.rule_table import RULES
+from gate.checks.dockerfile.rules import check
 from gate.dockerfile import parse_file
 
 ROOT = Path(__file__).resolve().parents[1]

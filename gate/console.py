@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, TextIO
 from gate.model import Severity
 
 if TYPE_CHECKING:
+    from gate.config import GateConfig
     from gate.model import Decision, Verdict
-    from gate.policy.config import GateConfig
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _BREAKS = re.compile(r"\r\n|[\r\n\u2028\u2029\x85]")

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gate.config import GateConfig
 from gate.errors import InputError, OwnOutputError
 from gate.inputs import Inputs
 from gate.model import Report, Skipped
-from gate.policy.config import GateConfig
 from gate.settings import Settings
 
 if TYPE_CHECKING:  # the parser is imported only when a Dockerfile is among the inputs
@@ -121,7 +121,7 @@ def _walked_json(path: Path) -> Report | None:
 def _dockerfile_reports(dockerfiles: Mapping[Path, Dockerfile], config: GateConfig) -> list[Report]:
     if not dockerfiles:
         return []
-    from gate.checks import dockerfile_rules
+    from gate.checks.dockerfile import rules as dockerfile_rules
 
     rules_config = dockerfile_rules.RulesConfig.from_mapping(dict(config.dockerfile), path=config.path)
     return [dockerfile_rules.check(model, rules_config) for model in dockerfiles.values()]

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gate import walk
+from gate.config import DEFAULT_FILE
 from gate.errors import InputError
 from gate.model import Skipped
-from gate.policy.config import DEFAULT_FILE
 
 REPORT_SUFFIXES = (".json", ".sarif")
 CONFIG_SUFFIXES = (".yaml", ".yml", ".toml")

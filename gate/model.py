@@ -689,7 +689,7 @@ class Decision:
     notes: tuple[str, ...] = ()
     """Why it does not block although it could (e.g. `in baseline`, `no fix available`, `within budget`)."""
     reasons: tuple[str, ...] = ()
-    """Why it blocks, when it does: `severity`, `kev`, `epss ≥ P` (see `gate.policy.verdict`)."""
+    """Why it blocks, when it does: `severity`, `kev`, `epss ≥ P` (see `gate.decide.verdict`)."""
 
 
 @dataclass(frozen=True, slots=True)

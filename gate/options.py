@@ -13,7 +13,7 @@ class Output:
     """One output file the gate can write."""
 
     emitter: str
-    """The emitter's name in `gate.emit.registry`."""
+    """The emitter's name in `gate.emit.formats`."""
     flag: str
     help: str
 

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gate import __version__, speed
+from gate.config import GateConfig
 from gate.emit.base import EmitContext, Emitter, ImageAnchor
 from gate.errors import GateError, InputError, OutputError
 from gate.findings import parse_dockerfiles
 from gate.model import Verdict, image_key
-from gate.policy.config import GateConfig
 
 if TYPE_CHECKING:
     from gate.dockerfile import Dockerfile
@@ -75,7 +75,7 @@ def emit_context(
 
 def render_outputs(wanted: Sequence[tuple[str, Path]], verdict: Verdict, ctx: EmitContext) -> dict[Path, str]:
     """Render every requested file before writing any, so a failing emitter never leaves half the set."""
-    from gate.emit.registry import emitter
+    from gate.emit.formats import emitter
 
     return {path: emitter(name).render(verdict, ctx) for name, path in wanted}
 
@@ -109,7 +109,7 @@ def render_and_write(
         write_outputs(files)
         return list(files)
     from gate.atomic import Staged
-    from gate.emit.registry import emitter
+    from gate.emit.formats import emitter
 
     with Staged() as staged:
         forked = {json_path: (_json_render(verdict, ctx), staged.reserve(json_path))}

@@ -18,10 +18,10 @@ from typing import TextIO, cast
 
 from gate import console, findings, outputs, settings
 from gate.ci import publish
+from gate.decide.load import load as load_policy
+from gate.decide.verdict import evaluate
 from gate.errors import BLOCKED, ERROR, PASS, InputError
 from gate.inputs import Inputs, collect
-from gate.policy.load import load as load_policy
-from gate.policy.verdict import evaluate
 from gate.speed import collector_paused
 
 

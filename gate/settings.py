@@ -8,10 +8,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from gate.config import GateConfig, discover, load_config
 from gate.errors import ConfigError
 from gate.model import Severity
 from gate.options import OUTPUTS, requested
-from gate.policy.config import GateConfig, discover, load_config
 
 
 def resolve(args: argparse.Namespace) -> Settings:
@@ -80,7 +80,7 @@ def _threshold(flag: float | None, config: float | None) -> float | None:
 
 def read_config(args: argparse.Namespace) -> GateConfig:
     """The config named by `--config`, else the `.container-gate.yml` that governs the first PATH (see
-    `gate.policy.config.discover`), else defaults."""
+    `gate.config.discover`), else defaults."""
     if args.config:
         return load_config(Path(args.config))
     found = discover(Path((args.paths or ["."])[0]), cwd=Path.cwd())

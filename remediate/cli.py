@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from gate.policy.config import discover
+    from gate.config import discover
     from remediate import config as cfg
     from remediate import findings as fnd
     from remediate import render

@@ -137,7 +137,7 @@ def load(path: Path | None, *, required: bool) -> RemediateConfig:
     gate and the fixer accept and refuse exactly the same files."""
     if path is None or (not required and not path.exists()):
         return RemediateConfig()
-    from gate.policy.config import load_config
+    from gate.config import load_config
 
     return from_mapping(load_config(path).remediate, origin=str(path))
 

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from gate.decide.ignores import IgnoreEntry
 from gate.model import (
     AliasTable,
     Decision,
@@ -20,7 +21,6 @@ from gate.model import (
     Verdict,
     dedupe,
 )
-from gate.policy.ignores import IgnoreEntry
 
 
 class Suppressor(Protocol):
@@ -133,7 +133,7 @@ def _decision(
 
 def _alias_table() -> AliasTable:
     # Imported only when one file has findings of two tools: a vulnerability-only run never needs it.
-    from gate.checks.dockerfile_registry import alias_table
+    from gate.checks.dockerfile.rule_table import alias_table
 
     return alias_table()
 

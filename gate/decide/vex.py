@@ -66,7 +66,7 @@ def _applies(statement: VexStatement, finding: Finding) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class VexSuppressor:
-    """All statements of all VEX files; see `gate.policy.verdict.Suppressor`."""
+    """All statements of all VEX files; see `gate.decide.verdict.Suppressor`."""
 
     statements: tuple[VexStatement, ...]
 

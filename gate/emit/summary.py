@@ -88,7 +88,7 @@ def _urgency(d: Decision) -> tuple[bool, bool, str, float, int, str, str]:
 
 def _exploitable(verdict: Verdict, ctx: EmitContext, limit: int) -> list[str]:
     """Known-exploited and likely-exploited vulnerabilities, before everything else: what an attacker uses now
-    matters more than what a CVSS score says (see `gate.policy.verdict.evaluate`)."""
+    matters more than what a CVSS score says (see `gate.decide.verdict.evaluate`)."""
     urgent = [d for d in verdict.decisions if _urgent(d)]
     if not urgent:
         return []

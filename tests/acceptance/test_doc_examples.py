@@ -153,7 +153,7 @@ def _yaml(block: Block, workspace: Path) -> None:
 
 def _config_file(block: Block, doc: dict[str, Any], workspace: Path) -> None:
     """Settings: read by the gate's own loader, which validates against the shipped schema (exit 2 if not)."""
-    from gate.policy.config import load_config
+    from gate.config import load_config
 
     unknown = set(doc) - set(load("config.schema.json")["properties"])
     assert not unknown, f"{block.where}: not a .container-gate.yml (unknown keys {sorted(unknown)}); mark it"
@@ -163,7 +163,7 @@ def _config_file(block: Block, doc: dict[str, Any], workspace: Path) -> None:
 
 
 def _ignore_file(block: Block, workspace: Path, name: str) -> None:
-    from gate.policy.ignores import read_ignore_file
+    from gate.decide.ignores import read_ignore_file
 
     path = workspace / name
     path.write_text(block.text, encoding="utf-8")

@@ -72,7 +72,7 @@ def test_yaml_documents_are_values_or_one_line_errors(text: str) -> None:
 
 @given(TEXTS)
 def test_configs_are_settings_or_one_line_errors(tmp_path_factory: pytest.TempPathFactory, text: str) -> None:
-    from gate.policy.config import load_config
+    from gate.config import load_config
 
     path = Path(tmp_path_factory.mktemp("cfg")) / ".container-gate.yml"
     path.write_bytes(text.encode("utf-8", "replace"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gate.checks.dockerfile_registry import RulesConfig
+from gate.checks.dockerfile.rule_table import RulesConfig
 from gate.dockerfile import Dockerfile, Instruction, Stage
 
 

@@ -7,10 +7,10 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 
-from gate.checks import dockerfile_rules_image as image
-from gate.checks import dockerfile_rules_run as run
-from gate.checks.dockerfile_context import Hit, RuleContext
-from gate.checks.dockerfile_registry import RULES, RULES_BY_ID, RuleInfo, RulesConfig
+from gate.checks.dockerfile import rules_image as image
+from gate.checks.dockerfile import rules_run as run
+from gate.checks.dockerfile.context import Hit, RuleContext
+from gate.checks.dockerfile.rule_table import RULES, RULES_BY_ID, RuleInfo, RulesConfig
 from gate.dockerfile import Dockerfile, Instruction
 from gate.model import OWN_TOOL, Finding, Kind, Landmark, Location, Report, Source, Suppression, relative_path
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from gate.checks import dockerfile_registry as reg
-from gate.checks.dockerfile_context import Hit, RuleContext
+from gate.checks.dockerfile import rule_table as reg
+from gate.checks.dockerfile.context import Hit, RuleContext
 from gate.dockerfile import FromLine, Instruction, expand, unquote
 
 _ROOT = frozenset({"root", "0", "containeradministrator"})

@@ -6,9 +6,9 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from gate.checks import dockerfile_registry as reg
-from gate.checks.dockerfile_context import Hit, RuleContext
-from gate.checks.dockerfile_shell import SHELLS, Command, run_commands
+from gate.checks.dockerfile import rule_table as reg
+from gate.checks.dockerfile.context import Hit, RuleContext
+from gate.checks.dockerfile.shell import SHELLS, Command, run_commands
 from gate.dockerfile import Instruction, expand
 
 _APT = frozenset({"apt-get", "apt", "aptitude"})

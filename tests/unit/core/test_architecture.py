@@ -12,8 +12,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[3]
 PACKAGES = ("gate", "remediate")
 
-STAGES = ("gate.settings", "gate.inputs", "gate.findings", "gate.policy", "gate.outputs", "gate.ci.publish")
-"""The gate command's pipeline, in order: a stage may import an earlier one, never a later one (gate.policy is the
+STAGES = ("gate.settings", "gate.inputs", "gate.findings", "gate.decide", "gate.outputs", "gate.ci.publish")
+"""The gate command's pipeline, in order: a stage may import an earlier one, never a later one (gate.decide is the
 decision stage: its rules loaded from the settings, then the verdict)."""
 ORCHESTRATION = ("gate.run", "gate.cli", "gate.settings", "gate.findings", "gate.outputs", "gate.ci")
 """What the building blocks (readers, checks, formats, the model) never import."""
@@ -24,10 +24,10 @@ BLOCKS = (
     "gate.model",
     "gate.exploits",
     "gate.dockerfile",
-    "gate.policy.verdict",
-    "gate.policy.ignores",
-    "gate.policy.vex",
-    "gate.policy.baseline",
+    "gate.decide.verdict",
+    "gate.decide.ignores",
+    "gate.decide.vex",
+    "gate.decide.baseline",
 )
 
 
@@ -79,7 +79,7 @@ def breaches(rule: str) -> list[str]:
 
 def stage(module: str) -> int | None:
     """The index in STAGES of the stage a module belongs to (the config file belongs to the settings)."""
-    if within(module, ("gate.policy.config",)):
+    if within(module, ("gate.config",)):
         return 0
     return next((i for i, s in enumerate(STAGES) if within(module, (s,))), None)
 
@@ -90,7 +90,7 @@ def _later_stage(source: str, target: str) -> bool:
 
 
 def _formats() -> set[str]:
-    from gate.emit.registry import EMITTERS
+    from gate.emit.formats import EMITTERS
 
     return {path.partition(":")[0] for path in EMITTERS.values()}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from gate import dockerfile
-from gate.checks import dockerfile_rules
+from gate.checks.dockerfile import rules as dockerfile_rules
 from gate.model import (
     Finding,
     Kind,

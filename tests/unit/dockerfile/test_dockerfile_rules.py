@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from gate.checks.dockerfile_registry import RULES, RULES_BY_ID, RulesConfig
-from gate.checks.dockerfile_rules import check
-from gate.checks.dockerfile_rules_image import is_secret_name, split_reference
-from gate.checks.dockerfile_shell import commands
+from gate.checks.dockerfile.rule_table import RULES, RULES_BY_ID, RulesConfig
+from gate.checks.dockerfile.rules import check
+from gate.checks.dockerfile.rules_image import is_secret_name, split_reference
+from gate.checks.dockerfile.shell import commands
 from gate.dockerfile import parse, parse_file
 from gate.errors import ConfigError
 from gate.model import Kind, Severity
@@ -278,8 +278,8 @@ def test_hadolint_action_testdata(corpus_path: Path) -> None:
 
 
 def test_docs_page_is_up_to_date() -> None:
-    from gate.checks.dockerfile_docs import render
+    from gate.checks.dockerfile.docs import render
 
     page = Path(__file__).resolve().parents[3] / "docs" / "dockerfile-rules.md"
-    assert page.read_text(encoding="utf-8") == render(), "run: python -m gate.checks.dockerfile_docs > " + str(page)
+    assert page.read_text(encoding="utf-8") == render(), "run: python -m gate.checks.dockerfile.docs > " + str(page)
     assert all(r.id in page.read_text(encoding="utf-8") for r in RULES)

@@ -108,8 +108,8 @@ def verdict(
 
 def corpus_verdict(corpus: Path, relative: str) -> Verdict:
     """A real verdict: the corpus report through the real reader and the real policy (default HIGH)."""
+    from gate.decide.verdict import Policy, evaluate
     from gate.ingest import load_report
-    from gate.policy.verdict import Policy, evaluate
 
     path = corpus / relative
     assert path.is_file(), f"corpus file {relative} is missing"

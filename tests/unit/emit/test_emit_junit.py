@@ -12,10 +12,10 @@ import pytest
 import xmlschema
 
 from gate.cli import main
+from gate.decide.verdict import Policy, evaluate
 from gate.emit import junit
 from gate.emit.base import EmitContext
 from gate.model import Finding, Kind, Report, Severity, Source, Suppression
-from gate.policy.verdict import Policy, evaluate
 from tests.conftest import corpus_file
 
 SCHEMA = xmlschema.XMLSchema(Path(__file__).resolve().parents[2] / "schemas" / "junit-gitlab.xsd")

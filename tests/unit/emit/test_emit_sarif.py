@@ -219,8 +219,8 @@ def test_more_than_twenty_runs_drop_the_least_severe_runs() -> None:
     import datetime as dt
     from pathlib import Path
 
+    from gate.config import GateConfig
     from gate.outputs import emit_context
-    from gate.policy.config import GateConfig
 
     now = dt.datetime(2024, 5, 6, tzinfo=dt.UTC)
     staged = emit_context(GateConfig(), {}, now, verdict=v, wanted=[("sarif", Path("r.sarif"))])

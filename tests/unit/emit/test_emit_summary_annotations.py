@@ -11,7 +11,7 @@ from emit_helpers import REPO, anchor, corpus_ctx, corpus_verdict, ctx, golden, 
 
 from gate.emit import annotations as annotations_emitter
 from gate.emit import summary
-from gate.emit.registry import EMITTERS, emitter
+from gate.emit.formats import EMITTERS, emitter
 from gate.model import ExpiredIgnore, Report, Severity, Skipped, Suppression
 
 
@@ -91,8 +91,8 @@ def test_the_remaining_table_is_capped_like_the_blocking_one() -> None:
 def test_summary_golden_of_a_pass(corpus: Path) -> None:
     import datetime as dt
 
+    from gate.decide.verdict import Policy, evaluate
     from gate.ingest import load_report
-    from gate.policy.verdict import Policy, evaluate
 
     relative = "trivy/trivy-golden_debian-buster.json"
     report = load_report(corpus / relative, origin=relative)
@@ -137,9 +137,9 @@ def test_registry_resolves_every_emitter_and_names_match() -> None:
 
 
 def test_registry_import_is_lazy() -> None:
-    code = "import sys, gate.emit.registry; print(sorted(m for m in sys.modules if m.startswith('gate.emit.')))"
+    code = "import sys, gate.emit.formats; print(sorted(m for m in sys.modules if m.startswith('gate.emit.')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO).stdout
-    assert out.strip() == "['gate.emit.base', 'gate.emit.registry']"
+    assert out.strip() == "['gate.emit.base', 'gate.emit.formats']"
 
 
 def test_summary_renders_hostile_report_text_inert() -> None:

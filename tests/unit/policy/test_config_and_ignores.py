@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from gate.config import load_config
+from gate.decide.ignores import read_ignore_file
 from gate.errors import ConfigError
 from gate.model import Finding, Kind, Severity
-from gate.policy.config import load_config
-from gate.policy.ignores import read_ignore_file
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:

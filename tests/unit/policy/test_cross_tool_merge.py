@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 
 from gate import dockerfile
-from gate.checks import dockerfile_rules
-from gate.checks.dockerfile_registry import RULES, alias_table, spellings
+from gate.checks.dockerfile import rules as dockerfile_rules
+from gate.checks.dockerfile.rule_table import RULES, alias_table, spellings
+from gate.decide.ignores import IgnoreEntry, read_ignore_file
+from gate.decide.verdict import Policy, evaluate
 from gate.ingest.hadolint import PARSER as HADOLINT
 from gate.ingest.trivy import PARSER as TRIVY
 from gate.model import Finding, Kind, Report, Severity, Source, dedupe, rule_key
-from gate.policy.ignores import IgnoreEntry, read_ignore_file
-from gate.policy.verdict import Policy, evaluate
 
 TODAY = dt.date(2026, 12, 5)
 DOCKERFILE = """FROM node:20-bookworm

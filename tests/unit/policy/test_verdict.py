@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from gate.decide.ignores import IgnoreEntry
+from gate.decide.verdict import Policy, evaluate
 from gate.model import Finding, FixState, Kind, Report, Severity, Source, Suppression
-from gate.policy.ignores import IgnoreEntry
-from gate.policy.verdict import Policy, evaluate
 
 TODAY = dt.date(2026, 11, 29)
 
