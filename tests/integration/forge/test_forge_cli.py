@@ -253,7 +253,7 @@ def test_kev_puts_known_exploited_fixes_in_the_title_and_first_in_the_body(
     alpine_registry: RegistryServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from tests.conftest import corpus_file
-    from tests.unit.policy.test_exploits import kev_catalog
+    from tests.unit.decide.test_exploits import kev_catalog
 
     report = corpus_file("trivy/trivy-golden_alpine-310.json")  # CVE-2019-1549 and CVE-2019-1551, both MEDIUM
     kev = kev_catalog(tmp_path / "kev.json", [{"cveID": "CVE-2019-1551"}])
