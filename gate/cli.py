@@ -148,7 +148,7 @@ def _run_gate(args: argparse.Namespace) -> int:
 def _run_verify(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from gate.checks import rego
+    from gate.checks.rego import check as rego
 
     result = rego.verify(args.dirs, data=[Path(d) for d in args.data or ()])
     _print_to_reader(rego.format_verify(result))
@@ -159,7 +159,7 @@ def _run_parse(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
-    from gate.checks import rego
+    from gate.checks.rego import check as rego
 
     # Every file is parsed before anything is printed: a bad one is one error line, not half a document.
     parsed = {name: rego.parse_input(Path(name)) for name in args.files}

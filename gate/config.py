@@ -126,7 +126,7 @@ def _list(value: Any) -> tuple[str, ...]:
 
 
 def _rego_limits(section: Mapping[str, Any] | None) -> tuple[float, int] | None:
-    from gate.checks.rego_limits import DEFAULT_MEMORY_MIB, DEFAULT_SECONDS
+    from gate.checks.rego.limits import DEFAULT_MEMORY_MIB, DEFAULT_SECONDS
 
     if not section:
         return None

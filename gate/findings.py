@@ -128,8 +128,8 @@ def _dockerfile_reports(dockerfiles: Mapping[Path, Dockerfile], config: GateConf
 
 
 def _rego_reports(targets: Sequence[Path], settings: Settings, notes: list[str]) -> list[Report]:
-    from gate.checks import rego
-    from gate.checks.rego_limits import Limits
+    from gate.checks.rego import check as rego
+    from gate.checks.rego.limits import Limits
 
     bounds = settings.config.rego_limits
     result = rego.run(

@@ -63,7 +63,7 @@ def test_rego_input_alias_bomb_ends_fast_with_exit_2(tmp_path: Path, capsys: pyt
     ids=["nan", "inf", "deep", "tag"],
 )
 def test_rego_input_values_json_cannot_hold_are_errors_naming_the_line(tmp_path: Path, text: str, message: str) -> None:
-    from gate.checks.conftest_input import load_documents
+    from gate.checks.rego.documents import load_documents
 
     path = tmp_path / "m.yaml"
     path.write_text(text)
@@ -73,7 +73,7 @@ def test_rego_input_values_json_cannot_hold_are_errors_naming_the_line(tmp_path:
 
 
 def test_documents_keep_their_lines_with_the_fast_parser(tmp_path: Path) -> None:
-    from gate.checks.conftest_input import load_documents
+    from gate.checks.rego.documents import load_documents
 
     path = tmp_path / "m.yaml"
     path.write_text("---\nkind: A\n---\n# note\n\nkind: B\n...\n---\n---\nkind: C\n")

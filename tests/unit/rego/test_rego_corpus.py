@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gate.checks.rego import CheckResult, check, evaluate, format_summary, parse_input, verify
+from gate.checks.rego.check import CheckResult, check, evaluate, format_summary, parse_input, verify
 from gate.model import Kind, Severity
 
 IMAGE_MSG = 'unallowed image found ["openjdk:8-jdk-alpine"]'

@@ -191,8 +191,8 @@ def test_the_memory_limit_is_on_top_of_what_the_engine_already_holds(tmp_path: P
 
 
 def test_policy_tests_run_within_the_same_limits(tmp_path: Path) -> None:
-    from gate.checks.rego import verify
-    from gate.checks.rego_limits import Limits
+    from gate.checks.rego.check import verify
+    from gate.checks.rego.limits import Limits
     from gate.errors import PolicyError
 
     (tmp_path / "p_test.rego").write_text(

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from gate.checks.conftest_input import is_policy_input, parse_input
-from gate.checks.rego import check, evaluate, format_summary, format_verify, verify
+from gate.checks.rego.check import check, evaluate, format_summary, format_verify, verify
+from gate.checks.rego.documents import is_policy_input, parse_input
 from gate.errors import ConfigError, GateError, InputError, PolicyError
 from gate.model import Severity
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gate.checks.rego_limits import Progress
+from gate.checks.rego.limits import Progress
 from gate.errors import ConfigError, InputError, PolicyError
 
 BUILTIN_PREFIX = "builtin:"
@@ -64,7 +64,7 @@ def load(
 ) -> PolicySet:
     """Parse every policy file and data file once; raise PolicyError naming the file and line on bad Rego.
 
-    `progress(file, doing)` is told of each file as it starts (`gate.checks.rego_limits` bounds each step)."""
+    `progress(file, doing)` is told of each file as it starts (`gate.checks.rego.limits` bounds each step)."""
     import regorus
 
     step = progress or _quiet
@@ -78,7 +78,7 @@ def load(
         step(display, "compiling the policy")
         _add_module(engine, display, source, rego_version)
     modules = _modules(engine)
-    from gate.checks import rego_static
+    from gate.checks.rego import static as rego_static
 
     rego_static.check(json.loads(engine.get_ast_as_json()))  # before any evaluation: see rego_static
     merged = load_data(data, step)
@@ -113,7 +113,7 @@ def _resolve(entry: str) -> tuple[Path, str]:
     name = entry[len(BUILTIN_PREFIX) :]
     if name not in BUILTIN_PACKS:
         raise ConfigError(f"unknown built-in policy pack {entry!r} (available: {', '.join(BUILTIN_PACKS)})")
-    return Path(str(resources.files("gate").joinpath("policies", name))), entry
+    return Path(str(resources.files("gate.checks.rego").joinpath("packs", name))), entry
 
 
 def _read(path: Path, display: str) -> str:
@@ -259,7 +259,7 @@ def data_files(data: Sequence[Path]) -> Iterable[Path]:
 
 def load_data(data: Sequence[Path], progress: Progress | None = None) -> dict[str, Any]:
     """Merge every data file into one `data` document, as OPA's loader does; a clash names the file."""
-    from gate.checks.conftest_input import load_documents
+    from gate.checks.rego.documents import load_documents
 
     step = progress or _quiet
     merged: dict[str, Any] = {}
@@ -274,7 +274,7 @@ def load_data(data: Sequence[Path], progress: Progress | None = None) -> dict[st
 
 
 def _json_file(path: Path) -> Any:
-    from gate.checks.conftest_input import parse_input
+    from gate.checks.rego.documents import parse_input
 
     return parse_input(path)
 

@@ -15,10 +15,10 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
-from gate.checks.conftest_input import Document, is_policy_input, load_documents, parse_input
-from gate.checks.rego_engine import BUILTIN_PREFIX, RULE_KINDS, PolicySet, load, policy_error
-from gate.checks.rego_limits import Limits, Progress, bounded
-from gate.checks.rego_verify import TestOutcome, VerifyResult, format_verify, verify
+from gate.checks.rego.documents import Document, is_policy_input, load_documents, parse_input
+from gate.checks.rego.engine import BUILTIN_PREFIX, RULE_KINDS, PolicySet, load, policy_error
+from gate.checks.rego.limits import Limits, Progress, bounded
+from gate.checks.rego.verify import TestOutcome, VerifyResult, format_verify, verify
 from gate.errors import PolicyError
 from gate.model import Finding, Kind, Location, Report, Severity, Source, Suppression
 
@@ -125,7 +125,7 @@ def run(
     """The Reports of `evaluate`, plus the namespaces with rules that were left out.
 
     Policies compile once for the whole run; compiling and evaluating run in a child bounded in time and
-    memory (`limits`, None for the defaults; see `gate.checks.rego_limits`). A `builtin:` pack is always
+    memory (`limits`, None for the defaults; see `gate.checks.rego.limits`). A `builtin:` pack is always
     evaluated in its own namespace, whatever `--namespace` says, so `--policy builtin:kubernetes` works on its own.
     """
     results, unevaluated = _check(inputs, policies, namespaces, all_namespaces, data, root, rego_version, limits)

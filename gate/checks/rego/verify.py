@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
 
-from gate.checks.rego_engine import load, policy_error
-from gate.checks.rego_limits import Limits, Progress, bounded
+from gate.checks.rego.engine import load, policy_error
+from gate.checks.rego.limits import Limits, Progress, bounded
 
 
 @dataclass(frozen=True, slots=True)
