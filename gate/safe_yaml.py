@@ -69,6 +69,7 @@ def _documents(
         raise error(f"YAML larger than {max_bytes // (1024 * 1024)} MiB", path=origin)
     loader = _fast_loader()(text)
     budget = _Budget(MAX_NODES, max_aliases)
+    walk_nodes = max_aliases is not None or "*" in text
     try:
         while loader.check_node():
             node = loader.get_node()
@@ -76,11 +77,16 @@ def _documents(
                 if keep_empty:
                     yield None, 1
                 continue
-            problem = budget.spend(node)
+            # Without an alias (`*`) nothing can expand, so the walk over the nodes is left to the one over the
+            # values (which counts and bounds depth too); a stream with aliases is measured before it is built.
+            problem = budget.spend(node) if walk_nodes else None
             if problem:
                 raise error(problem, path=origin)
-            value = loader.construct_document(node)
-            yield _plain(value, [MAX_NODES]), node.start_mark.line + 1
+            try:
+                value = _Builder(loader).build(node, MAX_DEPTH)
+            except _TooDeep:
+                raise error(_Budget(MAX_NODES, None).spend(node) or _DEEP, path=origin) from None
+            yield value, node.start_mark.line + 1
     except yaml.constructor.ConstructorError as exc:
         problem = exc.problem or ""
         if "finite number" in problem:
@@ -253,18 +259,83 @@ class _TooBig(Exception):
     pass
 
 
-def _plain(value: Any, budget: list[int]) -> Any:
+class _TooDeep(Exception):
+    pass
+
+
+_DEEP = f"YAML nested deeper than {MAX_DEPTH} levels"
+
+
+_STR, _MAP, _SEQ = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
+_MERGE, _VALUE = "tag:yaml.org,2002:merge", "tag:yaml.org,2002:value"
+
+
+class _Builder:
+    """Plain values straight from the composed nodes: strings, maps and lists (nearly every node of a manifest)
+    are built here in one pass that also counts and bounds depth; every other tag (numbers, booleans, null,
+    explicit tags, maps with `<<` merge keys) goes through the loader's own constructors, so the values are
+    exactly PyYAML's. (PyYAML's generic constructor costs more than parsing with libyaml.)"""
+
+    __slots__ = ("budget", "loader")
+
+    def __init__(self, loader: Any) -> None:
+        self.loader = loader
+        self.budget = [MAX_NODES]
+
+    def build(self, node: Any, depth: int) -> Any:
+        self.budget[0] -= 1
+        if self.budget[0] < 0:
+            raise _TooBig
+        if not depth:
+            raise _TooDeep
+        tag = node.tag
+        if tag == _STR:
+            return node.value
+        if tag == _MAP and not any(k.tag == _MERGE for k, _ in node.value):
+            out: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                # A `=` key is text to PyYAML's safe constructor too (its flatten step retags it).
+                key = key_node.value if key_node.tag == _VALUE else self.build(key_node, depth - 1)
+                if not isinstance(key, str):
+                    key = self._key(key, key_node)
+                out[key] = self.build(value_node, depth - 1)
+            return out
+        if tag == _SEQ:
+            return [self.build(item, depth - 1) for item in node.value]
+        loader = self.loader
+        try:
+            value = loader.construct_object(node, deep=True)
+        finally:
+            loader.constructed_objects, loader.recursive_objects = {}, {}
+        self.budget[0] += 1
+        return _plain(value, self.budget, depth)
+
+    @staticmethod
+    def _key(key: Any, node: Any) -> str:
+        if isinstance(key, dict | list):
+            import yaml
+
+            raise yaml.constructor.ConstructorError(None, None, "found unhashable key", node.start_mark)
+        return _key(key)
+
+
+def _plain(value: Any, budget: list[int], depth: int) -> Any:
     # Aliases share objects, so a few of them can expand exponentially: count every value visited.
     budget[0] -= 1
     if budget[0] < 0:
         raise _TooBig
-    # YAML turns `2027-01-01` into a date; the schema and our models speak ISO strings.
+    if not depth:
+        # The same bound as `_Budget.spend`: the root is level 1, a value on level MAX_DEPTH + 1 is too deep.
+        raise _TooDeep
     if isinstance(value, dict):
-        return {k if isinstance(k, str) else _key(k): _plain(v, budget) for k, v in value.items()}
+        return {k if isinstance(k, str) else _key(k): _plain(v, budget, depth - 1) for k, v in value.items()}
     if isinstance(value, list):
-        return [_plain(v, budget) for v in value]
+        return [_plain(v, budget, depth - 1) for v in value]
+    # YAML turns `2027-01-01` into a date; the schema and our models speak ISO strings; `!!binary` is text in JSON.
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
     return value
 
 

@@ -9,9 +9,10 @@ the bare rule) hide that rule's results; a top-level list in an input is evaluat
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -207,14 +208,15 @@ def check_file(compiled: PolicySet, path: Path, namespaces: Sequence[str], *, di
     """Evaluate every document of one file in every namespace; results aggregate per namespace."""
     documents = load_documents(path)
     engine = compiled.session()
-    file_info = {"conftest": {"file": {"name": path.name, "dir": str(path.resolve().parent)}}}
+    file_info = {"conftest": {"file": {"name": path.name, "dir": _real_parent(path)}}}
     engine.add_data_json(json.dumps(file_info))
     tallies = {ns: _Tally() for ns in namespaces}
     for document in documents:
         engine.set_input_json(json.dumps(document.value))
         for ns in namespaces:
             rules, count = compiled.check_rules(ns)
-            tallies[ns].add(_check_document(engine, ns, rules, count, document))
+            excepted = _exceptions(engine, ns) if compiled.has_rule(ns, "exception") else {}
+            tallies[ns].add(_check_document(engine, ns, rules, count, document, excepted))
     return [tallies[ns].result(display, ns) for ns in namespaces]
 
 
@@ -239,11 +241,14 @@ class _Tally:
         )
 
 
-def _check_document(engine: Any, ns: str, rules: Sequence[str], rule_count: int, doc: Document) -> _Tally:
+def _check_document(
+    engine: Any, ns: str, rules: Sequence[str], rule_count: int, doc: Document, excepted: dict[str, int]
+) -> _Tally:
     tally = _Tally()
     for rule in rules:
-        exception_query = f"data.{ns}.exception[_][_] == {json.dumps(_exception_name(rule))}"
-        exceptions = tuple(exception_query for _ in _query(engine, exception_query))
+        name = _exception_name(rule)
+        # Conftest asks `exception[_][_] == name` and records one exception per solution, under the query's text.
+        exceptions = (f"data.{ns}.exception[_][_] == {json.dumps(name)}",) * excepted.get(name, 0)
         messages, passed = _rule_results(engine, ns, rule, doc)
         tally.exceptions += exceptions
         if exceptions:
@@ -260,12 +265,46 @@ def _check_document(engine: Any, ns: str, rules: Sequence[str], rule_count: int,
     return tally
 
 
+def _exceptions(engine: Any, ns: str) -> dict[str, int]:
+    """How many solutions `data.ns.exception[_][_] == name` has, for every name: the rule is evaluated once per
+    document instead of once per rule (`[_]` walks a list's items and an object's values, never a string)."""
+    counts: dict[str, int] = {}
+    for value in _values(engine, f"data.{ns}.exception"):
+        for outer in _members(value):
+            for name in _members(outer):
+                if isinstance(name, str):
+                    counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def _members(value: Any) -> Iterable[Any]:
+    if isinstance(value, dict):
+        return value.values()
+    return value if isinstance(value, list) else ()
+
+
 def _exception_name(rule: str) -> str:
     if rule in ("deny", "violation", "warn"):
         return ""
     for prefix in ("violation_", "deny_", "warn_"):
         rule = rule.removeprefix(prefix)
     return rule
+
+
+_UNDEFINED = "<undefined>"
+
+
+def _values(engine: Any, rule: str) -> list[Any]:
+    """The value of a rule (a list of one, or none when it is undefined), as Conftest reads the first expression
+    of its query. Evaluated as a rule path (no query to parse: several times faster per document); a rule whose
+    value is the text regorus uses for "undefined" is asked again as a query, the only way to tell them apart."""
+    try:
+        value = json.loads(engine.eval_rule_as_json(rule))
+    except RuntimeError as exc:
+        raise policy_error(exc) from None
+    if value != _UNDEFINED:
+        return [value]
+    return _query(engine, rule)
 
 
 def _query(engine: Any, query: str) -> list[Any]:
@@ -283,7 +322,7 @@ def _rule_results(engine: Any, ns: str, rule: str, doc: Document) -> tuple[list[
     query = f"data.{ns}.{rule}"
     messages: list[RegoResult] = []
     passed = 0
-    for value in _query(engine, query):
+    for value in _values(engine, query):
         if not isinstance(value, list) or not value:
             passed += 1
             continue
@@ -392,9 +431,26 @@ def _properties(r: RegoResult) -> tuple[tuple[str, str], ...]:
 
 def _relative(path: Path, root: Path) -> str:
     try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
+        return _real(path).relative_to(_real_dir(str(root))).as_posix()
     except ValueError:
         return path.as_posix()
+
+
+def _real(path: Path) -> Path:
+    """`path.resolve()`, with each folder resolved once per run: a thousand manifests in one folder would
+    otherwise walk every component of it a thousand times (a file that is itself a link is resolved whole)."""
+    if path.is_symlink():
+        return path.resolve()
+    return _real_dir(str(path.parent)) / path.name
+
+
+def _real_parent(path: Path) -> str:
+    return str(_real(path).parent)
+
+
+@lru_cache(maxsize=4096)
+def _real_dir(folder: str) -> Path:
+    return Path(folder).resolve()
 
 
 # --- Conftest-style text -------------------------------------------------------------------------------

@@ -106,7 +106,8 @@ def _yaml(text: str, path: Path) -> tuple[Any, list[int | None]]:
     from gate.safe_yaml import load_documents
 
     # The one YAML loader (limits on size, aliases and values JSON cannot hold), with each document's line.
-    docs = [(_plain(value), line) for value, line in load_documents(text, str(path))]
+    # (Its values are JSON-safe already: no second walk here.)
+    docs = load_documents(text, str(path))
     if len(docs) <= 1:
         return (docs[0][0] if docs else None), []
     # Conftest keeps only non-empty documents of a multi-document file.

@@ -38,6 +38,7 @@ class PolicySet:
     engine: Any
     modules: tuple[Module, ...]
     _rules: dict[str, tuple[tuple[str, ...], int]] = field(default_factory=dict)
+    _defined: dict[tuple[str, str], bool] = field(default_factory=dict)
 
     def namespaces(self) -> tuple[str, ...]:
         """Every namespace in load order, each once."""
@@ -49,6 +50,13 @@ class PolicySet:
             names = [r for m in self.modules if m.namespace == namespace for r in m.rules if RULE_KINDS.match(r)]
             self._rules[namespace] = (tuple(dict.fromkeys(names)), len(names))
         return self._rules[namespace]
+
+    def has_rule(self, namespace: str, rule: str) -> bool:
+        """Whether any module of the namespace defines `rule` (so a document need not ask for what is not there)."""
+        key = (namespace, rule)
+        if key not in self._defined:
+            self._defined[key] = any(m.namespace == namespace and rule in m.rules for m in self.modules)
+        return self._defined[key]
 
     def session(self) -> Any:
         """A clone of the compiled engine (regorus clones without re-parsing)."""
