@@ -65,21 +65,27 @@ def generate(count: int, path: Path, per_cve: int | None = None) -> float:
     return count / len({v["VulnerabilityID"] for v in vulns})
 
 
-def measure(cmd: list[str], *, sample: bool = False) -> tuple[float, float, int, float, float]:
+def measure(
+    cmd: list[str], *, sample: bool = False, stdout: Path | None = None
+) -> tuple[float, float, int, float, float]:
     """(wall seconds, peak RSS MiB, exit code, CPU seconds, peak tree PSS MiB) of one child process.
 
     Peak RSS is `wait4`'s: the largest of the process and its own children, not their sum. With
     `sample`, the tree PSS is sampled every 20 ms over the process and all its descendants, so a forked
     helper's private memory is added (and shared pages counted once): the honest total when work is
     split in processes. Sampling reads every process's page tables, CPU taken from the measured tools
-    on a two-core machine, so timed runs are not sampled (PSS is then 0)."""
+    on a two-core machine, so timed runs are not sampled (PSS is then 0). `stdout`: a file for the tool's
+    standard output (else it is discarded)."""
+    sink = stdout.open("wb") if stdout else None
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, stdout=sink or subprocess.DEVNULL, stderr=subprocess.PIPE)
     sampler = _TreeSampler(proc.pid)
     if sample:
         sampler.start()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
+    if sink is not None:
+        sink.close()
     if sample:
         sampler.done.set()
         sampler.join()

@@ -51,8 +51,10 @@ def collect(paths: list[str], *, exclude: set[Path]) -> Inputs:
         if path.is_dir():
             walked = walk.walk(path)
             skipped += [Skipped(str(p), reason) for p, reason in walked.skipped]
+            excluded_names = {p.name for p in exclude}
             for file in walked.files:
-                if file.resolve() in exclude:
+                # (Resolved only when the name matches: a walk over thousands of files would resolve each.)
+                if file.name in excluded_names and file.resolve() in exclude:
                     continue
                 _classify(file, explicit=False, reports=found, dockerfiles=dockerfiles, configs=configs)
         else:

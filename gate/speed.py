@@ -12,6 +12,7 @@ the corpus and a large generated report both ways and compares every output byte
 - `memo`: `functools.lru_cache` for pure helpers called with the same few values thousands of times.
 - `render_in_child_from`: the size from which the JSON result renders in a forked child beside the other outputs.
 - `threaded_gzip_from`: the size from which the SARIF size check compresses two halves on two threads.
+- `rego_workers`: how many forked workers evaluate Rego inputs side by side (one per core, enough files each).
 - `exit_now`: the command's process ends without tearing its heap down, its outputs already written and closed.
 
 This module imports nothing of ours (the model uses it), does no I/O of its own beyond `read_report`'s.
@@ -141,6 +142,20 @@ def render_in_child_from(decisions: int = 5_000) -> int:
 def threaded_gzip_from(size: int = 4 * 1024 * 1024) -> int:
     """Bytes from which the SARIF size check compresses two halves on two threads (zlib frees the GIL)."""
     return size if ENABLED else _NEVER
+
+
+REGO_FILES_PER_WORKER = 100
+"""Below this many input files per extra worker, forking and compiling once more costs more than it saves."""
+
+
+def rego_workers(files: int, cores: int | None = None) -> int:
+    """Workers for `files` Rego inputs: one per core the process may run on (at most 8), each with at least
+    `REGO_FILES_PER_WORKER` files; 1 (evaluate in one child) on the plain path."""
+    if not ENABLED:
+        return 1
+    if cores is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cores, 8, files // REGO_FILES_PER_WORKER))
 
 
 def exit_now(code: int) -> None:

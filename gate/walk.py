@@ -90,6 +90,8 @@ def walk(
 
     for dirpath, dirnames, filenames in os.walk(root, onerror=fail):
         here = Path(dirpath)
+        # Resolved once per folder: a file that is no link is its folder's real path plus its name.
+        real_here = Path(os.path.realpath(dirpath))
         dirnames[:] = sorted(
             d for d in dirnames if d not in SKIP_DIRS and not (skip_dir is not None and skip_dir(here / d))
         )
@@ -97,7 +99,7 @@ def walk(
             path = here / name
             if keep is not None and not keep(path):
                 continue
-            problem, target = _regular(path, top)
+            problem, target = _regular(path, top, real_here / name)
             if problem is not None:
                 skipped.append((path, problem))
             elif target not in seen:
@@ -106,8 +108,9 @@ def walk(
     return Walked(tuple(files), tuple(skipped))
 
 
-def _regular(path: Path, top: Path) -> tuple[str | None, Path]:
-    """Why `path` is not read (None when it is a regular file to read), and the file it stands for."""
+def _regular(path: Path, top: Path, real: Path) -> tuple[str | None, Path]:
+    """Why `path` is not read (None when it is a regular file to read), and the file it stands for (`real`,
+    its real folder plus its name, unless it is a link)."""
     try:
         info = os.lstat(path)
     except OSError as exc:
@@ -123,7 +126,7 @@ def _regular(path: Path, top: Path) -> tuple[str | None, Path]:
         what = kind_of(info.st_mode)
         return (f"a symlink to {what}, not read" if what else None, target)
     what = kind_of(info.st_mode)
-    return (f"{what}, not read" if what else None, Path(os.path.realpath(path)))
+    return (f"{what}, not read" if what else None, real)
 
 
 def regular_file(path: Path) -> None:

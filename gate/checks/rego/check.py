@@ -9,16 +9,17 @@ the bare rule) hide that rule's results; a top-level list in an input is evaluat
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from gate import speed
 from gate.checks.rego.documents import Document, is_policy_input, load_documents, parse_input
 from gate.checks.rego.engine import BUILTIN_PREFIX, RULE_KINDS, PolicySet, load, policy_error
-from gate.checks.rego.limits import Limits, Progress, bounded
+from gate.checks.rego.limits import Limits, Progress, bounded_all
 from gate.checks.rego.verify import TestOutcome, VerifyResult, format_verify, verify
 from gate.errors import PolicyError
 from gate.model import Finding, Kind, Location, Report, Severity, Source, Suppression
@@ -98,6 +99,7 @@ def evaluate(
     root: Path,
     rego_version: str = "auto",
     limits: Limits | None = None,
+    workers: int | None = None,
 ) -> tuple[Report, ...]:
     """One Report per input with a finding per message, as `conftest test` would print them (see `run`)."""
     return run(
@@ -109,6 +111,7 @@ def evaluate(
         root=root,
         rego_version=rego_version,
         limits=limits,
+        workers=workers,
     ).reports
 
 
@@ -122,6 +125,7 @@ def run(
     root: Path,
     rego_version: str = "auto",
     limits: Limits | None = None,
+    workers: int | None = None,
 ) -> RegoRun:
     """The Reports of `evaluate`, plus the namespaces with rules that were left out.
 
@@ -129,7 +133,9 @@ def run(
     memory (`limits`, None for the defaults; see `gate.checks.rego.limits`). A `builtin:` pack is always
     evaluated in its own namespace, whatever `--namespace` says, so `--policy builtin:kubernetes` works on its own.
     """
-    results, unevaluated = _check(inputs, policies, namespaces, all_namespaces, data, root, rego_version, limits)
+    results, unevaluated = _check(
+        inputs, policies, namespaces, all_namespaces, data, root, rego_version, limits, workers
+    )
     by_file: dict[str, list[CheckResult]] = {}
     for result in results:
         by_file.setdefault(result.filename, []).append(result)
@@ -150,9 +156,10 @@ def check(
     root: Path,
     rego_version: str = "auto",
     limits: Limits | None = None,
+    workers: int | None = None,
 ) -> tuple[CheckResult, ...]:
     """Conftest's per-file, per-namespace tallies (successes, failures, warnings, exceptions)."""
-    return _check(inputs, policies, namespaces, all_namespaces, data, root, rego_version, limits)[0]
+    return _check(inputs, policies, namespaces, all_namespaces, data, root, rego_version, limits, workers)[0]
 
 
 def _check(
@@ -164,22 +171,54 @@ def _check(
     root: Path,
     rego_version: str,
     limits: Limits | None = None,
+    workers: int | None = None,
 ) -> tuple[tuple[CheckResult, ...], tuple[str, ...]]:
     doing = f"evaluating {', '.join(policies)}"
 
-    # Compiling is inside the bounds too: regorus's parser is exponential in nesting depth.
-    def work(progress: Progress) -> tuple[tuple[CheckResult, ...], tuple[str, ...]]:
-        compiled = load(policies, data=data, rego_version=rego_version, progress=progress)
-        selected = select_namespaces(compiled, namespaces, all_namespaces=all_namespaces)
-        selected += tuple(ns for ns in _builtin_namespaces(compiled, policies) if ns not in selected)
-        out: list[CheckResult] = []
-        for path in inputs:
-            display = _relative(path, root)
-            progress(display, doing)
-            out += check_file(compiled, path, selected, display=display)
-        return tuple(out), unevaluated_namespaces(compiled, selected)
+    # Compiling is inside the bounds too: regorus's parser is exponential in nesting depth. Each worker compiles
+    # once and evaluates one contiguous share of the inputs, so joining the shares keeps the sequential order.
+    def work_on(share: Sequence[Path]) -> Callable[[Progress], tuple[tuple[CheckResult, ...], tuple[str, ...]]]:
+        def work(progress: Progress) -> tuple[tuple[CheckResult, ...], tuple[str, ...]]:
+            compiled = load(policies, data=data, rego_version=rego_version, progress=progress)
+            selected = select_namespaces(compiled, namespaces, all_namespaces=all_namespaces)
+            selected += tuple(ns for ns in _builtin_namespaces(compiled, policies) if ns not in selected)
+            out: list[CheckResult] = []
+            for path in share:
+                display = _relative(path, root)
+                progress(display, doing)
+                out += check_file(compiled, path, selected, display=display)
+            return tuple(out), unevaluated_namespaces(compiled, selected)
 
-    return bounded(work, limits)
+        return work
+
+    count = speed.rego_workers(len(inputs)) if workers is None else workers
+    parts = bounded_all([work_on(share) for share in shares(inputs, count)], limits)
+    return tuple(r for results, _ in parts for r in results), parts[0][1]
+
+
+def shares(inputs: Sequence[Path], count: int) -> list[Sequence[Path]]:
+    """`inputs` cut into at most `count` contiguous runs of about equal bytes (always at least one run)."""
+    if count <= 1 or len(inputs) <= 1:
+        return [inputs]
+    # An empty or unreadable file weighs one byte: it still costs a step.
+    sizes = [max(_size(path), 1) for path in inputs]
+    total = sum(sizes)
+    cuts: list[Sequence[Path]] = []
+    start, running = 0, 0
+    for index, size in enumerate(sizes):
+        running += size
+        if len(cuts) < count - 1 and running >= total * (len(cuts) + 1) / count:
+            cuts.append(inputs[start : index + 1])
+            start = index + 1
+    cuts.append(inputs[start:])
+    return [cut for cut in cuts if cut]
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # the worker that reads it reports the error
 
 
 def unevaluated_namespaces(compiled: PolicySet, selected: Sequence[str]) -> tuple[str, ...]:
@@ -207,9 +246,12 @@ def _builtin_namespaces(compiled: PolicySet, policies: Sequence[str]) -> list[st
 def check_file(compiled: PolicySet, path: Path, namespaces: Sequence[str], *, display: str) -> list[CheckResult]:
     """Evaluate every document of one file in every namespace; results aggregate per namespace."""
     documents = load_documents(path)
-    engine = compiled.session()
-    file_info = {"conftest": {"file": {"name": path.name, "dir": _real_parent(path)}}}
-    engine.add_data_json(json.dumps(file_info))
+    if compiled.reads_file_info:
+        engine = compiled.session()
+        file_info = {"conftest": {"file": {"name": path.name, "dir": _real_parent(path)}}}
+        engine.add_data_json(json.dumps(file_info))
+    else:
+        engine = compiled.shared_session()
     tallies = {ns: _Tally() for ns in namespaces}
     for document in documents:
         engine.set_input_json(json.dumps(document.value))
