@@ -205,11 +205,28 @@ def _fast_loader() -> Any:
         return _loader()
     slow = _loader()
 
+    plain_resolve = base.resolve
+    scalar = yaml.ScalarNode
+    tags: dict[tuple[str, bool, bool], str] = {}
+
     class FastLoader(base):  # type: ignore[misc, valid-type]
-        pass
+        def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+            # libyaml's composer asks this of every scalar; manifests repeat the same few words thousands of times,
+            # and with no path resolvers (the safe loader has none) the tag depends on these values alone.
+            if kind is not scalar:
+                return plain_resolve(self, kind, value, implicit)
+            key = (value, bool(implicit[0]), bool(implicit[1]))
+            tag = tags.get(key)
+            if tag is None:
+                tag = plain_resolve(self, kind, value, implicit)
+                if len(tags) >= 65_536:
+                    tags.clear()
+                tags[key] = tag
+            return tag
 
     FastLoader.yaml_implicit_resolvers = slow.yaml_implicit_resolvers
     FastLoader.yaml_constructors = slow.yaml_constructors
+    assert not FastLoader.yaml_path_resolvers, "path resolvers would make the tag cache wrong"
     return FastLoader
 
 
