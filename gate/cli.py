@@ -29,7 +29,16 @@ def _add_gate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="config file (default: the nearest .container-gate.yml from the first PATH up to the repository root)",
     )
     p.add_argument(
-        "--policy", action="append", metavar="DIR", help="Rego policy folder/file or builtin:NAME (repeatable)"
+        "--policy",
+        action="append",
+        metavar="DIR",
+        help="Rego policy folder/file, builtin:NAME, or Gatekeeper ConstraintTemplate/constraint YAML (repeatable)",
+    )
+    p.add_argument(
+        "--inventory",
+        action="append",
+        metavar="PATH",
+        help="Kubernetes objects only for Gatekeeper's data.inventory, never reviewed (repeatable)",
     )
     p.add_argument("--namespace", action="append", metavar="NS", help="Rego namespace, globs allowed (default main)")
     p.add_argument("--all-namespaces", action="store_true", default=False, help="evaluate every Rego namespace")

@@ -48,6 +48,10 @@ class GateConfig:
     epss_threshold: float | None = None
     rego_limits: tuple[float, int] | None = None
     """`rego: {timeout-seconds, memory-mib}`; None means the defaults."""
+    inventory: tuple[str, ...] = ()
+    """Kubernetes objects only for Gatekeeper's `data.inventory` (never reviewed)."""
+    gatekeeper_skip: tuple[str, ...] = ()
+    """`gatekeeper: {skip-templates}`: ConstraintTemplates (by name) left out, with their constraints."""
     dockerfile: Mapping[str, Any] = field(default_factory=dict)
     remediate: Mapping[str, Any] = field(default_factory=dict)
 
@@ -170,6 +174,8 @@ def from_mapping(doc: Mapping[str, Any], origin: str) -> GateConfig:
         epss=tuple(map(rel, _list(doc.get("epss")))),
         epss_threshold=float(doc["epss-threshold"]) if doc.get("epss-threshold") is not None else None,
         rego_limits=_rego_limits(doc.get("rego")),
+        inventory=tuple(map(rel, _list(doc.get("inventory")))),
+        gatekeeper_skip=_list((doc.get("gatekeeper") or {}).get("skip-templates")),
         dockerfile=doc.get("dockerfile") or {},
         remediate=doc.get("remediate") or {},
     )

@@ -128,18 +128,71 @@ def _dockerfile_reports(dockerfiles: Mapping[Path, Dockerfile], config: GateConf
 
 
 def _rego_reports(targets: Sequence[Path], settings: Settings, notes: list[str]) -> list[Report]:
-    from gate.checks.rego import check as rego
+    """Conftest-mode and Gatekeeper-mode results: `--policy` entries holding Rego go to the first, the
+    ConstraintTemplates and constraints found in YAML among them to the second (a folder may hold both)."""
+    from gate.checks.gatekeeper.load import load as load_gatekeeper
     from gate.checks.rego.limits import Limits
 
     bounds = settings.config.rego_limits
+    limits = Limits(*bounds) if bounds else Limits()
+    gatekeeper = load_gatekeeper(settings.policy, skip=settings.config.gatekeeper_skip)
+    reports: list[Report] = []
+    if gatekeeper.templates:
+        from gate.checks.gatekeeper import check as gatekeeper_check
+
+        done = gatekeeper_check.run(
+            targets, gatekeeper, inventory_files=_inventory_files(settings.inventory), root=Path.cwd(), limits=limits
+        )
+        reports += done.reports
+        notes += done.notes
+    elif settings.inventory:
+        raise InputError("--inventory is for Gatekeeper mode: add --policy with ConstraintTemplates and constraints")
+    rego_entries = [p for p in settings.policy if _holds_rego(p, gatekeeper_found=bool(gatekeeper.templates))]
+    if rego_entries:
+        reports += _conftest_reports(targets, settings, rego_entries, limits, notes)
+    return reports
+
+
+def _holds_rego(entry: str, *, gatekeeper_found: bool) -> bool:
+    """A `.rego` file, a pack, or a folder with `.rego` files (or with nothing Gatekeeper either: the Rego mode
+    then says no policy was found)."""
+    path = Path(entry)
+    if entry.startswith("builtin:") or not path.exists():
+        return True
+    if path.is_file():
+        return path.suffix.lower() not in (".yaml", ".yml", ".json")
+    return any(path.rglob("*.rego")) or not gatekeeper_found
+
+
+def _inventory_files(entries: Sequence[str]) -> list[Path]:
+    from gate import walk
+
+    files: list[Path] = []
+    for entry in entries:
+        path = Path(entry)
+        if path.is_dir():
+            files += [f for f in walk.walk(path).files if f.suffix.lower() in (".yaml", ".yml", ".json")]
+        else:
+            walk.regular_file(path)
+            files.append(path)
+    return files
+
+
+def _conftest_reports(
+    targets: Sequence[Path], settings: Settings, policies: Sequence[str], limits: object, notes: list[str]
+) -> list[Report]:
+    from gate.checks.rego import check as rego
+    from gate.checks.rego.limits import Limits
+
+    assert isinstance(limits, Limits)
     result = rego.run(
         targets,
-        policies=settings.policy,
+        policies=policies,
         namespaces=settings.namespaces,
         all_namespaces=settings.all_namespaces,
         data=[Path(d) for d in settings.data],
         root=Path.cwd(),
-        limits=Limits(*bounds) if bounds else Limits(),
+        limits=limits,
     )
     if result.unevaluated:
         # Conftest passes over such packages in silence: a misspelt `package` would look like a pass.

@@ -44,6 +44,7 @@ class Settings:
     kev: tuple[str, ...] = ()
     epss: tuple[str, ...] = ()
     epss_threshold: float | None = None
+    inventory: tuple[str, ...] = ()
 
 
 def _fail_on(text: str) -> Severity | None:
@@ -71,6 +72,7 @@ def merge(args: argparse.Namespace, config: GateConfig) -> Settings:
         kev=tuple(getattr(args, "kev", None) or ()) + config.kev,
         epss=tuple(getattr(args, "epss", None) or ()) + config.epss,
         epss_threshold=_threshold(getattr(args, "epss_threshold", None), config.epss_threshold),
+        inventory=tuple(getattr(args, "inventory", None) or ()) + config.inventory,
     )
 
 

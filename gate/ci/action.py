@@ -62,6 +62,7 @@ GATE_INPUTS: tuple[Input, ...] = (
     Input("namespace", Kind.LIST, "--namespace"),
     Input("all-namespaces", Kind.FLAG, "--all-namespaces"),
     Input("data", Kind.LIST, "--data"),
+    Input("inventory", Kind.LIST, "--inventory"),
     Input("fail-on", Kind.VALUE, "--fail-on"),
     Input("only-fixed", Kind.FLAG, "--only-fixed"),
     Input("ignore-file", Kind.LIST, "--ignore-file"),

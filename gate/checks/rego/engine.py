@@ -96,7 +96,7 @@ def load(
     for display, source in files:
         reads_file_info = reads_file_info or may_read_file_info(source)
         step(display, "compiling the policy")
-        _add_module(engine, display, source, rego_version)
+        add_module(engine, display, source, rego_version)
     modules = _modules(engine)
     from gate.checks.rego import static as rego_static
 
@@ -153,7 +153,7 @@ def _read(path: Path, display: str) -> str:
         raise PolicyError(f"cannot read policy: {exc}", path=display) from exc
 
 
-def _add_module(engine: Any, display: str, source: str, rego_version: str) -> None:
+def add_module(engine: Any, display: str, source: str, rego_version: str) -> None:
     """Add one file as v1 or v0: `import rego.v1` means v1, `import future.keywords` means v0, otherwise v1
     first (Conftest >= 0.60's default) and v0 when v1 cannot parse it, so old policies keep working."""
     order = _version_order(source, rego_version)
