@@ -156,7 +156,10 @@ def _read(path: Path, display: str) -> str:
 def add_module(engine: Any, display: str, source: str, rego_version: str) -> None:
     """Add one file as v1 or v0: `import rego.v1` means v1, `import future.keywords` means v0, otherwise v1
     first (Conftest >= 0.60's default) and v0 when v1 cannot parse it, so old policies keep working."""
+    from gate.checks.rego.compat import spell_out_imported_calls
+
     order = _version_order(source, rego_version)
+    source = spell_out_imported_calls(source)
     errors: list[RuntimeError] = []
     for v0 in order:
         engine.set_rego_v0(v0)

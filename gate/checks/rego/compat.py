@@ -1,0 +1,67 @@
+"""Rego that OPA runs and regorus 0.9 does not, respelled before compiling: calls through imports, deprecated
+built-ins.
+
+OPA resolves `import data.lib.helpers.is_update` then `is_update(x)`, or `import data.lib.helpers as h` then
+`h.name(x)`; regorus 0.9 answers "could not find function" for both, while `data.lib.helpers.is_update(x)` works.
+Gatekeeper's library and many Conftest policy sets call their libs this way, so before a module is compiled
+every call whose head is a data import's name is rewritten to the import's full path. Strings and comments are
+left alone; lines never move, so regorus's line numbers stay the author's (columns after a rewritten call shift).
+Rule references through imports (`helpers.allowed`, no call) already work and are not touched.
+
+OPA still accepts the deprecated `re_match` and `net.cidr_overlap` in Rego v0, and Gatekeeper templates (v0 by
+definition) use them; they are renamed to the built-ins they were deprecated for, unless the module defines a
+function of that name itself. Other deprecated built-ins (`any`, `all`, `set_diff`, `cast_*`) are left to fail
+with regorus's "could not find function", which names the file and line.
+"""
+
+from __future__ import annotations
+
+import re
+
+_IMPORT = re.compile(
+    r"^[ \t]*import[ \t]+data(?P<path>(?:\.[A-Za-z_]\w*)+)(?:[ \t]+as[ \t]+(?P<alias>[A-Za-z_]\w*))?[ \t]*(?:#.*)?$",
+    re.M,
+)
+# Strings and comments match first and come back unchanged; a call head must not follow `.` or a word character,
+# so `data.lib.f(` and `x.alias(` keep their meaning.
+_TOKEN = re.compile(
+    r'"(?:\\.|[^"\\\n])*"|`[^`]*`|#[^\n]*|(?<![\w.])(?P<head>[A-Za-z_]\w*)(?P<tail>(?:\.[A-Za-z_]\w*)*)\('
+)
+
+
+_RENAMED = {"re_match": "regex.match", "net.cidr_overlap": "net.cidr_contains"}
+
+
+def _defines(source: str, name: str) -> bool:
+    # A definition's head is followed by a body or a value; a call on a line of its own is not.
+    head = rf"^[ \t]*{re.escape(name)}[ \t]*\([^()\n]*\)[ \t]*(?:\{{|:?=(?!=)|if\b)"
+    return re.search(head, source, re.M) is not None
+
+
+def imported_names(source: str) -> dict[str, str]:
+    """The name each `import data...` statement binds, with the full `data.` path it stands for."""
+    names: dict[str, str] = {}
+    for m in _IMPORT.finditer(source):
+        path = "data" + m["path"]
+        names[m["alias"] or path.rsplit(".", 1)[1]] = path
+    return names
+
+
+def spell_out_imported_calls(source: str) -> str:
+    """`source` with every call through a data import written with the import's full path, and deprecated
+    built-ins under their current names."""
+    names = imported_names(source)
+    renamed = {old: new for old, new in _RENAMED.items() if old in source and not _defines(source, old)}
+    if not names and not renamed:
+        return source
+
+    def replace(m: re.Match[str]) -> str:
+        head = m["head"]
+        if head is None:
+            return m[0]
+        if head in names:
+            return names[head] + m["tail"] + "("
+        new = renamed.get(head + m["tail"])
+        return new + "(" if new else m[0]
+
+    return _TOKEN.sub(replace, source)

@@ -1,0 +1,97 @@
+"""Functions called through `import data...` (the Gatekeeper library's and many Conftest sets' style) and the
+deprecated built-ins Gatekeeper templates use run on regorus as OPA runs them; strings, comments and non-call
+references are not touched."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import regorus
+
+from gate.checks.rego.engine import add_module
+from gate.checks.rego.compat import imported_names, spell_out_imported_calls
+
+LIB = (
+    "package lib.helpers\n"
+    'is_update(review) if review.operation == "UPDATE"\n'
+    'tag(x) := concat("-", [x, "t"])\n'
+    "allowed := {\"a\"}\n"
+)
+
+
+def evaluate(policy: str, review: dict[str, str]) -> object:
+    engine = regorus.Engine()
+    add_module(engine, "lib.rego", LIB, "")
+    add_module(engine, "policy.rego", policy, "")
+    engine.set_input_json(json.dumps({"review": review}))
+    return json.loads(engine.eval_rule_as_json("data.t.violation"))
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        # the function itself imported
+        'package t\nimport data.lib.helpers.is_update\nimport data.lib.helpers.tag\n'
+        'violation contains tag("u") if is_update(input.review)\n',
+        # the package imported under an alias
+        'package t\nimport data.lib.helpers as h\nviolation contains h.tag("u") if h.is_update(input.review)\n',
+        # the package imported under its last segment, Rego v0 with a trailing comment on the import
+        'package t\nimport data.lib.helpers  # the shared helpers\n'
+        'violation[helpers.tag("u")] { helpers.is_update(input.review) }\n',
+    ],
+)
+def test_imported_function_calls_evaluate_like_opa(policy: str) -> None:
+    assert evaluate(policy, {"operation": "UPDATE"}) == ["u-t"]
+    assert evaluate(policy, {"operation": "CREATE"}) == []
+
+
+def test_without_the_rewrite_regorus_cannot_find_the_function() -> None:
+    # Guards the reason the module exists: if regorus learns to resolve these, the rewrite can go.
+    engine = regorus.Engine()
+    engine.add_policy("lib.rego", LIB)
+    engine.add_policy("p.rego", "package t\nimport data.lib.helpers as h\nviolation contains h.tag(\"u\") if true\n")
+    with pytest.raises(RuntimeError, match="could not find function"):
+        engine.eval_rule_as_json("data.t.violation")
+
+
+def test_strings_comments_rule_refs_and_other_heads_are_kept() -> None:
+    source = (
+        "package t\nimport data.lib.helpers as h\nimport input.review\n"
+        '# h.tag("comment") stays\n'
+        'msg := "h.tag(x) in a string"\n'
+        "raw := `h.tag(raw)`\n"
+        'ok if h.allowed["a"]\n'
+        'other := x.h("y")\n'
+        'full := data.lib.helpers.tag("z")\n'
+        'called := h.tag("w")\n'
+    )
+    out = spell_out_imported_calls(source)
+    assert out.count("\n") == source.count("\n")
+    assert '# h.tag("comment") stays' in out
+    assert '"h.tag(x) in a string"' in out
+    assert "`h.tag(raw)`" in out
+    assert 'ok if h.allowed["a"]' in out
+    assert 'x.h("y")' in out
+    assert 'full := data.lib.helpers.tag("z")' in out
+    assert 'called := data.lib.helpers.tag("w")' in out
+
+
+def test_only_data_imports_bind_names() -> None:
+    source = "package t\nimport rego.v1\nimport future.keywords.in\nimport input.review as r\nimport data.a.b\n"
+    assert imported_names(source) == {"b": "data.a.b"}
+    assert spell_out_imported_calls("package t\nf(x) := x\ny := f(1)\n") == "package t\nf(x) := x\ny := f(1)\n"
+
+
+@pytest.mark.parametrize(
+    ("call", "expected"),
+    [('re_match("^a", input.review.operation)', ["u-t"]), ('net.cidr_overlap("10.0.0.0/8", "10.1.0.0/16")', ["u-t"])],
+)
+def test_deprecated_builtins_gatekeeper_templates_use_run_in_rego_v0(call: str, expected: list[str]) -> None:
+    policy = f'package t\nimport data.lib.helpers\nviolation[helpers.tag("u")] {{ {call} }}\n'
+    assert evaluate(policy, {"operation": "abc"}) == expected
+
+
+def test_a_module_defining_re_match_keeps_its_own() -> None:
+    source = "package t\nre_match(a, b) := true\nx := re_match(1, 2)\n"
+    assert spell_out_imported_calls(source) == source
