@@ -51,6 +51,15 @@ def require_tool(name: str) -> str:
     return found
 
 
+def go_tool(name: str) -> str:
+    """A reference tool built by .ci/build-go-tools.sh (gator, conftest, opa), or skip/fail as `missing` does."""
+    root = Path(os.environ.get("CONTAINER_GATE_TOOLS") or Path.home() / ".cache" / "container-gate" / "go")
+    path = root / "bin" / name
+    if not path.is_file():
+        missing(f"{name} (build it with .ci/build-go-tools.sh {name})")
+    return str(path)
+
+
 @pytest.fixture
 def corpus() -> Path:
     """Fixture form of `corpus_dir()`."""

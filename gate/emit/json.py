@@ -75,6 +75,7 @@ def _finding(d: Decision) -> dict[str, Any]:
         "epss_percentile": _percentile(f) if f.epss is not None else None,
         "kev": f.kev,
         "kev_details": _kev_details(f) if f.kev else None,
+        "properties": dict(f.properties),
         "sightings": [
             {
                 "tool": s.tool,
