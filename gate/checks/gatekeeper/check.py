@@ -63,7 +63,8 @@ def run(
     namespaces = namespaces_of(every)
     subjects = [s for v, p, line in read if (s := subject(v, _relative(p, root), line, namespaces)) is not None]
     notes: list[str] = []
-    pairs = _pairs(subjects, gatekeeper.constraints, namespaces, notes)
+    undecided: list[Violation] = []
+    pairs = _pairs(subjects, gatekeeper.constraints, namespaces, undecided)
     unused = sorted(
         {t.name for t in gatekeeper.templates} - {_template_of(gatekeeper, c).name for c in gatekeeper.constraints}
     )
@@ -76,6 +77,7 @@ def run(
         inventory([o for o in every if is_object(o)]) if any(t.reads_inventory for t in gatekeeper.templates) else {}
     )
     violations = _evaluate(subjects, pairs, gatekeeper, objects, limits, workers) if pairs else []
+    violations += undecided
     by_subject: dict[int, list[Finding]] = {}
     for v in violations:
         constraint = gatekeeper.constraints[v.constraint]
@@ -92,20 +94,24 @@ def _template_of(gatekeeper: Gatekeeper, constraint: Constraint) -> Template:
 
 
 def _pairs(
-    subjects: Sequence[Subject], constraints: Sequence[Constraint], namespaces: dict[str, Any], notes: list[str]
+    subjects: Sequence[Subject],
+    constraints: Sequence[Constraint],
+    namespaces: dict[str, Any],
+    undecided: list[Violation],
 ) -> dict[int, list[int]]:
-    """Constraint indices per subject index, in constraint order, for every pair `spec.match` selects."""
+    """Constraint indices per subject index, in constraint order, for every pair `spec.match` selects. A pair
+    the matcher cannot decide (a namespaceSelector whose Namespace was not read) goes to `undecided` as a
+    violation saying so: gator reports the same pair as a failed review, and a gate must not pass what it could
+    not check."""
     pairs: dict[int, list[int]] = {}
-    problems: set[str] = set()
     for si, s in enumerate(subjects):
         ns = str((s.obj.get("metadata") or {}).get("namespace") or "")
         for ci, c in enumerate(constraints):
             selected, problem = matches(c.match, s.obj, namespaces.get(ns))
             if problem:
-                problems.add(f"{c.kind}/{c.name}: {problem}")
+                undecided.append(Violation(si, ci, f"cannot review {s.label}: {problem} (add it with --inventory)", ""))
             if selected:
                 pairs.setdefault(si, []).append(ci)
-    notes += sorted(problems)
     return pairs
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gate.checks.gatekeeper.parameters import problem, schema_of
 from gate.errors import InputError, PolicyError
 
 TEMPLATE_GROUP = "templates.gatekeeper.sh/"
@@ -16,6 +17,7 @@ TARGET = "admission.k8s.gatekeeper.sh"
 _PACKAGE = re.compile(r"^\s*package\s+([A-Za-z_][\w.]*)", re.M)
 _EXTERNAL_DATA = re.compile(r"\bexternal_data\s*\(")
 _YAML = (".yaml", ".yml", ".json")
+_DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +35,10 @@ class Template:
     path: str
     line: int | None
     reads_inventory: bool
+    schema: dict[str, Any] | None = None
+    """`spec.crd.spec.validation.openAPIV3Schema`: what a constraint's parameters must look like."""
+    strict: bool = True
+    """templates.gatekeeper.sh/v1: undeclared parameter fields are refused (v1beta1's legacy schema allows them)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +131,16 @@ def load(entries: Sequence[str], *, skip: Sequence[str] = ()) -> Gatekeeper:
             raise PolicyError(
                 f"constraint of kind {kind!r}: no ConstraintTemplate among the policies defines it", path=path
             )
-        loaded.append(_constraint(value, path, line))
+        constraint = _constraint(value, path, line)
+        template = kinds[kind]
+        refused = problem(constraint.parameters, template.schema, strict=template.strict)
+        if refused:
+            raise PolicyError(
+                f"constraint {kind}/{constraint.name} {refused} (ConstraintTemplate {template.name}); "
+                "Gatekeeper would refuse it",
+                path=path,
+            )
+        loaded.append(constraint)
     return Gatekeeper(tuple(templates), tuple(loaded))
 
 
@@ -140,6 +155,9 @@ def _template(value: dict[str, Any], path: str, line: int | None) -> Template:
     name = str((value.get("metadata") or {}).get("name") or "")
     kind = _kind_of(value, path)
     where = f"ConstraintTemplate {name}"
+    if name != kind.lower():
+        # Gatekeeper (and gator) refuse such a template; finding out in CI beats finding out at apply time.
+        raise PolicyError(f"{where}: its name must be the lowercase of its kind {kind} ({kind.lower()})", path=path)
     targets = (value.get("spec") or {}).get("targets") or []
     target = next((t for t in targets if isinstance(t, dict) and t.get("target") == TARGET), None)
     if target is None:
@@ -155,7 +173,8 @@ def _template(value: dict[str, Any], path: str, line: int | None) -> Template:
             path=path,
         )
     reads = any("data.inventory" in text for text in (rego, *libs))
-    return Template(name, kind, package.group(1), rego, libs, version, path, line, reads)
+    strict = str(value.get("apiVersion", "")).endswith("/v1")
+    return Template(name, kind, package.group(1), rego, libs, version, path, line, reads, schema_of(value), strict)
 
 
 def _code(target: dict[str, Any], where: str, path: str) -> tuple[str, tuple[str, ...], str]:
@@ -193,6 +212,12 @@ def _constraint(value: dict[str, Any], path: str, line: int | None) -> Constrain
     if not isinstance(spec, dict):
         raise InputError("constraint spec must be a map", path=path)
     name = str((value.get("metadata") or {}).get("name") or "")
+    if len(name) > 253 or not _DNS_SUBDOMAIN.fullmatch(name):
+        raise PolicyError(
+            f"constraint {value.get('kind')}/{name}: the name must be a lowercase RFC 1123 subdomain "
+            "(letters, digits, '-' and '.'), as Kubernetes requires",
+            path=path,
+        )
     action = str(spec.get("enforcementAction") or "deny")
     if action == "scoped":
         # Scoped actions name several enforcement points; in CI the strongest of them decides.

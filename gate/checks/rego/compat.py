@@ -10,8 +10,9 @@ Rule references through imports (`helpers.allowed`, no call) already work and ar
 
 OPA still accepts the deprecated `re_match` and `net.cidr_overlap` in Rego v0, and Gatekeeper templates (v0 by
 definition) use them; they are renamed to the built-ins they were deprecated for, unless the module defines a
-function of that name itself. Other deprecated built-ins (`any`, `all`, `set_diff`, `cast_*`) are left to fail
-with regorus's "could not find function", which names the file and line.
+function of that name itself; the deprecated `any` and `all` become functions appended to the module. Other
+deprecated built-ins (`set_diff`, `cast_*`) are left to fail with regorus's "could not find function", which
+names the file and line.
 """
 
 from __future__ import annotations
@@ -30,6 +31,13 @@ _TOKEN = re.compile(
 
 
 _RENAMED = {"re_match": "regex.match", "net.cidr_overlap": "net.cidr_contains"}
+# OPA's deprecated `any`/`all` (true when some/every element of an array or set is `true`; `all` of nothing is
+# true), which regorus lacks; Gatekeeper's library still calls them. Each becomes a function appended to the
+# module, after its last line so no line moves; `:=` reads the same in Rego v0 and v1.
+_SUPPLIED = {
+    "any": ("cg_compat_any", "cg_compat_any(c) := count([e | e := c[_]; e == true]) > 0"),
+    "all": ("cg_compat_all", "cg_compat_all(c) := count([e | e := c[_]; e != true]) == 0"),
+}
 
 
 def _defines(source: str, name: str) -> bool:
@@ -52,8 +60,10 @@ def spell_out_imported_calls(source: str) -> str:
     built-ins under their current names."""
     names = imported_names(source)
     renamed = {old: new for old, new in _RENAMED.items() if old in source and not _defines(source, old)}
+    renamed |= {old: new for old, (new, _) in _SUPPLIED.items() if old in source and not _defines(source, old)}
     if not names and not renamed:
         return source
+    used: set[str] = set()
 
     def replace(m: re.Match[str]) -> str:
         head = m["head"]
@@ -62,6 +72,11 @@ def spell_out_imported_calls(source: str) -> str:
         if head in names:
             return names[head] + m["tail"] + "("
         new = renamed.get(head + m["tail"])
-        return new + "(" if new else m[0]
+        if new is None:
+            return m[0]
+        used.add(head + m["tail"])
+        return new + "("
 
-    return _TOKEN.sub(replace, source)
+    out = _TOKEN.sub(replace, source)
+    supplied = [_SUPPLIED[name][1] for name in sorted(used) if name in _SUPPLIED]
+    return out + "".join(f"\n{definition}" for definition in supplied) + ("\n" if supplied else "")

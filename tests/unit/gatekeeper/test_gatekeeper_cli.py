@@ -239,3 +239,21 @@ def test_a_violation_set_of_non_objects_is_an_error(tmp_path: Path, capsys: pyte
     code, _, err = gate(tmp_path, capsys, pod, "--policy", t, "--policy", c)
     assert code == 2
     assert "cgnolatest" in err and "msg" in err
+
+
+def test_a_namespace_selector_without_its_namespace_is_not_a_silent_pass(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # gator reports this pair as a failed review ("namespace selector for namespace-scoped object but missing
+    # Namespace"); the gate reports it too, on the object, with what to add.
+    t = write(tmp_path, "template.yaml", TEMPLATE)
+    c = write(tmp_path, "constraint.yaml", constraint() + "    namespaceSelector: {matchLabels: {team: a}}\n")
+    pod = write(tmp_path, "pod.yaml", POD)
+    code, found, _ = gate(tmp_path, capsys, pod, "--policy", t, "--policy", c, "--fail-on", "HIGH")
+    assert code == 1
+    [finding] = gk(found)
+    assert finding["title"].startswith("cannot review Pod/prod/web: namespaceSelector needs the Namespace 'prod'")
+    assert "--inventory" in finding["title"]
+    ns = write(tmp_path, "ns.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: prod, labels: {team: b}}\n")
+    code, found, _ = gate(tmp_path, capsys, pod, "--policy", t, "--policy", c, "--inventory", ns, "--fail-on", "HIGH")
+    assert (code, gk(found)) == (0, [])

@@ -9,14 +9,15 @@ import json
 import pytest
 import regorus
 
-from gate.checks.rego.engine import add_module
 from gate.checks.rego.compat import imported_names, spell_out_imported_calls
+from gate.checks.rego.engine import add_module
+from gate.errors import PolicyError
 
 LIB = (
     "package lib.helpers\n"
     'is_update(review) if review.operation == "UPDATE"\n'
     'tag(x) := concat("-", [x, "t"])\n'
-    "allowed := {\"a\"}\n"
+    'allowed := {"a"}\n'
 )
 
 
@@ -32,12 +33,12 @@ def evaluate(policy: str, review: dict[str, str]) -> object:
     "policy",
     [
         # the function itself imported
-        'package t\nimport data.lib.helpers.is_update\nimport data.lib.helpers.tag\n'
+        "package t\nimport data.lib.helpers.is_update\nimport data.lib.helpers.tag\n"
         'violation contains tag("u") if is_update(input.review)\n',
         # the package imported under an alias
         'package t\nimport data.lib.helpers as h\nviolation contains h.tag("u") if h.is_update(input.review)\n',
         # the package imported under its last segment, Rego v0 with a trailing comment on the import
-        'package t\nimport data.lib.helpers  # the shared helpers\n'
+        "package t\nimport data.lib.helpers  # the shared helpers\n"
         'violation[helpers.tag("u")] { helpers.is_update(input.review) }\n',
     ],
 )
@@ -50,7 +51,7 @@ def test_without_the_rewrite_regorus_cannot_find_the_function() -> None:
     # Guards the reason the module exists: if regorus learns to resolve these, the rewrite can go.
     engine = regorus.Engine()
     engine.add_policy("lib.rego", LIB)
-    engine.add_policy("p.rego", "package t\nimport data.lib.helpers as h\nviolation contains h.tag(\"u\") if true\n")
+    engine.add_policy("p.rego", 'package t\nimport data.lib.helpers as h\nviolation contains h.tag("u") if true\n')
     with pytest.raises(RuntimeError, match="could not find function"):
         engine.eval_rule_as_json("data.t.violation")
 
@@ -94,4 +95,36 @@ def test_deprecated_builtins_gatekeeper_templates_use_run_in_rego_v0(call: str, 
 
 def test_a_module_defining_re_match_keeps_its_own() -> None:
     source = "package t\nre_match(a, b) := true\nx := re_match(1, 2)\n"
+    assert spell_out_imported_calls(source) == source
+
+
+@pytest.mark.parametrize(
+    ("values", "want_any", "want_all"),
+    [("[true, false]", True, False), ("[false]", False, False), ("[true, true]", True, True), ("[]", False, True)],
+)
+def test_deprecated_any_and_all_answer_as_opa(values: str, want_any: bool, want_all: bool) -> None:
+    # OPA's documented semantics of the deprecated built-ins: any/all over the `true` elements; all([]) is true.
+    policy = (
+        "package t\n"
+        f'violation["any"] {{ any({values}) }}\n'
+        f'violation["all"] {{ all({values}) }}\n'
+        f'violation["not-any"] {{ not any({values}) }}\n'
+    )
+    got = set(evaluate(policy, {}))  # type: ignore[call-overload]
+    assert ("any" in got) is want_any
+    assert ("not-any" in got) is not want_any
+    assert ("all" in got) is want_all
+
+
+def test_supplied_builtins_keep_every_line_where_it_was() -> None:
+    source = "package t\nviolation[m] {\n  not any([false])\n  m := 1 +\n}\n"
+    rewritten = spell_out_imported_calls(source)
+    assert rewritten.splitlines()[:5] == [line.replace("any(", "cg_compat_any(") for line in source.splitlines()]
+    engine = regorus.Engine()
+    with pytest.raises(PolicyError, match="line 5"):  # the syntax error is still reported on the author's line
+        add_module(engine, "policy.rego", source, "")
+
+
+def test_a_module_defining_any_keeps_its_own() -> None:
+    source = "package t\nany(xs) := count(xs) > 1\nx := any([1, 2])\n"
     assert spell_out_imported_calls(source) == source
