@@ -104,6 +104,11 @@ def parse_trivyignore(text: str, origin: str) -> tuple[IgnoreEntry, ...]:
 
 
 def _structured(doc: Any, origin: str) -> tuple[IgnoreEntry, ...]:
+    from gate.decide import harbor
+
+    if harbor.is_harbor(doc):
+        ids, expires = harbor.allowlist_ids(doc, origin)
+        return tuple(IgnoreEntry(id=i, reason=harbor.REASON, origin=origin, expires=expires) for i in ids)
     if isinstance(doc, dict) and set(doc) & set(_TRIVY_SECTIONS):
         return tuple(
             _entry(item, origin, f"{section}[{i}]", kind=_TRIVY_SECTIONS[section])
@@ -145,7 +150,11 @@ def read_ignore_file(path: Path) -> tuple[IgnoreEntry, ...]:
         raise ConfigError("ignore file not found", path=str(path)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read ignore file: {exc}", path=str(path)) from None
-    if all(_LINE.match(line.split("#", 1)[0].strip()) for line in text.splitlines() if line.split("#", 1)[0].strip()):
+    # JSON first: Harbor's API answers on one line without spaces, which would otherwise read as a .trivyignore id.
+    structured = text.lstrip().startswith(("{", "["))
+    if not structured and all(
+        _LINE.match(line.split("#", 1)[0].strip()) for line in text.splitlines() if line.split("#", 1)[0].strip()
+    ):
         return parse_trivyignore(text, str(path))
     doc = load_file(path)
     return _structured(doc, str(path))

@@ -22,7 +22,9 @@ import requests
 from tests.conftest import missing
 
 REGISTRY_BIN = "/usr/bin/docker-registry"
-TOKEN_USER, TOKEN_PASSWORD = "ci", "s3cret-pass"
+# Harbor robot accounts are named `robot$<name>` (`robot$<project>+<name>` in a project); the token service
+# below checks Basic credentials as Harbor's does, so every authenticated test runs as one.
+TOKEN_USER, TOKEN_PASSWORD = "robot$shop+nightly", "s3cret-pass"
 
 
 def require_registry() -> str:

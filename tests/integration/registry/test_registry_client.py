@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from remediate.credentials import from_docker_config
+from remediate.credentials import collect, env_key, from_docker_config
 from remediate.errors import RegistryError
 from remediate.imageref import parse
 from remediate.registry import Credential, OciRegistryClient, retrying_session
@@ -185,3 +185,23 @@ def test_429_that_never_ends_becomes_a_registry_error(counted: Counted, front: C
         client.list_tags(parse("many"))
     assert err.value.status == 429 and proxy.seen == 4  # the first try and three retries
     assert f"mirror {proxy.url}" in err.value.diagnostics()
+
+
+def test_harbor_robot_account_from_the_environment_reaches_the_token_service_intact(
+    token_registry: tuple[RegistryServer, TokenIssuer], token_images: dict[str, str], counted: Counted
+) -> None:
+    # `$` and `+` in a Harbor robot name must survive the variable, the Basic header and the token request.
+    server, issuer = token_registry
+    host = f"localhost:{server.port}"
+    key = env_key(host)
+    assert key is not None
+    env = {
+        f"CONTAINER_GATE_REGISTRY_{key}_USERNAME": TOKEN_USER,
+        f"CONTAINER_GATE_REGISTRY_{key}_PASSWORD": TOKEN_PASSWORD,
+    }
+    creds, _ = collect(env, {host})
+    assert TOKEN_USER.startswith("robot$") and creds[host].username == TOKEN_USER
+    client = OciRegistryClient(counted.session, credentials=creds.get)
+    assert client.digest(parse(f"{host}/private/app:1.0.0"), "1.0.0") == token_images["private"]
+    expected = "Basic " + base64.b64encode(f"{TOKEN_USER}:{TOKEN_PASSWORD}".encode()).decode()
+    assert issuer.requests[-1]["authorization"] == expected
