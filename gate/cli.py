@@ -51,7 +51,12 @@ def _add_gate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="lowest severity that blocks (default HIGH; NONE never blocks)",
     )
     p.add_argument("--only-fixed", action="store_true", default=False, help="only vulnerabilities with a fix can block")
-    p.add_argument("--ignore-file", action="append", metavar="FILE", help=".trivyignore[.yaml], our YAML list, or a Harbor CVE allowlist (system or project JSON)")
+    p.add_argument(
+        "--ignore-file",
+        action="append",
+        metavar="FILE",
+        help=".trivyignore[.yaml], our YAML list, or a Harbor CVE allowlist (system or project JSON)",
+    )
     p.add_argument("--vex", action="append", metavar="FILE", help="OpenVEX document (repeatable)")
     p.add_argument("--baseline", metavar="FILE", help="an earlier --json result: only new findings can block")
     p.add_argument(
