@@ -174,12 +174,20 @@ def _check(
     workers: int | None = None,
 ) -> tuple[tuple[CheckResult, ...], tuple[str, ...]]:
     doing = f"evaluating {', '.join(policies)}"
+    from gate.checks.rego import review_set
+    from gate.checks.rego.engine import policy_files
+
+    partners = ""
+    if review_set.uses_review_set([source for _, source in policy_files(policies)]):
+        partners = json.dumps({review_set.KEY: review_set.review_set(inputs)})
 
     # Compiling is inside the bounds too: regorus's parser is exponential in nesting depth. Each worker compiles
     # once and evaluates one contiguous share of the inputs, so joining the shares keeps the sequential order.
     def work_on(share: Sequence[Path]) -> Callable[[Progress], tuple[tuple[CheckResult, ...], tuple[str, ...]]]:
         def work(progress: Progress) -> tuple[tuple[CheckResult, ...], tuple[str, ...]]:
             compiled = load(policies, data=data, rego_version=rego_version, progress=progress)
+            if partners:
+                compiled.engine.add_data_json(partners)
             selected = select_namespaces(compiled, namespaces, all_namespaces=all_namespaces)
             selected += tuple(ns for ns in _builtin_namespaces(compiled, policies) if ns not in selected)
             out: list[CheckResult] = []

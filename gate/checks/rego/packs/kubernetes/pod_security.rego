@@ -192,3 +192,16 @@ deny_namespace_pod_security contains result if {
 		[subject],
 	))
 }
+
+# audit and warn at the same level make Pod Security Admission say so in the audit log and to kubectl too
+# (kubernetes.io/docs/concepts/security/pod-security-admission/#pod-security-admission-labels-for-namespaces).
+deny_namespace_pod_security contains result if {
+	input.kind == "Namespace"
+	some mode in ["audit", "warn"]
+	label_key := concat("", ["pod-security.kubernetes.io/", mode])
+	object.get(input, ["metadata", "labels", label_key], "") != "restricted"
+	result := finding("k8s/namespace-pod-security", "LOW", sprintf(
+		"%s: should carry the label %s: restricted, so Pod Security Admission also reports what enforce would reject",
+		[subject, label_key],
+	))
+}
