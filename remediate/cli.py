@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -49,6 +50,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="FIRST EPSS scores CSV, plain or .gz (repeatable): among the rest, likelier exploits go first",
     )
     p.add_argument("--update", choices=("patch", "minor", "major"), help="how far a tag may move (default minor)")
+    p.add_argument(
+        "--require-signature",
+        action="store_true",
+        help="propose only bases whose digest carries a cosign signature (verified with --cosign-key)",
+    )
+    p.add_argument(
+        "--cosign-key", metavar="PUBKEY", help="cosign public key (PEM, ECDSA or RSA) signatures must verify with"
+    )
     p.add_argument(
         "--pin-digest",
         action=argparse.BooleanOptionalAction,
@@ -128,6 +137,15 @@ def _run(args: argparse.Namespace) -> int:
         config=conf,
     )
     client, notes = _registry_client(mirrors)
+    if args.cosign_key and not args.require_signature:
+        raise ConfigError("--cosign-key verifies the signatures --require-signature asks for: give both")
+    if args.require_signature:
+        from remediate import signatures
+
+        key = signatures.load_key(Path(args.cosign_key)) if args.cosign_key else None
+        if key is None:
+            notes.append("--require-signature without --cosign-key: a signature is looked for, not verified")
+        options = replace(options, signatures=lambda ref: signatures.checker(client, ref, key))
     try:
         result = plan([Path(p) for p in args.paths], registry=client, findings=reports, options=options)
     finally:

@@ -5,7 +5,7 @@ Every client arrives as an argument; nothing here reads argv or the environment.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,7 +15,7 @@ from remediate.config import RemediateConfig
 from remediate.errors import RegistryError
 from remediate.findings import ImageFindings, match
 from remediate.imageref import format_ref, locate
-from remediate.model import BaseImageUse, Bump, FileEdit, Plan, SkippedImage
+from remediate.model import BaseImageUse, Bump, FileEdit, ImageRef, Plan, SkippedImage
 from remediate.registry import RegistryClient
 from remediate.select import decide
 
@@ -27,6 +27,8 @@ class Options:
     update: str = "minor"
     pin: bool | None = None
     config: RemediateConfig = field(default_factory=RemediateConfig)
+    signatures: Callable[[ImageRef], Callable[[str], str | None]] | None = None
+    """`--require-signature`: for an image, the check a candidate's digest must pass (remediate.signatures)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +120,7 @@ def _decide(
             pin=opts.pin,
             fixes=fixes,
             digest_of=lambda tag: registry.digest(use.ref, tag),
+            accept=opts.signatures(use.ref) if opts.signatures is not None else None,
         )
     except RegistryError as exc:
         return SkippedImage(use.file, use.line, use.resolved, exc.diagnostics(), registry_error=True)

@@ -162,6 +162,58 @@ class OciRegistryClient:
         base = self.base_url(ref.registry)
         return _remembered(self._digests, (base, ref.repository, tag), lambda: self._fetch_digest(ref, base, tag))
 
+    def manifest(self, ref: ImageRef, reference: str) -> dict[str, Any] | None:
+        """The manifest (or index) a tag or digest names, as JSON; None when the registry has none (404).
+        Fetched by digest, its bytes must hash to that digest."""
+        base = self.base_url(ref.registry)
+        url = f"{base}/v2/{ref.repository}/manifests/{reference}"
+        headers = {"Accept": ", ".join(MANIFEST_TYPES)}
+        body = self._small(self._optional("GET", url, ref, f"read manifest {reference} of", headers), ref, base)
+        if body is None:
+            return None
+        _check_digest(body, reference, self._error(ref, base, f"read manifest {reference} of", "digest mismatch"))
+        return _json_bytes(body, ref, base, self._error)
+
+    def blob(self, ref: ImageRef, digest: str) -> bytes | None:
+        """A small blob (a signature payload) by digest, checked against it; None when absent."""
+        base = self.base_url(ref.registry)
+        url = f"{base}/v2/{ref.repository}/blobs/{digest}"
+        body = self._small(self._optional("GET", url, ref, f"read blob {digest} of"), ref, base)
+        if body is not None:
+            _check_digest(body, digest, self._error(ref, base, f"read blob {digest} of", "digest mismatch"))
+        return body
+
+    def referrers(self, ref: ImageRef, digest: str, artifact_type: str) -> list[dict[str, Any]] | None:
+        """OCI 1.1 referrers of `digest` with that artifact type; None when the registry has no referrers API."""
+        base = self.base_url(ref.registry)
+        url = f"{base}/v2/{ref.repository}/referrers/{digest}?{urlencode({'artifactType': artifact_type})}"
+        resp = self._optional("GET", url, ref, f"list referrers of {digest} in")
+        body = self._small(resp, ref, base)
+        if body is None or resp is None or "json" not in resp.headers.get("Content-Type", "json"):
+            return None
+        index = _json_bytes(body, ref, base, self._error)
+        manifests = index.get("manifests")
+        return [m for m in manifests if isinstance(m, dict)] if isinstance(manifests, list) else []
+
+    def _optional(
+        self, method: str, url: str, ref: ImageRef, operation: str, headers: dict[str, str] | None = None
+    ) -> requests.Response | None:
+        try:
+            return self._request(method, url, ref, operation, headers=headers)
+        except RegistryError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def _small(self, resp: requests.Response | None, ref: ImageRef, base: str) -> bytes | None:
+        # A registry chosen by a pull request's Dockerfile may answer with anything: signatures and their
+        # manifests are a few KiB, so a megabyte is refused rather than held.
+        if resp is None:
+            return None
+        if len(resp.content) > MAX_SMALL_BODY:
+            raise self._error(ref, base, "read", f"an answer larger than {MAX_SMALL_BODY} bytes")
+        return resp.content
+
     def _fetch_tags(self, ref: ImageRef, base: str) -> tuple[str, ...]:
         url = f"{base}/v2/{ref.repository}/tags/list?n={self.page_size}"
         tags: list[str] = []
@@ -303,6 +355,26 @@ def _remembered(cache: dict[_Key, _Value | RegistryError], key: _Key, fetch: Cal
     if isinstance(found, RegistryError):
         raise found
     return found
+
+
+MAX_SMALL_BODY = 1 << 20
+
+
+def _check_digest(body: bytes, reference: str, error: RegistryError) -> None:
+    if reference.startswith("sha256:") and "sha256:" + hashlib.sha256(body).hexdigest() != reference:
+        raise error
+
+
+def _json_bytes(body: bytes, ref: ImageRef, base: str, error: Callable[..., RegistryError]) -> dict[str, Any]:
+    import json
+
+    try:
+        value = json.loads(body)
+    except (ValueError, RecursionError):
+        raise error(ref, base, "read", "an answer that is not JSON") from None
+    if not isinstance(value, dict):
+        raise error(ref, base, "read", "an answer that is not a JSON object")
+    return value
 
 
 def _basic(cred: Credential) -> str:

@@ -11,6 +11,9 @@ from remediate.model import BaseImageUse, Bump, ImageRef, SkippedImage
 from remediate.versioning import Rules, TagVersion, candidates, parse_tag
 
 DigestOf = Callable[[str], str]
+Accept = Callable[[str], "str | None"]
+MAX_SIGNATURE_PROBES = 10
+"""Candidates (best first) checked for a signature before the image is skipped."""
 MAX_DIGEST_PROBES = 50
 """Tags probed (newest first) to find which tag a digest-only reference follows."""
 
@@ -23,8 +26,12 @@ def decide(
     digest_of: DigestOf,
     pin: bool | None = None,
     fixes: tuple[str, ...] | None = None,
+    accept: Accept | None = None,
 ) -> Bump | SkippedImage:
     """Pick the newest allowed tag for `use`, and its digest when the reference is (or is to be) pinned.
+
+    `accept(digest)`: None when a candidate may be proposed (its signature verifies), else why not; each
+    refused candidate is passed over for the next best, and named in the bump's reason.
 
     `pin` None keeps what the file does; True adds digests; False drops them from `tag@digest`.
     `fixes` None means no findings were given (every base may move); a tuple holds the fixable
@@ -43,16 +50,31 @@ def decide(
     current = parse_tag(ref.tag)
     new_tag = ref.tag
     level = ""
+    passed: list[str] = []
     if current is not None:
         found = candidates(current, tags, rules)
-        if found:
+        if found and accept is not None:
+            for candidate in found[:MAX_SIGNATURE_PROBES]:
+                refused = accept(digest_of(candidate.tag))
+                if refused is None:
+                    new_tag, level = candidate.tag, candidate.level
+                    break
+                passed.append(f"{candidate.tag}: {refused}")
+            else:
+                return _skip(use, "no signed candidate: " + "; ".join(passed[:5]))
+        elif found:
             new_tag, level = found[0].tag, found[0].level
     new_digest = digest_of(new_tag) if keep_digest else None
+    if accept is not None and new_tag == ref.tag and new_digest is not None and new_digest != ref.digest:
+        refused = accept(new_digest)
+        if refused is not None:
+            return _skip(use, f"the new digest of {new_tag!r} is refused: {refused}")
     if new_tag == ref.tag and new_digest == ref.digest:
         if current is None:
             return _skip(use, f"tag {ref.tag!r} is not a version; nothing to compare it with")
         return _skip(use, f"up to date: no newer {rules.update}-level tag compatible with {ref.tag!r}")
-    return _bump(use, ref.with_version(new_tag, new_digest), _why(ref, new_tag, new_digest, level), fixes)
+    why = _why(ref, new_tag, new_digest, level) + (f" (passed over {'; '.join(passed[:3])})" if passed else "")
+    return _bump(use, ref.with_version(new_tag, new_digest), why, fixes)
 
 
 def _why(ref: ImageRef, new_tag: str, new_digest: str | None, level: str) -> str:

@@ -87,6 +87,8 @@ REMEDIATE_INPUTS: tuple[Input, ...] = (
     Input("update", Kind.VALUE, "--update"),
     Input("pin-digest", Kind.TRISTATE, "--pin-digest"),
     Input("registry-mirror", Kind.LIST, "--registry-mirror"),
+    Input("require-signature", Kind.FLAG, "--require-signature"),
+    Input("cosign-key", Kind.VALUE, "--cosign-key"),
     Input("dry-run", Kind.FLAG, "--dry-run"),
     Input("json", Kind.VALUE, "--json", writes=True),
     Input("forge", Kind.VALUE, "--forge", unless="dry-run"),
