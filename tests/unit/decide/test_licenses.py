@@ -1,0 +1,84 @@
+"""The license policy's rules: OR/AND/WITH, forbidden over allowed, or-later, categories, aliases, unknowns."""
+
+from __future__ import annotations
+
+import pytest
+
+from gate.decide.licenses import LicensePolicy, Outcome, normalise
+
+POLICY = LicensePolicy(
+    allowed=("MIT", "Apache-2.0", "BSD-3-Clause", "ISC", "MPL-2.0", "LGPL-2.1-or-later"),
+    forbidden=("AGPL-3.0-or-later", "SSPL-1.0"),
+)
+
+
+@pytest.mark.parametrize(
+    ("expression", "outcome"),
+    [
+        ("MIT", Outcome.ALLOWED),
+        ("MIT OR GPL-3.0-only", Outcome.ALLOWED),
+        ("GPL-3.0-only OR SSPL-1.0", Outcome.VIOLATION),
+        ("MIT AND Apache-2.0", Outcome.ALLOWED),
+        ("MIT AND GPL-3.0-only", Outcome.VIOLATION),
+        ("(MIT OR GPL-3.0-only) AND ISC", Outcome.ALLOWED),
+        ("GPL-2.0-only WITH Classpath-exception-2.0", Outcome.VIOLATION),
+        ("Apache-2.0 WITH LLVM-exception", Outcome.ALLOWED),
+        ("LGPL-2.1-only", Outcome.ALLOWED),
+        ("LGPL-3.0-or-later", Outcome.ALLOWED),
+        ("LGPL-2.0-only", Outcome.VIOLATION),
+        ("LGPL-2.1+", Outcome.ALLOWED),
+        ("Apache License 2.0", Outcome.ALLOWED),
+        ("MIT License", Outcome.ALLOWED),
+        ("BSD", Outcome.ALLOWED),
+        ("GPLv3", Outcome.VIOLATION),
+        ("NOASSERTION", Outcome.UNKNOWN),
+        ("", Outcome.UNKNOWN),
+        ("SEE LICENSE IN LICENSE.txt", Outcome.UNKNOWN),
+        ("LicenseRef-scancode-proprietary", Outcome.UNKNOWN),
+        ("MIT OR LicenseRef-x", Outcome.ALLOWED),
+        ("MIT AND LicenseRef-x", Outcome.UNKNOWN),
+        ("GPL-3.0-only AND LicenseRef-x", Outcome.VIOLATION),
+    ],
+)
+def test_expressions(expression: str, outcome: Outcome) -> None:
+    assert POLICY.judge(expression).outcome is outcome
+
+
+def test_forbidden_beats_allowed() -> None:
+    policy = LicensePolicy(allowed=("AGPL-3.0-only", "MIT"), forbidden=("AGPL-3.0-or-later",))
+    judgement = policy.judge("AGPL-3.0-only")
+    assert judgement.outcome is Outcome.VIOLATION
+    assert judgement.reason == "AGPL-3.0-only is forbidden"
+    assert policy.judge("AGPL-3.0-only OR MIT").outcome is Outcome.ALLOWED
+
+
+def test_reasons_name_the_license() -> None:
+    assert POLICY.judge("GPL-3.0-only").reason == "GPL-3.0-only: not in licenses.allowed"
+    assert POLICY.judge("AGPL-3.0-only").reason == "AGPL-3.0-only is forbidden"
+
+
+def test_with_exception_listed_as_written() -> None:
+    policy = LicensePolicy(allowed=("GPL-2.0-only WITH Classpath-exception-2.0",))
+    assert policy.judge("GPL-2.0-only WITH Classpath-exception-2.0").outcome is Outcome.ALLOWED
+    assert policy.judge("GPL-2.0-only").outcome is Outcome.VIOLATION
+
+
+def test_categories_expand_from_trivy_table() -> None:
+    policy = LicensePolicy(allowed=("notice", "unencumbered"), forbidden=("forbidden",))
+    assert policy.judge("Zlib AND 0BSD").outcome is Outcome.ALLOWED
+    assert policy.judge("MPL-2.0").outcome is Outcome.VIOLATION
+    assert policy.judge("WTFPL").reason == "WTFPL is forbidden"
+
+
+def test_forbidden_only_allows_the_rest() -> None:
+    policy = LicensePolicy(forbidden=("restricted",))
+    assert policy.judge("Anything-1.0").outcome is Outcome.ALLOWED
+    assert policy.judge("GPL-2.0").outcome is Outcome.VIOLATION
+    assert policy.active
+    assert not LicensePolicy().active
+
+
+def test_normalise() -> None:
+    assert normalise("GPL-2.0+") == normalise("GPL-2.0-or-later") == "GPL-2.0-or-later"
+    assert normalise("GPL-2.0") == "GPL-2.0-only"
+    assert normalise("Apache 2.0") == "Apache-2.0"
