@@ -57,6 +57,18 @@ def _add_gate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="FILE",
         help=".trivyignore[.yaml], our YAML list, or a Harbor CVE allowlist (system or project JSON)",
     )
+    p.add_argument(
+        "--license-allowed",
+        action="append",
+        metavar="ID",
+        help="an allowed license (SPDX id or Trivy category); adds to licenses.allowed",
+    )
+    p.add_argument(
+        "--license-forbidden",
+        action="append",
+        metavar="ID",
+        help="a forbidden license (SPDX id or Trivy category); adds to licenses.forbidden",
+    )
     p.add_argument("--vex", action="append", metavar="FILE", help="OpenVEX document (repeatable)")
     p.add_argument("--baseline", metavar="FILE", help="an earlier --json result: only new findings can block")
     p.add_argument(

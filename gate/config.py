@@ -52,6 +52,11 @@ class GateConfig:
     """Kubernetes objects only for Gatekeeper's `data.inventory` (never reviewed)."""
     gatekeeper_skip: tuple[str, ...] = ()
     """`gatekeeper: {skip-templates}`: ConstraintTemplates (by name) left out, with their constraints."""
+    licenses_allowed: tuple[str, ...] = ()
+    licenses_forbidden: tuple[str, ...] = ()
+    licenses_unknown: str | None = None
+    """`licenses: {unknown}`: block, warn or allow; None means the default (warn)."""
+    licenses_severity: str | None = None
     dockerfile: Mapping[str, Any] = field(default_factory=dict)
     remediate: Mapping[str, Any] = field(default_factory=dict)
 
@@ -146,6 +151,7 @@ def from_mapping(doc: Mapping[str, Any], origin: str) -> GateConfig:
         return p if Path(p).is_absolute() or p.startswith("builtin:") else str(base / p)
 
     sarif = doc.get("sarif") or {}
+    licenses = doc.get("licenses") or {}
     return GateConfig(
         path=origin,
         fail_on=doc.get("fail-on"),
@@ -176,6 +182,10 @@ def from_mapping(doc: Mapping[str, Any], origin: str) -> GateConfig:
         rego_limits=_rego_limits(doc.get("rego")),
         inventory=tuple(map(rel, _list(doc.get("inventory")))),
         gatekeeper_skip=_list((doc.get("gatekeeper") or {}).get("skip-templates")),
+        licenses_allowed=tuple(licenses.get("allowed", ())),
+        licenses_forbidden=tuple(licenses.get("forbidden", ())),
+        licenses_unknown=licenses.get("unknown"),
+        licenses_severity=licenses.get("severity"),
         dockerfile=doc.get("dockerfile") or {},
         remediate=doc.get("remediate") or {},
     )

@@ -45,6 +45,11 @@ class Settings:
     epss: tuple[str, ...] = ()
     epss_threshold: float | None = None
     inventory: tuple[str, ...] = ()
+    license_allowed: tuple[str, ...] = ()
+    """`--license-allowed` then `licenses.allowed`: both lists joined (docs/licenses.md)."""
+    license_forbidden: tuple[str, ...] = ()
+    license_unknown: str = "warn"
+    license_severity: Severity = Severity.HIGH
 
 
 def _fail_on(text: str) -> Severity | None:
@@ -73,6 +78,10 @@ def merge(args: argparse.Namespace, config: GateConfig) -> Settings:
         epss=tuple(getattr(args, "epss", None) or ()) + config.epss,
         epss_threshold=_threshold(getattr(args, "epss_threshold", None), config.epss_threshold),
         inventory=tuple(getattr(args, "inventory", None) or ()) + config.inventory,
+        license_allowed=tuple(getattr(args, "license_allowed", None) or ()) + config.licenses_allowed,
+        license_forbidden=tuple(getattr(args, "license_forbidden", None) or ()) + config.licenses_forbidden,
+        license_unknown=config.licenses_unknown or "warn",
+        license_severity=Severity[config.licenses_severity or "HIGH"],
     )
 
 

@@ -66,6 +66,8 @@ GATE_INPUTS: tuple[Input, ...] = (
     Input("fail-on", Kind.VALUE, "--fail-on"),
     Input("only-fixed", Kind.FLAG, "--only-fixed"),
     Input("ignore-file", Kind.LIST, "--ignore-file"),
+    Input("license-allowed", Kind.LIST, "--license-allowed"),
+    Input("license-forbidden", Kind.LIST, "--license-forbidden"),
     Input("vex", Kind.LIST, "--vex"),
     Input("baseline", Kind.VALUE, "--baseline"),
     Input("kev", Kind.LIST, "--kev"),
