@@ -13,12 +13,12 @@ Rules (documented in docs/licenses.md):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 import license_expression
 
-from gate.model import Severity
+from gate.model import Finding, Kind, Severity
 
 # Our own table after Trivy's classification (aquasecurity/trivy pkg/licensing/category.go, itself taken
 # from google/licenseclassifier license_type.go), ids respelled in current SPDX form.
@@ -233,3 +233,35 @@ def _respell(text: str) -> str:
 
 
 _LICENSING = license_expression.Licensing()
+
+
+def apply(findings: tuple[Finding, ...], policy: LicensePolicy) -> tuple[Finding, ...]:
+    """License findings judged by the policy (it replaces Trivy's categories); others pass through.
+
+    Without a policy, SBOM license facts (property `from` = `sbom`) are inventory only and dropped. With one,
+    an allowed expression is dropped, a violation becomes a finding at the policy's severity naming why, and
+    an unknown one follows `unknown` (`warn` is marked with the property `license_warn` = `true`).
+    """
+    out: list[Finding] = []
+    for finding in findings:
+        if finding.kind is not Kind.LICENSE:
+            out.append(finding)
+            continue
+        props = dict(finding.properties)
+        if not policy.active:
+            if props.get("from") != "sbom":
+                out.append(finding)
+            continue
+        expression = props.get("license_expression", finding.id)
+        judgement = policy.judge(expression)
+        if judgement.outcome is Outcome.ALLOWED:
+            continue
+        if judgement.outcome is Outcome.UNKNOWN and policy.unknown is Unknown.ALLOW:
+            continue
+        where = " ".join(p for p in (finding.package, finding.installed_version) if p)
+        title = f"{expression} in {where}: {judgement.reason}" if where else judgement.reason
+        extra: tuple[tuple[str, str], ...] = ()
+        if judgement.outcome is Outcome.UNKNOWN and policy.unknown is Unknown.WARN:
+            extra = (("license_warn", "true"),)
+        out.append(replace(finding, severity=policy.severity, title=title, properties=finding.properties + extra))
+    return tuple(out)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gate.decide.licenses import LicensePolicy, Outcome, normalise
+from gate.decide.licenses import LicensePolicy, Outcome, Unknown, apply, normalise
+from gate.model import Finding, Kind, Severity
 
 POLICY = LicensePolicy(
     allowed=("MIT", "Apache-2.0", "BSD-3-Clause", "ISC", "MPL-2.0", "LGPL-2.1-or-later"),
@@ -82,3 +83,37 @@ def test_normalise() -> None:
     assert normalise("GPL-2.0+") == normalise("GPL-2.0-or-later") == "GPL-2.0-or-later"
     assert normalise("GPL-2.0") == "GPL-2.0-only"
     assert normalise("Apache 2.0") == "Apache-2.0"
+
+
+def _lic(expr: str, package: str, *, sbom: bool = False) -> Finding:
+    props = (("license_expression", expr), ("from", "sbom")) if sbom else ()
+    return Finding(
+        id=expr,
+        kind=Kind.LICENSE,
+        severity=Severity.UNKNOWN,
+        title=expr,
+        target="t",
+        package=package,
+        installed_version="1.2",
+        properties=props,
+    )
+
+
+def test_apply_with_a_policy() -> None:
+    vuln = Finding(id="CVE-1", kind=Kind.VULNERABILITY, severity=Severity.LOW, title="x", target="t")
+    found = [_lic("MIT", "a"), _lic("GPL-3.0-only", "libfoo"), _lic("NOASSERTION", "b", sbom=True), vuln]
+    out = apply(tuple(found), POLICY)
+    assert out[-1] is vuln
+    by_pkg = {f.package: f for f in out if f.kind is Kind.LICENSE}
+    assert set(by_pkg) == {"libfoo", "b"}
+    assert by_pkg["libfoo"].title == "GPL-3.0-only in libfoo 1.2: GPL-3.0-only: not in licenses.allowed"
+    assert by_pkg["libfoo"].severity is Severity.HIGH
+    assert ("license_warn", "true") in by_pkg["b"].properties
+    assert ("license_warn", "true") not in by_pkg["libfoo"].properties
+    allow = LicensePolicy(allowed=("MIT",), unknown=Unknown.ALLOW)
+    assert [f.package for f in apply(tuple(found[:3]), allow)] == ["libfoo"]
+
+
+def test_apply_without_a_policy_drops_only_sbom_facts() -> None:
+    trivy, sbom = _lic("GPL-3.0-only", "a"), _lic("MIT", "b", sbom=True)
+    assert apply((trivy, sbom), LicensePolicy()) == (trivy,)
