@@ -18,6 +18,7 @@ from typing import TextIO, cast
 
 from gate import console, findings, outputs, settings
 from gate.ci import publish
+from gate.decide import licenses
 from gate.decide.load import load as load_policy
 from gate.decide.verdict import evaluate
 from gate.errors import BLOCKED, ERROR, PASS, InputError
@@ -40,7 +41,8 @@ def gate_command(args: argparse.Namespace, *, env: Mapping[str, str], out: TextI
     now = dt.datetime.now(dt.UTC)
     with collector_paused(freeze=True):
         found = findings.read(inputs, run)
-        verdict = evaluate(found.reports, policy, today=now.date())
+        reports = licenses.judge_reports(found.reports, run)
+        verdict = evaluate(reports, policy, today=now.date())
         if found.notes:
             verdict = dataclasses.replace(verdict, notes=(*verdict.notes, *found.notes))
         ctx = outputs.emit_context(run.config, found.dockerfiles, now, verdict=verdict, wanted=run.outputs)

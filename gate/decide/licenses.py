@@ -18,7 +18,7 @@ from enum import StrEnum
 
 import license_expression
 
-from gate.model import Finding, Kind, Severity
+from gate.model import Finding, Kind, Report, Severity
 
 # Our own table after Trivy's classification (aquasecurity/trivy pkg/licensing/category.go, itself taken
 # from google/licenseclassifier license_type.go), ids respelled in current SPDX form.
@@ -265,3 +265,14 @@ def apply(findings: tuple[Finding, ...], policy: LicensePolicy) -> tuple[Finding
             extra = (("license_warn", "true"),)
         out.append(replace(finding, severity=policy.severity, title=title, properties=finding.properties + extra))
     return tuple(out)
+
+
+def judge_reports(reports: tuple[Report, ...], run: object) -> tuple[Report, ...]:
+    """Every report's license findings judged by the policy built from the run's settings."""
+    policy = LicensePolicy(
+        allowed=tuple(getattr(run, "license_allowed", ())),
+        forbidden=tuple(getattr(run, "license_forbidden", ())),
+        unknown=Unknown(getattr(run, "license_unknown", "warn")),
+        severity=getattr(run, "license_severity", Severity.HIGH),
+    )
+    return tuple(replace(r, findings=apply(r.findings, policy)) for r in reports)

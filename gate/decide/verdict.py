@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -81,6 +82,14 @@ def evaluate(reports: Sequence[Report], policy: Policy, *, today: dt.date) -> Ve
     eligible = Counter(f.severity for f, s, notes in judged if s is None and not notes)
     over = {sev for sev, limit in policy.budgets.items() if eligible[sev] > limit}
     decisions = _decisions(judged, policy, over)
+    if any(("license_warn", "true") in d.finding.properties for d in decisions if d.blocking):
+        # licenses.unknown: warn (gate.decide.licenses): shown, never blocking.
+        decisions = tuple(
+            dataclasses.replace(d, blocking=False, reasons=())
+            if ("license_warn", "true") in d.finding.properties
+            else d
+            for d in decisions
+        )
     return Verdict(
         decisions=decisions,
         fail_on=policy.fail_on,
