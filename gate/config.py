@@ -23,6 +23,8 @@ class InlineIgnore:
     expires: str | None = None
     paths: tuple[str, ...] = ()
     purls: tuple[str, ...] = ()
+    packages: tuple[str, ...] = ()
+    """Globs on the package name or purl (license exceptions per package; docs/licenses.md)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +166,7 @@ def from_mapping(doc: Mapping[str, Any], origin: str) -> GateConfig:
                 expires=e.get("expires"),
                 paths=tuple(e.get("paths", ())),
                 purls=tuple(e.get("purls", ())),
+                packages=tuple(e.get("packages", ())),
             )
             for e in doc.get("ignore", ())
         ),

@@ -1,4 +1,8 @@
-"""Ignore files (`.trivyignore`, `.trivyignore.yaml`, our YAML list) and inline ignores, with expiry."""
+"""Ignore files (`.trivyignore`, `.trivyignore.yaml`, our YAML list) and inline ignores, with expiry.
+
+An entry whose id is `license:ID` (or one in a `.trivyignore.yaml` `licenses:` section) is also a license
+exception: for the packages it names (`packages` globs on the name or purl, `purls`, `paths`) the license policy
+accepts ID (`gate.decide.licenses`; docs/licenses.md)."""
 
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ _TRIVY_SECTIONS = {
     "secrets": Kind.SECRET,
     "licenses": Kind.LICENSE,
 }
+LICENSE_PREFIX = "license:"
 _LINE = re.compile(r"^(?P<id>\S+)(?:\s+exp:(?P<exp>\d{4}-\d{2}-\d{2}))?\s*$")
 
 
@@ -34,6 +39,8 @@ class IgnoreEntry:
     purls: tuple[str, ...] = ()
     kind: Kind | None = None
     """Set for `.trivyignore.yaml` sections, which scope an id to one kind of finding."""
+    packages: tuple[str, ...] = ()
+    """Globs (`fnmatch`, case-sensitive) on the finding's package name or purl; any one must match."""
 
     def expired(self, today: dt.date) -> bool:
         """Trivy's rule: an entry stops applying on its expiry date."""
@@ -46,15 +53,40 @@ class IgnoreEntry:
         A `misconfigurations:` entry also matches `policy` findings: a built-in Dockerfile rule merged with
         Trivy's and hadolint's sightings of the same problem is a policy finding, and `id: DS-0002`,
         `id: DL3002` or `id: CG-DF-001` there must all excuse it."""
+        if self.id[: len(LICENSE_PREFIX)].lower() == LICENSE_PREFIX:
+            # `license:ID`: a license finding whose license is ID (the policy stage handles expressions).
+            license_id = self.license_id
+            if license_id is None or finding.kind is not Kind.LICENSE or not _same_license(license_id, finding.id):
+                return False
+            return self.narrows_to(finding)
         wanted = self.id.upper()
         if wanted != finding.id.upper() and wanted not in (a.upper() for a in finding.aliases):
             if finding.kind is Kind.VULNERABILITY or not _same_rule(self.id, finding):
                 return False
         if self.kind is not None and self.kind is not finding.kind and not _config_scope(self.kind, finding.kind):
             return False
+        return self.narrows_to(finding)
+
+    def narrows_to(self, finding: Finding) -> bool:
+        """Inside the listed paths, purls and package globs, when any are listed."""
         if self.paths and not any(_path_match(p, finding) for p in self.paths):
             return False
-        return not self.purls or finding.prop("purl") in self.purls
+        if self.purls and finding.prop("purl") not in self.purls:
+            return False
+        return not self.packages or any(_package_match(g, finding) for g in self.packages)
+
+    @property
+    def license_id(self) -> str | None:
+        """The license this entry excepts: `license:ID`'s ID, or the id of a `.trivyignore.yaml` `licenses:`
+        entry; None for every other entry."""
+        if self.id[: len(LICENSE_PREFIX)].lower() == LICENSE_PREFIX:
+            return self.id[len(LICENSE_PREFIX) :].strip() or None
+        return self.id if self.kind is Kind.LICENSE else None
+
+    def covers(self, finding: Finding) -> bool:
+        """A license exception for this license finding's package (which license it accepts is the policy's
+        question: it may be one part of the finding's expression)."""
+        return self.license_id is not None and finding.kind is Kind.LICENSE and self.narrows_to(finding)
 
     def suppression(self) -> Suppression:
         """How a match is recorded in every output."""
@@ -66,6 +98,21 @@ class IgnoreEntry:
 def _same_rule(wanted: str, finding: Finding) -> bool:
     key = rule_key(wanted).upper()
     return any(rule_key(i).upper() == key for i in (finding.id, *finding.aliases))
+
+
+def _same_license(wanted: str, license_id: str) -> bool:
+    from gate.decide.licenses import normalise
+
+    if wanted == "*":
+        return True
+    return normalise(wanted).lower() == normalise(license_id.strip().strip("()")).lower()
+
+
+def _package_match(pattern: str, finding: Finding) -> bool:
+    purl = finding.prop("purl")
+    return (finding.package is not None and fnmatch.fnmatchcase(finding.package, pattern)) or (
+        purl is not None and fnmatch.fnmatchcase(purl, pattern)
+    )
 
 
 def _config_scope(scope: Kind, kind: Kind) -> bool:
@@ -117,14 +164,17 @@ def _structured(doc: Any, origin: str) -> tuple[IgnoreEntry, ...]:
         )
     items = doc.get("ignore") if isinstance(doc, dict) else doc
     if not isinstance(items, list):
-        raise ConfigError("expected a list of {id, reason, expires, paths} entries or a .trivyignore.yaml", path=origin)
+        raise ConfigError(
+            "expected a list of {id, reason, expires, paths, purls, packages} entries or a .trivyignore.yaml",
+            path=origin,
+        )
     return tuple(_entry(item, origin, f"entry {i + 1}") for i, item in enumerate(items))
 
 
 def _entry(item: Any, origin: str, where: str, *, kind: Kind | None = None) -> IgnoreEntry:
     if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not item["id"].strip():
         raise ConfigError(f"{where}: each entry needs a string 'id'", path=origin)
-    for key in ("paths", "purls"):
+    for key in ("paths", "purls", "packages"):
         value = item.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{where}: '{key}' must be a list of strings", path=origin)
@@ -137,6 +187,7 @@ def _entry(item: Any, origin: str, where: str, *, kind: Kind | None = None) -> I
         paths=tuple(item.get("paths", ())),
         purls=tuple(item.get("purls", ())),
         kind=kind,
+        packages=tuple(item.get("packages", ())),
     )
 
 
@@ -170,6 +221,7 @@ def from_config(items: Iterable[Any], origin: str) -> tuple[IgnoreEntry, ...]:
             expires=_date(i.expires, origin, f"ignore {i.id}: expires"),
             paths=i.paths,
             purls=i.purls,
+            packages=i.packages,
         )
         for i in items
     )

@@ -8,17 +8,27 @@ Rules (documented in docs/licenses.md):
 - `OR` is satisfied by one allowed branch, `AND` needs every part; `A WITH E` passes when `A WITH E` itself
   is listed or its base `A` is allowed (an exception only ever grants more), and is forbidden when either is;
 - forbidden beats allowed; `LicenseRef-*`, `NOASSERTION`, `NONE`, empty text, "SEE LICENSE IN ..." and
-  anything the parser cannot read are unknown, handled by the policy's `unknown` setting.
+  anything the parser cannot read are unknown, handled by the policy's `unknown` setting;
+- an exception (`license:ID` ignore entry, narrowed to packages) beats both for the packages it names: the
+  expression is judged again with ID acceptable, and a finding it then passes is kept as suppressed;
+- every license fact read, allowed or not, is counted in the inventory (`inventory`), so the allowed ones
+  need no finding.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import license_expression
 
-from gate.model import Finding, Kind, Report, Severity
+from gate.model import Finding, Kind, Report, Severity, Suppression
+
+if TYPE_CHECKING:
+    from gate.decide.ignores import IgnoreEntry
 
 # Our own table after Trivy's classification (aquasecurity/trivy pkg/licensing/category.go, itself taken
 # from google/licenseclassifier license_type.go), ids respelled in current SPDX form.
@@ -110,6 +120,8 @@ class Outcome(StrEnum):
     ALLOWED = "allowed"
     VIOLATION = "violation"
     UNKNOWN = "unknown"
+    EXCEPTED = "excepted"
+    """A violation or unknown that an exception lets pass (for the inventory; `judge` never answers it)."""
 
 
 @dataclass(frozen=True)
@@ -164,12 +176,17 @@ class LicensePolicy:
     forbidden: tuple[str, ...] = ()
     unknown: Unknown = Unknown.WARN
     severity: Severity = Severity.HIGH
+    excepted: tuple[str, ...] = ()
+    """Licenses an exception accepts for one package: pass even when forbidden, unlisted or a `LicenseRef-*`;
+    `*` accepts any license, and an entry equal to the whole expression as written accepts it."""
     _allowed: frozenset[str] = field(init=False, repr=False, compare=False)
     _forbidden: frozenset[str] = field(init=False, repr=False, compare=False)
+    _excepted: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_allowed", _expand(self.allowed))
         object.__setattr__(self, "_forbidden", _expand(self.forbidden))
+        object.__setattr__(self, "_excepted", frozenset(normalise(e) for e in self.excepted))
 
     @property
     def active(self) -> bool:
@@ -179,6 +196,8 @@ class LicensePolicy:
     def judge(self, expression: str) -> Judgement:
         """Judge one license expression as written by the tool or SBOM."""
         text = expression.strip()
+        if self._excepted and ("*" in self._excepted or normalise(text) in self._excepted):
+            return Judgement(Outcome.ALLOWED)
         if text.lower() in _UNKNOWN_WORDS or text.upper().startswith("SEE LICENSE IN"):
             return Judgement(Outcome.UNKNOWN, f"license {text or '(none)'!r} cannot be resolved")
         try:
@@ -205,6 +224,8 @@ class LicensePolicy:
 
     def _leaf(self, base: str, whole: str | None) -> Judgement:
         name = whole or base
+        if self._excepted and (base in self._excepted or (whole is not None and whole in self._excepted)):
+            return Judgement(Outcome.ALLOWED)
         if base.startswith("LicenseRef-") or base.lower() in _UNKNOWN_WORDS:
             return Judgement(Outcome.UNKNOWN, f"license {name!r} cannot be resolved")
         forbidden = _covered(base, self._forbidden) or (whole is not None and whole in self._forbidden)
@@ -235,44 +256,191 @@ def _respell(text: str) -> str:
 _LICENSING = license_expression.Licensing()
 
 
-def apply(findings: tuple[Finding, ...], policy: LicensePolicy) -> tuple[Finding, ...]:
+@dataclass(frozen=True, slots=True)
+class LicenseUse:
+    """One license fact as read (a package and one of its license expressions), with the policy's outcome."""
+
+    license: str
+    """The expression as the tool or SBOM wrote it."""
+    package: str
+    """The package name, or the file for a license found in a file."""
+    version: str
+    outcome: Outcome
+
+
+@dataclass(frozen=True, slots=True)
+class LicensedReport(Report):
+    """A report after the license stage: its findings judged, and every license it named counted, the allowed
+    ones included (they are findings no more, so this is the only place they are seen)."""
+
+    license_uses: tuple[LicenseUse, ...] = ()
+    license_policy: bool = False
+    """Whether a license policy judged them (else Trivy's categories did)."""
+
+
+@dataclass(frozen=True, slots=True)
+class InventoryRow:
+    """One license and how many packages carry it; how many of those the policy refused or could not resolve
+    (`excepted`: refused or unresolved, but let pass by an exception)."""
+
+    license: str
+    packages: int
+    violations: int = 0
+    unknown: int = 0
+    excepted: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Inventory:
+    """Every license of the run, most packages first; a package seen in several reports counts once."""
+
+    rows: tuple[InventoryRow, ...] = ()
+    packages: int = 0
+    """Distinct packages with at least one license fact."""
+    policy: bool = False
+
+
+def inventory(reports: Iterable[Report]) -> Inventory:
+    """The license inventory of the reports that went through `judge_reports`."""
+    seen: dict[tuple[str, str, str], Outcome] = {}
+    policy = False
+    for report in reports:
+        if not isinstance(report, LicensedReport):
+            continue
+        policy = policy or report.license_policy
+        for use in report.license_uses:
+            key = (use.license, use.package, use.version)
+            # The same package twice (two reports of one tree): the stricter outcome is the one counted.
+            if _RANK[use.outcome] > _RANK[seen.get(key, Outcome.ALLOWED)] or key not in seen:
+                seen[key] = use.outcome
+    totals: dict[str, list[int]] = {}
+    for (license_text, _, _), outcome in seen.items():
+        row = totals.setdefault(license_text, [0, 0, 0, 0])
+        row[0] += 1
+        if outcome is not Outcome.ALLOWED:
+            row[_COLUMN[outcome]] += 1
+    rows = sorted((InventoryRow(lic, *n) for lic, n in totals.items()), key=lambda r: (-r.packages, r.license))
+    packages = len({(package, version) for _, package, version in seen})
+    return Inventory(rows=tuple(rows), packages=packages, policy=policy)
+
+
+_RANK = {Outcome.ALLOWED: 0, Outcome.EXCEPTED: 1, Outcome.UNKNOWN: 2, Outcome.VIOLATION: 3}
+_COLUMN = {Outcome.VIOLATION: 1, Outcome.UNKNOWN: 2, Outcome.EXCEPTED: 3}
+
+
+def _use(finding: Finding, expression: str, outcome: Outcome) -> LicenseUse:
+    package = finding.package or (finding.location.path if finding.location else finding.target)
+    # Trivy's license results name no version: the target then tells two lock files' packages apart.
+    version = finding.installed_version or ("" if finding.package is None else f"({finding.target})")
+    return LicenseUse(license=expression.strip(), package=package, version=version, outcome=outcome)
+
+
+def apply(
+    findings: tuple[Finding, ...], policy: LicensePolicy, exceptions: Sequence[IgnoreEntry] = ()
+) -> tuple[Finding, ...]:
     """License findings judged by the policy (it replaces Trivy's categories); others pass through.
 
     Without a policy, SBOM license facts (property `from` = `sbom`) are inventory only and dropped. With one,
     an allowed expression is dropped, a violation becomes a finding at the policy's severity naming why, and
-    an unknown one follows `unknown` (`warn` is marked with the property `license_warn` = `true`).
+    an unknown one follows `unknown` (`warn` is marked with the property `license_warn` = `true`). A violation
+    or unknown that `exceptions` (live `license:` ignore entries) let pass is kept, suppressed by them.
     """
+    return _apply(findings, policy, exceptions)[0]
+
+
+def _apply(
+    findings: tuple[Finding, ...], policy: LicensePolicy, exceptions: Sequence[IgnoreEntry]
+) -> tuple[tuple[Finding, ...], tuple[LicenseUse, ...]]:
     out: list[Finding] = []
+    uses: list[LicenseUse] = []
+    # One parse per distinct expression: an SBOM of 20,000 packages names a few dozen licenses.
+    judged: dict[str, Judgement] = {}
+    license_exceptions = [e for e in exceptions if e.license_id is not None]
     for finding in findings:
         if finding.kind is not Kind.LICENSE:
             out.append(finding)
             continue
         props = dict(finding.properties)
+        expression = props.get("license_expression", finding.id)
+        judgement = judged.get(expression)
+        if judgement is None:
+            judgement = judged[expression] = policy.judge(expression)
         if not policy.active:
+            uses.append(_use(finding, expression, judgement.outcome))
             if props.get("from") != "sbom":
                 out.append(finding)
             continue
-        expression = props.get("license_expression", finding.id)
-        judgement = policy.judge(expression)
         if judgement.outcome is Outcome.ALLOWED:
+            uses.append(_use(finding, expression, Outcome.ALLOWED))
             continue
         if judgement.outcome is Outcome.UNKNOWN and policy.unknown is Unknown.ALLOW:
+            uses.append(_use(finding, expression, Outcome.UNKNOWN))
             continue
+        suppression = _exception(finding, expression, policy, license_exceptions)
+        uses.append(_use(finding, expression, Outcome.EXCEPTED if suppression else judgement.outcome))
         where = " ".join(p for p in (finding.package, finding.installed_version) if p)
         title = f"{expression} in {where}: {judgement.reason}" if where else judgement.reason
         extra: tuple[tuple[str, str], ...] = ()
         if judgement.outcome is Outcome.UNKNOWN and policy.unknown is Unknown.WARN:
             extra = (("license_warn", "true"),)
-        out.append(replace(finding, severity=policy.severity, title=title, properties=finding.properties + extra))
-    return tuple(out)
+        out.append(
+            replace(
+                finding,
+                severity=policy.severity,
+                title=title,
+                properties=finding.properties + extra,
+                tool_suppression=finding.tool_suppression or suppression,
+            )
+        )
+    return tuple(out), tuple(uses)
 
 
-def judge_reports(reports: tuple[Report, ...], run: object) -> tuple[Report, ...]:
-    """Every report's license findings judged by the policy built from the run's settings."""
+def _exception(
+    finding: Finding, expression: str, policy: LicensePolicy, entries: Sequence[IgnoreEntry]
+) -> Suppression | None:
+    """The suppression when the exceptions for this package make the expression pass; only the entries it
+    needs are named (an `AND` of two excepted licenses needs both)."""
+    wanted = [e for e in entries if e.covers(finding)]
+    if not wanted or not _passes(expression, policy, wanted):
+        return None
+    needed = list(wanted)
+    for entry in wanted:
+        rest = [e for e in needed if e is not entry]
+        if rest and _passes(expression, policy, rest):
+            needed = rest
+    parts = [e.suppression() for e in needed]
+    dates = [p.expires for p in parts if p.expires]
+    return Suppression(by="ignore", reason="; ".join(p.reason for p in parts), expires=min(dates) if dates else None)
+
+
+def _passes(expression: str, policy: LicensePolicy, entries: Sequence[IgnoreEntry]) -> bool:
+    ids = tuple(e.license_id or "" for e in entries)
+    return replace(policy, excepted=policy.excepted + ids).judge(expression).outcome is Outcome.ALLOWED
+
+
+def judge_reports(
+    reports: tuple[Report, ...],
+    run: object,
+    *,
+    exceptions: Sequence[IgnoreEntry] = (),
+    today: dt.date | None = None,
+) -> tuple[Report, ...]:
+    """Every report's license findings judged by the policy built from the run's settings, with the
+    exceptions among the ignore entries that have not expired by `today`; reports with license facts come
+    back as `LicensedReport`s carrying them for the inventory."""
     policy = LicensePolicy(
         allowed=tuple(getattr(run, "license_allowed", ())),
         forbidden=tuple(getattr(run, "license_forbidden", ())),
         unknown=Unknown(getattr(run, "license_unknown", "warn")),
         severity=getattr(run, "license_severity", Severity.HIGH),
     )
-    return tuple(replace(r, findings=apply(r.findings, policy)) for r in reports)
+    live = tuple(e for e in exceptions if today is None or not e.expired(today))
+    out: list[Report] = []
+    for report in reports:
+        if not any(f.kind is Kind.LICENSE for f in report.findings):
+            out.append(report)
+            continue
+        judged, uses = _apply(report.findings, policy, live)
+        base = {f.name: getattr(report, f.name) for f in fields(Report)}
+        out.append(LicensedReport(**{**base, "findings": judged}, license_uses=uses, license_policy=policy.active))
+    return tuple(out)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from gate.decide.licenses import inventory
 from gate.emit.base import EmitContext
 from gate.exploits import EPSS_PERCENTILE, KEV_ACTION, KEV_ADDED, KEV_DUE, KEV_RANSOMWARE
 from gate.model import SEVERITY_NAME, Decision, Finding, Severity, Verdict
@@ -39,6 +40,26 @@ def document(verdict: Verdict, ctx: EmitContext) -> dict[str, Any]:
         "reports": [
             {"path": r.path, "tool": r.tool, "tool_version": r.tool_version, "findings": len(r.findings)}
             for r in verdict.reports
+        ],
+        "license_inventory": _license_inventory(verdict),
+    }
+
+
+def _license_inventory(verdict: Verdict) -> dict[str, Any]:
+    # Allowed licenses are no findings: this is where they are counted (docs/licenses.md).
+    found = inventory(verdict.reports)
+    return {
+        "policy": found.policy,
+        "packages": found.packages,
+        "licenses": [
+            {
+                "license": r.license,
+                "packages": r.packages,
+                "violations": r.violations,
+                "unknown": r.unknown,
+                "excepted": r.excepted,
+            }
+            for r in found.rows
         ],
     }
 

@@ -12,11 +12,12 @@ from collections import Counter
 from collections.abc import Sequence
 from urllib.parse import unquote
 
+from gate.decide.licenses import inventory
 from gate.emit.base import EmitContext, exploit_words
 from gate.emit.markdown import code, link, text
 from gate.emit.placement import anchor_index, fix_line, ordered, place
 from gate.exploits import KEV_DUE, KEV_RANSOMWARE
-from gate.model import MOST_SEVERE_FIRST, Decision, Kind, Severity, Verdict
+from gate.model import MOST_SEVERE_FIRST, Decision, Finding, Kind, Severity, Verdict
 
 name = "summary"
 
@@ -50,6 +51,7 @@ def _sections(verdict: Verdict, ctx: EmitContext, limit: int) -> list[str]:
     lines += _remaining(verdict, ctx, limit)
     lines += _bullets("Budget breaches", verdict.budget_breaches, limit)
     lines += _suppressed(verdict, ctx, limit)
+    lines += _licenses(verdict, limit)
     lines += _bullets(
         "Expired ignores (they no longer suppress anything)",
         [
@@ -196,7 +198,7 @@ def _findings_table(decisions: Sequence[Decision], ctx: EmitContext) -> list[str
     for d in decisions:
         f = d.finding
         rows.append(
-            f"| {f.severity.name} | {_link(f.id, f.help_uri)} | {text(fix_line(f)) or '—'} "
+            f"| {f.severity.name} | {_link(f.id, f.help_uri)} | {text(_package(f)) or '—'} "
             f"| {_where(d, ctx)} | {text(_clip(f.title, 120))} |"
         )
     return rows
@@ -217,6 +219,36 @@ def _suppressed(verdict: Verdict, ctx: EmitContext, limit: int) -> list[str]:
             f"| {text(_clip(s.reason, 200)) or '—'} | {text(s.expires or '—')} |"
         )
     return [*rows, *_more(total, limit), ""]
+
+
+def _licenses(verdict: Verdict, limit: int) -> list[str]:
+    """The license inventory, folded: allowed licenses raise no finding, so this is where they show."""
+    found = inventory(verdict.reports)
+    if not found.rows:
+        return []
+    kinds = len(found.rows)
+    words = f"{found.packages} package{'s' if found.packages != 1 else ''}, {kinds} license{'s' if kinds != 1 else ''}"
+    judged = "" if found.policy else " (no license policy: Trivy's categories decide)"
+    rows = [
+        f"### Licenses ({kinds})",
+        "",
+        f"<details><summary>{words}, most packages first{judged}</summary>",
+        "",
+        "| License | Packages | Violations | Unknown | Excepted |",
+        "|---|---|---|---|---|",
+    ]
+    rows += (
+        f"| {text(_clip(r.license, 200))} | {r.packages} | {r.violations} | {r.unknown} | {r.excepted} |"
+        for r in found.rows[:limit]
+    )
+    return [*rows, *_more(kinds, limit), "", "</details>", ""]
+
+
+def _package(f: Finding) -> str:
+    # A license finding has nothing to upgrade to: its package and version, not `pkg ? → no fixed version yet`.
+    if f.kind is Kind.LICENSE:
+        return " ".join(p for p in (f.package, f.installed_version) if p)
+    return fix_line(f)
 
 
 def _bullets(title: str, items: Sequence[str], limit: int) -> list[str]:
