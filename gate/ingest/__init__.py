@@ -20,6 +20,8 @@ PARSERS: dict[str, str] = {
     "trivy": "gate.ingest.trivy",
     "grype": "gate.ingest.grype",
     "gitlab": "gate.ingest.gitlab",
+    "cyclonedx": "gate.ingest.cyclonedx",
+    "spdx": "gate.ingest.spdx",
     "conftest": "gate.ingest.conftest",
     "hadolint": "gate.ingest.hadolint",
 }
@@ -129,8 +131,8 @@ def load_report(path: Path, *, origin: str | None = None, unknown_ok: bool = Fal
         return None
     if found is None:
         raise InputError(
-            "not a report we know (expected Trivy JSON v2, Grype JSON, Conftest JSON, SARIF 2.1.0, hadolint JSON"
-            " or a GitLab container-scanning report)",
+            "not a report we know (expected Trivy JSON v2, Grype JSON, Conftest JSON, SARIF 2.1.0, hadolint JSON,"
+            " a GitLab container-scanning report, a CycloneDX 1.4-1.7 or SPDX 2.2/2.3 JSON SBOM)",
             path=where,
         )
     return found.parse(doc, where)

@@ -380,3 +380,40 @@ def test_known_unreadable_entries_of_every_corpus_report(corpus: Corpus) -> None
                 assert f"{folder / name}: {found[0]}" in run.err or "not a report we know" in run.err, run.err
                 checked += 1
     assert checked >= 100
+
+
+@pytest.fixture(scope="module")
+def sboms(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
+    """CycloneDX and SPDX documents written by the real Trivy (the corpus holds no SBOM), mutated like the reports."""
+    import subprocess
+
+    from tests.conftest import require_tool
+    from tests.unit.ingest.test_ingest_sbom import lock_tree, vulnerable_bom
+
+    trivy = require_tool("trivy")
+    base = tmp_path_factory.mktemp("fuzz-sbom")
+    tree = lock_tree(base / "tree")
+    files: dict[str, bytes] = {"vulnerable.cdx.json": orjson.dumps(vulnerable_bom(state="in_triage"))}
+    for fmt in ("cyclonedx", "spdx-json"):
+        target = base / f"{fmt}.json"
+        subprocess.run(
+            [trivy, "fs", "-q", "--cache-dir", str(base / "cache"), "--skip-db-update", "--offline-scan",
+             "--scanners", "license", "--format", fmt, "--output", str(target), str(tree)],
+            check=True,
+            timeout=180,
+        )  # fmt: skip
+        files[target.name] = target.read_bytes()
+    return Corpus(files, {name: list(_nodes(orjson.loads(data))) for name, data in files.items()})
+
+
+def test_mutations_of_sboms_end_in_a_verdict_or_one_line_error(sboms: Corpus) -> None:
+    @given(mutation=_mutations(sboms))
+    def check(mutation: Mutation) -> None:
+        data, _, _ = _apply(sboms, mutation)
+        with _folder() as folder:
+            run = _gate(folder, Path(mutation.report).name, data)
+            _holds_always(run)
+            if run.code == 2:
+                assert mutation.report in run.err
+
+    check()
