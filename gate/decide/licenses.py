@@ -18,6 +18,7 @@ Rules (documented in docs/licenses.md):
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
@@ -36,11 +37,19 @@ _CC_NC = [f"CC-BY-NC{v}-{n}" for v in ("", "-ND", "-SA") for n in ("1.0", "2.0",
 _CC_ND_SA = [f"CC-BY{v}-{n}" for v in ("-ND", "-SA") for n in ("1.0", "2.0", "2.5", "3.0", "4.0")]
 CATEGORIES: dict[str, frozenset[str]] = {
     "forbidden": frozenset(
-        ["AGPL-1.0-only", "AGPL-3.0-only", "AGPL-3.0-or-later", "Commons-Clause", "WTFPL"]
+        ["AGPL-1.0-only", "AGPL-1.0-or-later", "AGPL-3.0-only", "AGPL-3.0-or-later", "Commons-Clause", "WTFPL"]
         + ["Facebook-2-Clause", "Facebook-3-Clause", "Facebook-Examples", *_CC_NC]
     ),
     "restricted": frozenset(
-        ["BCL", "GPL-1.0-only", "GPL-2.0-only", "GPL-2.0-or-later", "GPL-3.0-only", "GPL-3.0-or-later"]
+        [
+            "BCL",
+            "GPL-1.0-only",
+            "GPL-1.0-or-later",
+            "GPL-2.0-only",
+            "GPL-2.0-or-later",
+            "GPL-3.0-only",
+            "GPL-3.0-or-later",
+        ]
         + ["LGPL-2.0-only", "LGPL-2.1-only", "LGPL-3.0-only", "LGPL-2.0-or-later", "LGPL-2.1-or-later"]
         + ["LGPL-3.0-or-later", "NPL-1.0", "NPL-1.1", "OSL-1.0", "OSL-1.1", "OSL-2.0", "OSL-2.1"]
         + ["OSL-3.0", "QPL-1.0", "Sleepycat", *_CC_ND_SA]
@@ -248,9 +257,27 @@ def _worst(results: list[Judgement]) -> Judgement:
 
 
 def _respell(text: str) -> str:
-    # A whole expression that is itself an alias ("Apache License 2.0") becomes its SPDX id before parsing.
+    # A whole expression that is itself an alias ("Apache License 2.0") becomes its SPDX id before parsing,
+    # and SPDX's deprecated `GPL-2.0-with-classpath-exception` ids (in Trivy's restricted list) their WITH form.
     alias = ALIASES.get(text.lower())
-    return alias if alias is not None else text
+    if alias is not None:
+        return alias
+    if "-with-" in text.lower():
+        return _DEPRECATED_WITH.sub(lambda m: f"({_WITH_FORMS[m[0].lower()]})", text)
+    return text
+
+
+# SPDX's deprecated ids with an exception built in, as the license list maps them.
+_WITH_FORMS = {
+    "gpl-2.0-with-autoconf-exception": "GPL-2.0-only WITH Autoconf-exception-2.0",
+    "gpl-2.0-with-bison-exception": "GPL-2.0-or-later WITH Bison-exception-2.2",
+    "gpl-2.0-with-classpath-exception": "GPL-2.0-only WITH Classpath-exception-2.0",
+    "gpl-2.0-with-font-exception": "GPL-2.0-only WITH Font-exception-2.0",
+    "gpl-2.0-with-gcc-exception": "GPL-2.0-only WITH GCC-exception-2.0",
+    "gpl-3.0-with-autoconf-exception": "GPL-3.0-only WITH Autoconf-exception-3.0",
+    "gpl-3.0-with-gcc-exception": "GPL-3.0-only WITH GCC-exception-3.1",
+}
+_DEPRECATED_WITH = re.compile("|".join(re.escape(k) for k in _WITH_FORMS), re.IGNORECASE)
 
 
 _LICENSING = license_expression.Licensing()
