@@ -43,6 +43,7 @@ DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 SHELL = {"sh", "shell", "console", "bash", ""}
 _FENCE = re.compile(r"^```([\w-]*)[^\n]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 _SKIP = re.compile(r"^<!--\s*example:\s*skip\s*\((?P<reason>[^)]+)\)\s*-->\s*$")
+_TRIVYIGNORE_SECTIONS = ("misconfigurations", "vulnerabilities", "secrets", "licenses")
 _ACTIONS = {
     "org/container-gate": REPO / "action.yml",
     "org/container-gate/remediate": REPO / "remediate" / "action.yml",
@@ -141,7 +142,8 @@ def _yaml(block: Block, workspace: Path) -> None:
         _github_steps(block, _steps(doc))
     elif isinstance(doc, dict) and "runs" in doc:
         _action_metadata(block, doc)
-    elif isinstance(doc, dict) and ({"misconfigurations", "vulnerabilities", "secrets", "licenses"} & set(doc)):
+    elif isinstance(doc, dict) and any(isinstance(doc.get(k), list) for k in _TRIVYIGNORE_SECTIONS):
+        # Lists under Trivy's section names; `licenses:` holding a mapping is our config's license policy.
         _ignore_file(block, workspace, ".trivyignore.yaml")
     elif isinstance(doc, list) and doc and all(isinstance(e, dict) and "id" in e for e in doc):
         _ignore_file(block, workspace, "ignores.yaml")
