@@ -207,7 +207,7 @@ class LicensePolicy:
         text = expression.strip()
         if self._excepted and ("*" in self._excepted or normalise(text) in self._excepted):
             return Judgement(Outcome.ALLOWED)
-        if text.lower() in _UNKNOWN_WORDS or text.upper().startswith("SEE LICENSE IN"):
+        if text.lower() in _UNKNOWN_WORDS or _see_license(text):
             return Judgement(Outcome.UNKNOWN, f"license {text or '(none)'!r} cannot be resolved")
         try:
             parsed = _LICENSING.parse(_respell(text), validate=False)
@@ -235,7 +235,7 @@ class LicensePolicy:
         name = whole or base
         if self._excepted and (base in self._excepted or (whole is not None and whole in self._excepted)):
             return Judgement(Outcome.ALLOWED)
-        if base.startswith("LicenseRef-") or base.lower() in _UNKNOWN_WORDS:
+        if base.startswith("LicenseRef-") or base.lower() in _UNKNOWN_WORDS or _see_license(base):
             return Judgement(Outcome.UNKNOWN, f"license {name!r} cannot be resolved")
         forbidden = _covered(base, self._forbidden) or (whole is not None and whole in self._forbidden)
         if forbidden:
@@ -245,6 +245,14 @@ class LicensePolicy:
         if _covered(base, self._allowed) or (whole is not None and whole in self._allowed):
             return Judgement(Outcome.ALLOWED)
         return Judgement(Outcome.VIOLATION, f"{name}: not in licenses.allowed")
+
+
+def _see_license(text: str) -> bool:
+    # npm's "SEE LICENSE IN <file>"; Trivy's CycloneDX writes it as one name, `SEE-LICENSE-IN-LICENSE.txt`.
+    return _SEPARATORS.sub(" ", text[:20]).upper().startswith("SEE LICENSE IN ")
+
+
+_SEPARATORS = re.compile(r"[-_\s]+")
 
 
 def _worst(results: list[Judgement]) -> Judgement:

@@ -1,8 +1,9 @@
-"""The license policy end to end on real Trivy output: a small npm tree scanned by the trivy binary, judged by our
-CLI with allowed [MIT, Apache-2.0], forbidden [SSPL-1.0], unknown: warn.
+"""The license policy end to end on real Trivy output: a small npm tree scanned by the trivy binary in three shapes
+(its JSON license results, CycloneDX, SPDX JSON), judged by our CLI with allowed [MIT, Apache-2.0], forbidden
+[SSPL-1.0], unknown: warn.
 
-Exactly the packages whose expression cannot be satisfied block, the unresolvable one warns without blocking, the
-allowed ones raise no finding (none in the SARIF file) and are counted in the inventory instead."""
+In each shape exactly the packages whose expression cannot be satisfied block, the unresolvable ones warn without
+blocking, the allowed ones raise no finding (none in the SARIF file) and are counted in the inventory instead."""
 
 from __future__ import annotations
 
@@ -28,7 +29,11 @@ TREE: dict[str, str | None] = {
     "f-none": None,
     "g-apache": "Apache-2.0",
     "h-mit-too": "MIT",
+    "i-see": "SEE LICENSE IN LICENSE.txt",
 }
+ALLOWED = {"a-mit", "b-either", "g-apache", "h-mit-too"}
+BLOCKING = {"c-both", "d-sspl"}
+SHAPES = {"json": "trivy-licenses.json", "cyclonedx": "trivy.cdx.json", "spdx-json": "trivy.spdx.json"}
 POLICY = "licenses:\n  allowed: [MIT, Apache-2.0]\n  forbidden: [SSPL-1.0]\n  unknown: warn\n  severity: HIGH\n"
 
 
@@ -51,10 +56,11 @@ def _tree(root: Path) -> Path:
     return app
 
 
-def _trivy(root: Path) -> Path:
-    """`trivy fs --scanners license`: no vulnerability database is needed, nothing is downloaded."""
-    report = root / "trivy-licenses.json"
-    cmd = [require_tool("trivy"), "fs", "--scanners", "license", "--format", "json", "--output", str(report)]
+def _trivy(root: Path, shape: str) -> Path:
+    """`trivy fs --scanners license` (the SBOM formats list the packages whatever the scanners): no vulnerability
+    database is needed, nothing is downloaded."""
+    report = root / SHAPES[shape]
+    cmd = [require_tool("trivy"), "fs", "--scanners", "license", "--format", shape, "--output", str(report)]
     cmd += ["--offline-scan", "--skip-db-update", "--cache-dir", str(root / "cache"), "--quiet", "app"]
     # In the tree's folder: the repository's own trivy.yaml is not read.
     subprocess.run(cmd, cwd=root, check=True, capture_output=True, timeout=120)
@@ -65,14 +71,15 @@ def _trivy(root: Path) -> Path:
 def scanned(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("licenses")
     _tree(root)
-    _trivy(root)
+    for shape in SHAPES:
+        _trivy(root, shape)
     (root / ".container-gate.yml").write_text(POLICY)
     return root
 
 
-def _gate(root: Path, *extra: str) -> tuple[int, dict[str, Any], dict[str, Any], str]:
+def _gate(root: Path, *extra: str, report: str = SHAPES["json"]) -> tuple[int, dict[str, Any], dict[str, Any], str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "GITLAB_", "CI"))}
-    cmd = [sys.executable, "-m", "gate", "gate", "trivy-licenses.json", "--json", "out.json"]
+    cmd = [sys.executable, "-m", "gate", "gate", report, "--json", "out.json"]
     cmd += ["--sarif", "out.sarif", "--summary", "summary.md", *extra]
     run = subprocess.run(cmd, cwd=root, env={**env, "PYTHONPATH": str(REPO)}, capture_output=True, text=True)
     assert run.returncode in (0, 1), run.stderr
@@ -88,44 +95,50 @@ def test_trivy_reports_every_named_license_as_written(scanned: Path) -> None:
     assert seen == {name: text for name, text in TREE.items() if text is not None}
 
 
-def test_only_unsatisfiable_expressions_block(scanned: Path) -> None:
-    code, result, sarif, summary = _gate(scanned)
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_only_unsatisfiable_expressions_block(scanned: Path, shape: str) -> None:
+    code, result, sarif, summary = _gate(scanned, report=SHAPES[shape])
     assert code == 1 and result["verdict"] == "fail"
     findings = {f["package"]: f for f in result["findings"]}
-    assert set(findings) == {"c-both", "d-sspl", "e-ref"}  # allowed ones raise no finding
-    assert {p for p, f in findings.items() if f["blocking"]} == {"c-both", "d-sspl"}
+    # A package naming no license: Trivy's JSON leaves it out, an SBOM lists it with none (NOASSERTION).
+    warned = {"e-ref", "i-see"} | ({"f-none"} if shape != "json" else set())
+    assert set(findings) == BLOCKING | warned  # allowed ones raise no finding
+    assert {p for p, f in findings.items() if f["blocking"]} == BLOCKING
     assert all(f["kind"] == "license" and f["severity"] == "HIGH" for f in findings.values())
     assert "LGPL-2.1-only: not in licenses.allowed" in findings["c-both"]["title"]
     assert "SSPL-1.0 is forbidden" in findings["d-sspl"]["title"]
-    warn = findings["e-ref"]
-    assert not warn["blocking"] and warn["suppressed"] is None
-    assert warn["properties"]["license_warn"] == "true"
+    for package in warned:
+        warn = findings[package]
+        assert not warn["blocking"] and warn["suppressed"] is None, package
+        assert warn["properties"]["license_warn"] == "true"
 
     results = [r for run in sarif["runs"] for r in run["results"]]
-    assert sorted(r["ruleId"] for r in results) == sorted(f["id"] for f in findings.values())
+    assert len(results) == len(findings)
     text = json.dumps(sarif)
-    assert not any(name in text for name in ("a-mit", "b-either", "g-apache", "h-mit-too"))
+    assert not any(name in text for name in ALLOWED)
 
     inventory = result["license_inventory"]
-    assert inventory["policy"] is True and inventory["packages"] == 7
+    assert inventory["policy"] is True and inventory["packages"] == 8 + (shape != "json")
     assert inventory["licenses"][0] == {"license": "MIT", "packages": 2, "violations": 0, "unknown": 0, "excepted": 0}
-    counts = {r["license"]: (r["packages"], r["violations"], r["unknown"]) for r in inventory["licenses"]}
-    assert counts == {
-        "MIT": (2, 0, 0),
-        "(MIT OR GPL-2.0-only)": (1, 0, 0),
-        "(Apache-2.0 AND LGPL-2.1-only)": (1, 1, 0),
-        "SSPL-1.0": (1, 1, 0),
-        "LicenseRef-foo": (1, 0, 1),
-        "Apache-2.0": (1, 0, 0),
-    }
-    assert "<details><summary>7 packages, 6 licenses, most packages first</summary>" in summary
+    rows = inventory["licenses"]
+    assert sum(r["packages"] for r in rows) == len(ALLOWED) + len(BLOCKING) + len(warned)
+    assert sum(r["violations"] for r in rows) == len(BLOCKING)
+    assert sum(r["unknown"] for r in rows) == len(warned)
+    by_license = {r["license"].strip("()"): (r["packages"], r["violations"], r["unknown"]) for r in rows}
+    assert by_license["MIT OR GPL-2.0-only"] == (1, 0, 0)
+    assert by_license["Apache-2.0 AND LGPL-2.1-only"] == (1, 1, 0)
+    assert by_license["SSPL-1.0"] == (1, 1, 0)
+    assert by_license["Apache-2.0"] == (1, 0, 0)
+    assert by_license["LicenseRef-foo"] == (1, 0, 1)
+    licenses = len(rows)
+    assert f"<details><summary>{inventory['packages']} packages, {licenses} licenses, most packages first" in summary
     assert "| MIT | 2 | 0 | 0 | 0 |" in summary
 
 
 def test_fail_on_above_the_license_severity_passes(scanned: Path) -> None:
     code, result, _, _ = _gate(scanned, "--fail-on", "CRITICAL")
     assert code == 0 and result["counts"]["blocking"] == 0
-    assert len(result["findings"]) == 3
+    assert len(result["findings"]) == 4
 
 
 def test_exceptions_per_package_with_expiry(scanned: Path) -> None:

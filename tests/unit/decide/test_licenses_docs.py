@@ -30,6 +30,9 @@ def test_the_documented_table_is_the_policy_table() -> None:
         ("GPL-1.0+", Outcome.VIOLATION),
         ("AGPL-3.0", Outcome.ALLOWED),  # forbidden category, not restricted
         ("MIT", Outcome.ALLOWED),
+        # npm's "SEE LICENSE IN <file>" as Trivy's CycloneDX writes it: one name.
+        ("SEE-LICENSE-IN-LICENSE.txt", Outcome.UNKNOWN),
+        ("MIT AND SEE-LICENSE-IN-LICENSE.txt", Outcome.UNKNOWN),
     ],
 )
 def test_trivy_spellings_against_a_category(expression: str, outcome: Outcome) -> None:
