@@ -1,10 +1,13 @@
-"""Every shipped GitHub workflow and action: schema-valid, actionlint and zizmor clean, hardened and pinned."""
+"""Every shipped GitHub workflow, example caller and action: schema-valid, actionlint and zizmor clean, hardened and
+pinned; the reusable workflows' inputs are real CLI flags, and their callers pass only inputs that exist."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +19,36 @@ from tests.conftest import require_tool
 
 ROOT = Path(__file__).resolve().parents[3]
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+EXAMPLES = sorted((ROOT / "examples" / "workflows").glob("*.yml"))
+ALL_WORKFLOWS = [*WORKFLOWS, *EXAMPLES]
 ACTIONS = [ROOT / "action.yml", ROOT / "remediate" / "action.yml"]
+ZIZMOR_CONFIG = ROOT / ".github" / "zizmor.yml"
+DOCS = [ROOT / "README.md", ROOT / "docs" / "workflows.md"]
 HARDEN = "step-security/harden-runner@"
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+(\.\d+)*$")
+SLSA_GENERATOR = "slsa-framework/slsa-github-generator/.github/workflows/generator_container_slsa3.yml"
+"""The one reference by tag (the generator refuses a SHA); .github/zizmor.yml documents why."""
+SLSA_CALLER = "provenance-slsa.yml"
+OURS = re.compile(r"^org/container-gate/\.github/workflows/(?P<file>[\w.-]+\.yml)@")
+ENDPOINT = re.compile(r"^(\*\.)?[a-z0-9.-]+\.[a-z]{2,}:\d{2,5}$")
+DIGEST_PINNED = re.compile(r"^[a-z0-9./-]+(:[\w.-]+)?@sha256:[0-9a-f]{64}$")
+
 GATE_WORKFLOW_SETTINGS = {"reports", "dockerfile", "gate-image"}
 """Reusable-gate inputs that name what to run on rather than pass a flag."""
+REMEDIATE_WORKFLOW_SETTINGS = {
+    "gate-image",
+    "repositories",
+    "repositories-file",
+    "max-parallel",
+    "paths",
+    "app-id",
+    "registry-endpoints",
+}
+"""Reusable-remediate inputs that shape the matrix, the token or the egress policy (paths: PATH arguments)."""
+REMEDIATE_GATE_FLAGS = {"fail-on"}
+"""Reusable-remediate inputs that are the gate's flags (the gate judges the images' scan reports)."""
+PROVENANCE_SETTINGS = {"image", "digest", "sbom-format", "sbom-tool", "registry-username", "registry-endpoints"}
+"""provenance.yml's inputs: none is a container-gate flag (they feed Trivy or Syft, cosign and the attestations)."""
 
 
 def load(path: Path) -> dict[Any, Any]:
@@ -29,17 +57,68 @@ def load(path: Path) -> dict[Any, Any]:
     return data
 
 
+def workflow(name: str) -> dict[Any, Any]:
+    return load(ROOT / ".github" / "workflows" / name)
+
+
+def call_spec(doc: dict[Any, Any]) -> dict[str, Any]:
+    # PyYAML reads the bare key `on` as True
+    spec = doc[True]["workflow_call"]
+    assert isinstance(spec, dict)
+    return spec
+
+
+def called_file(uses: str) -> str | None:
+    """`remediate.yml` for `org/container-gate/.github/workflows/remediate.yml@...`, None for anything else."""
+    match = OURS.match(uses)
+    return match["file"] if match else None
+
+
 def uses_lines(path: Path) -> list[str]:
     return [m.group(1).strip() for m in re.finditer(r"^\s*(?:- )?uses:\s*(.+)$", path.read_text(), re.M)]
 
 
-@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def steps(doc: dict[Any, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for name, job in doc["jobs"].items():
+        for step in job.get("steps", []):
+            yield name, step
+
+
+def scripts(doc: dict[Any, Any]) -> str:
+    return "\n".join(str(step.get("run", "")) for _, step in steps(doc))
+
+
+def subcommand_options(command: str) -> dict[str, argparse.Action]:
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return {opt: a for a in sub.choices[command]._actions for opt in a.option_strings if opt.startswith("--")}
+
+
+def gate_options() -> dict[str, argparse.Action]:
+    return subcommand_options("gate")
+
+
+def zizmor(*paths: Path, config: bool = True) -> subprocess.CompletedProcess[str]:
+    tool = require_tool("zizmor")
+    settings = ["--config", str(ZIZMOR_CONFIG)] if config else ["--no-config"]
+    argv = [tool, "--offline", "--persona", "pedantic", *settings, "--format", "json", *map(str, paths)]
+    return subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, check=False)
+
+
+def test_there_are_reusable_scheduled_and_provenance_workflows() -> None:
+    names = {p.name for p in WORKFLOWS}
+    assert {"gate.yml", "remediate.yml", "provenance.yml", SLSA_CALLER, "ci.yml", "selftest.yml"} <= names
+    assert "nightly-remediation.yml" in {p.name for p in EXAMPLES}
+    for name in ("gate.yml", "remediate.yml", "provenance.yml", SLSA_CALLER):
+        assert "workflow_call" in workflow(name)[True], name
+
+
+@pytest.mark.parametrize("path", ALL_WORKFLOWS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_workflow_is_valid_against_the_schema(path: Path) -> None:
     tool = require_tool("check-jsonschema")
-    result = subprocess.run(
-        [tool, "--builtin-schema", "vendor.github-workflows", str(path)], capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    for schema in ("vendor.github-workflows", "custom.github-workflows-require-timeout"):
+        result = subprocess.run([tool, "--builtin-schema", schema, str(path)], capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("path", ACTIONS, ids=lambda p: p.parent.name or p.name)
@@ -53,71 +132,100 @@ def test_action_is_valid_against_the_schema(path: Path) -> None:
 
 def test_actionlint_finds_nothing() -> None:
     tool = require_tool("actionlint")
-    result = subprocess.run([tool, *map(str, WORKFLOWS)], capture_output=True, text=True, cwd=ROOT)
-    assert result.returncode == 0, result.stdout + result.stderr
+    result = subprocess.run([tool, *map(str, ALL_WORKFLOWS)], capture_output=True, text=True, cwd=ROOT)
+    assert (result.returncode, result.stdout + result.stderr) == (0, "")
 
 
 def test_zizmor_pedantic_finds_nothing() -> None:
-    tool = require_tool("zizmor")
-    paths = [*map(str, WORKFLOWS), *map(str, ACTIONS)]
-    result = subprocess.run(
-        [tool, "--offline", "--persona", "pedantic", *paths], capture_output=True, text=True, cwd=ROOT
-    )
+    result = zizmor(*ALL_WORKFLOWS, *ACTIONS)
     assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout) == []
 
 
-@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_the_zizmor_config_allows_exactly_the_slsa_generator_by_tag() -> None:
+    policies = load(ZIZMOR_CONFIG)["rules"]["unpinned-uses"]["config"]["policies"]
+    assert policies == {SLSA_GENERATOR: "ref-pin", "*": "hash-pin"}
+    # The reason is written next to the exception.
+    assert "refuses to run" in ZIZMOR_CONFIG.read_text() and SLSA_CALLER in ZIZMOR_CONFIG.read_text()
+    # Without the config, that one reference is the only finding in the whole repository.
+    result = zizmor(*ALL_WORKFLOWS, *ACTIONS, config=False)
+    findings = json.loads(result.stdout)
+    assert [f["ident"] for f in findings] == ["unpinned-uses"], result.stdout[-3000:]
+    assert SLSA_CALLER in json.dumps(findings[0]["locations"])
+
+
+def test_the_slsa_generator_is_called_by_a_full_release_tag() -> None:
+    job = workflow(SLSA_CALLER)["jobs"]["provenance"]
+    target, _, ref = job["uses"].partition("@")
+    assert target == SLSA_GENERATOR and re.fullmatch(r"v\d+\.\d+\.\d+", ref)
+    assert job["permissions"] == {"actions": "read", "id-token": "write", "packages": "write"}
+
+
+@pytest.mark.parametrize("path", ALL_WORKFLOWS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_permissions_are_empty_at_the_top_and_set_per_job(path: Path) -> None:
-    workflow = load(path)
-    assert workflow.get("permissions") == {}
-    for name, job in workflow["jobs"].items():
+    doc = load(path)
+    assert doc.get("permissions") == {}
+    for name, job in doc["jobs"].items():
         assert "permissions" in job, f"{path.name}: job {name} has no permissions"
 
 
-@pytest.mark.parametrize("path", [p for p in WORKFLOWS if p.name in {"gate.yml"}], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", ALL_WORKFLOWS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_every_job_starts_with_harden_runner_blocking_egress(path: Path) -> None:
     for name, job in load(path)["jobs"].items():
         if "uses" in job:  # a job calling a reusable workflow has no steps of its own
+            assert "steps" not in job
             continue
         first = job["steps"][0]
-        assert first["uses"].startswith(HARDEN), f"{path.name}: job {name}"
-        assert first["with"]["egress-policy"] == "block"
-        assert first["with"]["allowed-endpoints"].split()
+        assert str(first.get("uses", "")).startswith(HARDEN), f"{path.name}: job {name} does not start with it"
+        assert "if" not in first, f"{path.name}: job {name} must always harden the runner"
+        assert first["with"]["egress-policy"] == "block", f"{path.name}: job {name}"
+        # an input may add the caller's registries (`${{ inputs.registry-endpoints }}`); the rest are literal
+        literal = re.sub(r"\$\{\{.*?\}\}", " ", first["with"]["allowed-endpoints"])
+        endpoints = literal.split()
+        assert endpoints, f"{path.name}: job {name} allows no endpoint"
+        for endpoint in endpoints:
+            assert ENDPOINT.match(endpoint), f"{path.name}: job {name}: {endpoint} is not host:port"
+        assert len(endpoints) == len(set(endpoints)), f"{path.name}: job {name} lists an endpoint twice"
 
 
-@pytest.mark.parametrize("path", [*WORKFLOWS, *ACTIONS], ids=lambda p: p.name)
+def test_every_workflow_uses_one_harden_runner_commit() -> None:
+    pins = {line for path in ALL_WORKFLOWS for line in uses_lines(path) if line.startswith(HARDEN)}
+    assert len(pins) == 1, pins
+
+
+@pytest.mark.parametrize("path", [*ALL_WORKFLOWS, *ACTIONS], ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_every_remote_uses_is_pinned_by_sha_with_a_version(path: Path) -> None:
     for line in uses_lines(path):
         if line.startswith(("./", "docker://")):
             continue
+        if path.name == SLSA_CALLER and line.startswith(f"{SLSA_GENERATOR}@"):
+            continue  # the documented exception (see test_the_zizmor_config_allows_exactly_the_slsa_generator_by_tag)
         assert PINNED.match(line), f"{path.name}: {line}"
 
 
-@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", ALL_WORKFLOWS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_images_the_jobs_run_are_pinned_by_digest(path: Path) -> None:
+    for _, step in steps(load(path)):
+        for name, value in (step.get("env") or {}).items():
+            if name.endswith("_IMAGE") and "${{" not in str(value):
+                assert DIGEST_PINNED.match(str(value)), f"{path.name}: {name}={value}"
+
+
+@pytest.mark.parametrize("path", ALL_WORKFLOWS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_checkout_never_keeps_credentials(path: Path) -> None:
-    for job in load(path)["jobs"].values():
-        for step in job.get("steps", []):
-            if str(step.get("uses", "")).startswith("actions/checkout@"):
-                assert step["with"]["persist-credentials"] is False
+    for _, step in steps(load(path)):
+        if str(step.get("uses", "")).startswith("actions/checkout@"):
+            assert step["with"]["persist-credentials"] is False
 
 
-@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", ALL_WORKFLOWS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_inputs_reach_run_only_through_env(path: Path) -> None:
-    for job in load(path)["jobs"].values():
-        for step in job.get("steps", []):
-            assert "${{" not in step.get("run", ""), f"{path.name}: expression in run: of {step.get('name')}"
-
-
-def gate_options() -> dict[str, argparse.Action]:
-    parser = build_parser()
-    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    return {opt: a for a in sub.choices["gate"]._actions for opt in a.option_strings if opt.startswith("--")}
+    for _, step in steps(load(path)):
+        assert "${{" not in step.get("run", ""), f"{path.name}: expression in run: of {step.get('name')}"
 
 
 def test_reusable_gate_inputs_are_real_gate_flags() -> None:
-    workflow = load(ROOT / ".github" / "workflows" / "gate.yml")
-    # PyYAML reads the bare key `on` as True
-    inputs = workflow[True]["workflow_call"]["inputs"]
+    inputs = call_spec(workflow("gate.yml"))["inputs"]
     options = gate_options()
     assert {f"--{n}" for n in set(inputs) - GATE_WORKFLOW_SETTINGS} <= set(options)
     assert set(inputs["fail-on"].get("options", options["--fail-on"].choices or ())) <= set(
@@ -125,3 +233,149 @@ def test_reusable_gate_inputs_are_real_gate_flags() -> None:
     )
     assert inputs["only-fixed"]["type"] == "boolean"
     assert isinstance(options["--only-fixed"], argparse._StoreTrueAction)
+
+
+def test_reusable_remediate_inputs_are_real_cli_flags() -> None:
+    doc = workflow("remediate.yml")
+    inputs = call_spec(doc)["inputs"]
+    remediate = subcommand_options("remediate")
+    gate = gate_options()
+    flags = set(inputs) - REMEDIATE_WORKFLOW_SETTINGS - REMEDIATE_GATE_FLAGS
+    assert {f"--{n}" for n in flags} <= set(remediate), sorted({f"--{n}" for n in flags} - set(remediate))
+    assert {f"--{n}" for n in REMEDIATE_GATE_FLAGS} <= set(gate)
+    assert REMEDIATE_WORKFLOW_SETTINGS <= set(inputs)
+    # each flag is passed somewhere in the legs' scripts (pin-digest also as --no-pin-digest)
+    text = scripts(doc)
+    for name in flags | REMEDIATE_GATE_FLAGS:
+        assert f"--{name}" in text, f"input {name} never reaches the CLI"
+    for name in ("findings", "forge", "repo", "json"):
+        assert f"--{name}" in text  # the scan reports drive the bumps, and the PRs go to each leg's repository
+    # types agree with the parser
+    for name in flags:
+        action = remediate[f"--{name}"]
+        if isinstance(action, argparse._StoreTrueAction):
+            assert inputs[name]["type"] == "boolean", name
+        elif action.type is int:
+            assert inputs[name]["type"] == "number", name
+        else:
+            assert inputs[name]["type"] == "string", name
+    assert inputs["max-parallel"]["type"] == "number"
+    assert inputs["gate-image"]["required"] is True
+
+
+def test_remediate_token_and_secrets_are_documented() -> None:
+    secrets = call_spec(workflow("remediate.yml"))["secrets"]
+    assert set(secrets) == {"token", "app-private-key"}
+    assert "contents" in secrets["token"]["description"] and "pull-requests" in secrets["token"]["description"]
+    leg = workflow("remediate.yml")["jobs"]["remediate"]
+    app = next(s for s in leg["steps"] if str(s.get("uses", "")).startswith("actions/create-github-app-token@"))
+    # a token per leg, for that leg's repository only
+    assert app["with"]["owner"] == "${{ matrix.owner }}" and app["with"]["repositories"] == "${{ matrix.name }}"
+    assert app["with"]["permission-contents"] == "write" and app["with"]["permission-pull-requests"] == "write"
+
+
+def test_remediate_matrix_fans_out_without_fail_fast_and_the_summary_always_runs() -> None:
+    jobs = workflow("remediate.yml")["jobs"]
+    leg = jobs["remediate"]
+    assert leg["strategy"]["fail-fast"] is False
+    assert leg["strategy"]["max-parallel"] == "${{ inputs.max-parallel }}"
+    assert leg["strategy"]["matrix"] == "${{ fromJSON(needs.plan.outputs.matrix) }}"
+    assert "plan" in leg["needs"]
+    checkout = next(s for s in leg["steps"] if str(s.get("uses", "")).startswith("actions/checkout@"))
+    assert checkout["with"]["repository"] == "${{ matrix.repository }}"
+    # the scan comes before the pull requests, and every leg uploads its result even when it failed
+    names = [str(s.get("name", s.get("uses", ""))) for s in leg["steps"]]
+    assert names.index("Scan the images (Trivy)") < names.index("Open pull requests")
+    upload = next(s for s in leg["steps"] if str(s.get("uses", "")).startswith("actions/upload-artifact@"))
+    assert upload["if"] == "always()"
+    summary = jobs["summary"]
+    assert summary["if"] == "always()" and {"plan", "remediate"} <= set(summary["needs"])
+    assert "GITHUB_STEP_SUMMARY" in scripts({"jobs": {"summary": summary}})
+    # the plan turns the list into the matrix from env alone
+    plan = next(s for s in jobs["plan"]["steps"] if s.get("id") == "plan")
+    assert {"REPOSITORIES", "REPOSITORIES_FILE"} <= set(plan["env"])
+
+
+def test_the_trivy_database_is_cached_once_and_restored_by_every_leg() -> None:
+    jobs = workflow("remediate.yml")["jobs"]
+    db = [s for s in jobs["trivy-db"]["steps"] if str(s.get("uses", "")).startswith("actions/cache@")]
+    restore = [s for s in jobs["remediate"]["steps"] if str(s.get("uses", "")).startswith("actions/cache/restore@")]
+    assert len(db) == len(restore) == 1 and db[0]["with"]["path"] == restore[0]["with"]["path"]
+    assert restore[0]["with"]["key"] == "${{ needs.trivy-db.outputs.key }}"
+
+
+def test_provenance_inputs_feed_the_scanners_and_signers_not_our_cli() -> None:
+    doc = workflow("provenance.yml")
+    inputs = call_spec(doc)["inputs"]
+    assert set(inputs) == PROVENANCE_SETTINGS  # a new input must be classified (and, if it is one, tested as a flag)
+    assert {f"--{n}" for n in inputs} & set(gate_options()) == set()
+    text = scripts(doc)
+    for value in ("spdx-json", "cyclonedx", "trivy", "syft"):
+        assert re.search(rf"\b{value}\b", text), value
+    assert text.count('*) echo "::error') == 2  # any other sbom-format or sbom-tool is refused
+    assert "cosign sign --yes" in text and "cosign attest --yes" in text
+
+
+def test_provenance_write_permissions_only_where_the_signing_happens() -> None:
+    jobs = workflow("provenance.yml")["jobs"]
+    writes = {name for name, job in jobs.items() if "write" in job["permissions"].values()}
+    assert writes == {"attest"}
+    assert jobs["attest"]["permissions"] == {"id-token": "write", "attestations": "write", "packages": "write"}
+    used = [str(s.get("uses", "")).split("@")[0] for s in jobs["attest"]["steps"]]
+    assert {"sigstore/cosign-installer", "actions/attest-build-provenance", "actions/attest-sbom"} <= set(used)
+    for step in jobs["attest"]["steps"]:
+        if str(step.get("uses", "")).startswith(("actions/attest-build-provenance@", "actions/attest-sbom@")):
+            assert step["with"]["push-to-registry"] is True
+
+
+def test_the_nightly_example_is_scheduled_and_dispatchable() -> None:
+    doc = load(ROOT / "examples" / "workflows" / "nightly-remediation.yml")
+    assert doc[True]["schedule"][0]["cron"] and "workflow_dispatch" in doc[True]
+    assert called_file(doc["jobs"]["remediate"]["uses"]) == "remediate.yml"
+
+
+def _callers() -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every job that calls one of our reusable workflows: in the examples, and in the docs' YAML blocks."""
+    for path in EXAMPLES:
+        for name, job in load(path)["jobs"].items():
+            if called_file(str(job.get("uses", ""))):
+                yield f"{path.name}:{name}", job
+    for path in DOCS:
+        text = path.read_text(encoding="utf-8")
+        for match in re.finditer(r"^```yaml\n(.*?)^```", text, re.M | re.S):
+            doc = yaml.safe_load(match.group(1))
+            if not isinstance(doc, dict) or not isinstance(doc.get("jobs"), dict):
+                continue
+            for name, job in doc["jobs"].items():
+                if isinstance(job, dict) and called_file(str(job.get("uses", ""))):
+                    line = text.count("\n", 0, match.start()) + 1
+                    yield f"{path.name}:{line}:{name}", job
+
+
+CALLERS = list(_callers())
+
+
+def test_the_callers_are_found() -> None:
+    called = {called_file(job["uses"]) for _, job in CALLERS}
+    assert {"remediate.yml", "provenance.yml", SLSA_CALLER} <= called
+    assert any(where.startswith("workflows.md") for where, _ in CALLERS)
+
+
+@pytest.mark.parametrize(("where", "job"), CALLERS, ids=[where for where, _ in CALLERS])
+def test_callers_pass_only_inputs_and_secrets_the_workflow_declares(where: str, job: dict[str, Any]) -> None:
+    file = called_file(job["uses"])
+    assert file is not None
+    assert re.search(r"@[0-9a-f]{40}$", job["uses"]), f"{where}: pin our workflow by its full 40-hex commit"
+    spec = call_spec(workflow(file))
+    inputs, secrets = spec.get("inputs") or {}, spec.get("secrets") or {}
+    given = job.get("with") or {}
+    assert set(given) <= set(inputs), f"{where}: no inputs {sorted(set(given) - set(inputs))}"
+    missing = {n for n, i in inputs.items() if i.get("required")} - set(given)
+    assert not missing, f"{where}: required inputs {sorted(missing)} missing"
+    for name, value in given.items():
+        kind = inputs[name]["type"]
+        if isinstance(value, str) and value.startswith("${{"):
+            continue
+        expected = {"boolean": bool, "number": int, "string": str}[kind]
+        assert isinstance(value, expected), f"{where}: {name} must be a {kind}"
+    assert set(job.get("secrets") or {}) <= set(secrets), f"{where}: undeclared secrets"
