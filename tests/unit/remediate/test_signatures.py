@@ -1,8 +1,8 @@
 """The signature check on its own: payload claims, key types and hostile registry answers. The manifests and
 payloads follow cosign's documented formats (the `sha256-<hex>.sig` tag, simple-signing payload
 `{"critical": {"identity": {"docker-reference"}, "image": {"docker-manifest-digest"}, "type"}}`, the signature in
-the layer annotation `dev.cosignproject.cosign/signature`); tests/integration/registry/test_registry_signatures.py runs the
-real cosign against a real registry."""
+the layer annotation `dev.cosignproject.cosign/signature`);
+tests/integration/registry/test_registry_signatures.py runs the real cosign against a real registry."""
 
 from __future__ import annotations
 
