@@ -18,6 +18,7 @@ Rules (documented in docs/licenses.md):
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
@@ -240,11 +241,22 @@ class LicensePolicy:
         forbidden = _covered(base, self._forbidden) or (whole is not None and whole in self._forbidden)
         if forbidden:
             return Judgement(Outcome.VIOLATION, f"{name} is forbidden")
-        if not self.allowed:
-            return Judgement(Outcome.ALLOWED)
         if _covered(base, self._allowed) or (whole is not None and whole in self._allowed):
             return Judgement(Outcome.ALLOWED)
+        if base.lower() not in _spdx_ids():
+            # A name outside the SPDX list ("Proprietary", "Acme-EULA") says nothing we can judge: unknown, as
+            # LicenseRef-* is, so `unknown:` decides it; listing it in `allowed` or `forbidden` still decides first.
+            return Judgement(Outcome.UNKNOWN, f"license {name!r} is not an SPDX license id")
+        if not self.allowed:
+            return Judgement(Outcome.ALLOWED)
         return Judgement(Outcome.VIOLATION, f"{name}: not in licenses.allowed")
+
+
+@functools.cache
+def _spdx_ids() -> frozenset[str]:
+    """Every SPDX license id, lower-cased (license-expression's bundled list; loaded once, ~80 ms, when needed)."""
+    known = license_expression.get_spdx_licensing().known_symbols
+    return frozenset(key.lower() for key in known if not key.startswith("LicenseRef-"))
 
 
 def _see_license(text: str) -> bool:

@@ -39,10 +39,21 @@ POLICY = LicensePolicy(
         ("MIT OR LicenseRef-x", Outcome.ALLOWED),
         ("MIT AND LicenseRef-x", Outcome.UNKNOWN),
         ("GPL-3.0-only AND LicenseRef-x", Outcome.VIOLATION),
+        ("Proprietary", Outcome.UNKNOWN),
+        ("MIT OR Acme-EULA-2", Outcome.ALLOWED),
+        ("Apache-2.0 AND Acme-EULA-2", Outcome.UNKNOWN),
+        ("SSPL-1.0 AND Acme-EULA-2", Outcome.VIOLATION),
     ],
 )
 def test_expressions(expression: str, outcome: Outcome) -> None:
     assert POLICY.judge(expression).outcome is outcome
+
+
+def test_names_outside_the_spdx_list_are_unknown_unless_the_policy_lists_them() -> None:
+    assert POLICY.judge("Proprietary").reason == "license 'Proprietary' is not an SPDX license id"
+    assert LicensePolicy(forbidden=("SSPL-1.0",)).judge("Proprietary").outcome is Outcome.UNKNOWN
+    assert LicensePolicy(allowed=("Acme-EULA-2",)).judge("Acme-EULA-2").outcome is Outcome.ALLOWED
+    assert LicensePolicy(forbidden=("Acme-EULA-2",)).judge("Acme-EULA-2").outcome is Outcome.VIOLATION
 
 
 def test_forbidden_beats_allowed() -> None:
@@ -73,7 +84,7 @@ def test_categories_expand_from_trivy_table() -> None:
 
 def test_forbidden_only_allows_the_rest() -> None:
     policy = LicensePolicy(forbidden=("restricted",))
-    assert policy.judge("Anything-1.0").outcome is Outcome.ALLOWED
+    assert policy.judge("Zlib").outcome is Outcome.ALLOWED
     assert policy.judge("GPL-2.0").outcome is Outcome.VIOLATION
     assert policy.active
     assert not LicensePolicy().active
