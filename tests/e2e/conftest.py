@@ -145,6 +145,11 @@ class ActRun:
         return match.group(1) if match else ""
 
 
+STUBS = Path(__file__).resolve().parent / "stubs"
+HARDEN_RUNNER = "step-security/harden-runner@9af89fc71515a100421586dfdb3dc9c984fbf411"
+"""The pin every workflow uses (a unit test checks they agree); act resolves it to the stand-in in stubs/."""
+
+
 def run_act(repo: Path, workflow: str, image: str, *extra: str, timeout: float = 900, bind: bool = True) -> ActRun:
     """`act push -W <workflow> -P ubuntu-latest=<image> --pull=false [--bind]` in `repo`.
 
@@ -152,6 +157,7 @@ def run_act(repo: Path, workflow: str, image: str, *extra: str, timeout: float =
     it (act's default) act copies the checkout into the job container, root-owned, and only the log tells."""
     act = require_tool("act")
     argv = [act, "push", "-W", f".github/workflows/{workflow}", "-P", f"ubuntu-latest={image}", "--pull=false"]
+    argv += ["--local-repository", f"{HARDEN_RUNNER}={STUBS / 'harden-runner'}"]
     argv += ["--bind", *extra] if bind else list(extra)
     started = time.monotonic()
     done = subprocess.run(argv, cwd=repo, capture_output=True, text=True, timeout=timeout, check=False)

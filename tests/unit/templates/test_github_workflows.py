@@ -379,3 +379,12 @@ def test_callers_pass_only_inputs_and_secrets_the_workflow_declares(where: str, 
         expected = {"boolean": bool, "number": int, "string": str}[kind]
         assert isinstance(value, expected), f"{where}: {name} must be a {kind}"
     assert set(job.get("secrets") or {}) <= set(secrets), f"{where}: undeclared secrets"
+
+
+def test_the_act_stand_in_replaces_the_exact_harden_runner_pin_the_workflows_use() -> None:
+    from tests.e2e.conftest import HARDEN_RUNNER, STUBS
+
+    pins = {line.split(" ", 1)[0] for path in WORKFLOWS for line in uses_lines(path) if line.startswith(HARDEN)}
+    assert pins == {HARDEN_RUNNER}
+    stand_in = yaml.safe_load((STUBS / "harden-runner" / "action.yml").read_text())
+    assert set(stand_in["inputs"]) >= {"egress-policy", "allowed-endpoints"}
