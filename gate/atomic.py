@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from gate.errors import OutputError
@@ -78,15 +78,22 @@ class Staged:
         self.discard()
 
 
-def write_fd(fd: int, content: Content, path: Path, *, mode: int | None = None) -> None:
-    """Write `content` whole to the temporary file open at `fd`, with the mode `open()` gives, flushed to disk;
-    the fd is closed. Errors name `path`, the file the user asked for."""
-    data = content.encode("utf-8") if isinstance(content, str) else content
+def write_fd(fd: int, content: Content | Iterable[bytes], path: Path, *, mode: int | None = None) -> None:
+    """Write `content` whole (text, bytes, or bytes made piece by piece) to the temporary file open at `fd`, with
+    the mode `open()` gives, flushed to disk; the fd is closed. Errors name `path`, the file the user asked for."""
+    pieces: Iterable[bytes | bytearray | memoryview]
+    if isinstance(content, str):
+        pieces = (content.encode("utf-8"),)
+    elif isinstance(content, bytes | bytearray | memoryview):
+        pieces = (content,)
+    else:
+        pieces = content
     try:
         with os.fdopen(fd, "wb") as handle:
-            view = memoryview(data)
-            while view:
-                view = view[handle.write(view) :]
+            for piece in pieces:
+                view = memoryview(piece)
+                while view:
+                    view = view[handle.write(view) :]
             handle.flush()
             os.fchmod(handle.fileno(), 0o666 & ~_umask() if mode is None else mode)
             os.fsync(handle.fileno())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -126,12 +126,15 @@ def render_and_write(
     return [path for _, path in wanted]
 
 
-def _json_render(verdict: Verdict, ctx: EmitContext) -> Callable[[], bytes]:
-    """What the child renders: the JSON result."""
+def _json_render(verdict: Verdict, ctx: EmitContext) -> Callable[[], Iterable[bytes]]:
+    """What the child renders: the JSON result, a batch of findings at a time (`gate.speed.json_in_batches`), so
+    the child never holds every finding's dict and the whole text at once; else in one piece."""
     from gate.emit.json import EMITTER as JSON_EMITTER
 
+    if speed.json_in_batches():
+        return lambda: JSON_EMITTER.render_chunks(verdict, ctx)
     kept: list[object] = []  # the child ends with os._exit: its documents are never freed one by one
-    return lambda: JSON_EMITTER.render_bytes(verdict, ctx, keep=kept)
+    return lambda: (JSON_EMITTER.render_bytes(verdict, ctx, keep=kept),)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +147,7 @@ class _ForkedRender:
     """Read end of a pipe carrying the child's error (the failed file, NUL, the message; empty on success)."""
 
     @classmethod
-    def start(cls, renders: Mapping[Path, tuple[Callable[[], bytes], int]]) -> _ForkedRender:
+    def start(cls, renders: Mapping[Path, tuple[Callable[[], Iterable[bytes]], int]]) -> _ForkedRender:
         read, write = os.pipe()
         sys.stdout.flush()
         sys.stderr.flush()
@@ -171,7 +174,7 @@ class _ForkedRender:
             )
 
 
-def _child(renders: Mapping[Path, tuple[Callable[[], bytes], int]], errors: int) -> int:  # pragma: no cover
+def _child(renders: Mapping[Path, tuple[Callable[[], Iterable[bytes]], int]], errors: int) -> int:  # pragma: no cover
     """Render each file in the forked process into its open temporary file; the first failure goes down the pipe."""
     from gate.atomic import write_fd
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 from gate.decide.licenses import inventory
@@ -15,7 +16,15 @@ FORMAT_VERSION = "1"
 
 def document(verdict: Verdict, ctx: EmitContext) -> dict[str, Any]:
     """The result as plain data, in the shape of `gate/schemas/result.schema.json`."""
-    decisions = sorted(verdict.decisions, key=lambda d: (-int(d.finding.severity), d.finding.id, d.finding.fingerprint))
+    decisions = _ordered(verdict)
+    return _document(verdict, ctx, decisions, [_finding(d) for d in decisions])
+
+
+def _ordered(verdict: Verdict) -> list[Decision]:
+    return sorted(verdict.decisions, key=lambda d: (-int(d.finding.severity), d.finding.id, d.finding.fingerprint))
+
+
+def _document(verdict: Verdict, ctx: EmitContext, decisions: list[Decision], findings: object) -> dict[str, Any]:
     active = [d for d in decisions if d.suppression is None]
     by_severity = Counter(d.finding.severity for d in active)
     return {
@@ -30,7 +39,7 @@ def document(verdict: Verdict, ctx: EmitContext) -> dict[str, Any]:
             "blocking": sum(1 for d in decisions if d.blocking),
             "by_severity": {s.name: by_severity[s] for s in reversed(Severity)},
         },
-        "findings": [_finding(d) for d in decisions],
+        "findings": findings,
         "expired_ignores": [
             {"id": e.id, "expires": e.expires, "origin": e.origin, "reason": e.reason} for e in verdict.expired_ignores
         ],
@@ -146,6 +155,34 @@ class JsonEmitter:
         if keep is not None:
             keep.append(doc)
         return orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+
+    def render_chunks(self, verdict: Verdict, ctx: EmitContext, *, batch: int = 2048) -> Iterator[bytes]:
+        """The same bytes as `render_bytes`, made `batch` findings at a time: the findings' dicts and text never
+        all exist at once (at 100,000 findings the whole document is ~250 MiB of dicts and 120 MB of text).
+
+        orjson writes an array's items at the array's depth plus one indent; the findings array sits inside the
+        top-level object, so each batch, dumped as its own array, is shifted right by one level (two spaces)."""
+        import orjson
+
+        decisions = _ordered(verdict)
+        head = orjson.dumps(
+            _document(verdict, ctx, decisions, _SLOT), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE
+        )
+        before, after = head.split(orjson.dumps(_SLOT), 1)
+        if not decisions:
+            yield before + b"[]" + after
+            return
+        yield before + b"[\n"
+        for start in range(0, len(decisions), batch):
+            part = orjson.dumps([_finding(d) for d in decisions[start : start + batch]], option=orjson.OPT_INDENT_2)
+            # `[\n  {...},\n  {...}\n]` → its items two spaces deeper; JSON strings hold no raw newline.
+            items = b"  " + part[2:-2].replace(b"\n", b"\n  ")
+            yield items if start == 0 else b",\n" + items
+        yield b"\n  ]" + after
+
+
+_SLOT = "\x00findings\x00"
+"""Stands in for the findings array in the head document; no field of ours can hold a NUL (orjson escapes it)."""
 
 
 EMITTER = JsonEmitter()

@@ -70,6 +70,7 @@ def test_a_failure_in_the_forked_render_writes_nothing(
         raise ValueError("boom")
 
     monkeypatch.setattr(json_emitter.JsonEmitter, "render_bytes", broken)
+    monkeypatch.setattr(json_emitter.JsonEmitter, "render_chunks", broken)
     with pytest.raises(OutputError) as caught:
         run_outputs.render_and_write(
             wanted(tmp_path), corpus_verdict(corpus, REPORT), corpus_ctx(corpus), parallel_from=1
@@ -101,3 +102,20 @@ def test_the_json_render_can_keep_its_document_for_a_process_about_to_end(corpus
     data = json_emitter.EMITTER.render_bytes(verdict, ctx, keep=kept)
     assert data == json_emitter.EMITTER.render_bytes(verdict, ctx)
     assert len(kept) == 1 and orjson.loads(orjson.dumps(kept[0])) == orjson.loads(data)
+
+
+@pytest.mark.parametrize("batch", [1, 2, 3, 4096])
+def test_the_json_result_made_in_batches_is_the_same_bytes(corpus: Path, batch: int) -> None:
+    verdict, ctx = corpus_verdict(corpus, REPORT), corpus_ctx(corpus)
+    assert len(verdict.decisions) == 5  # full and partial batches, one batch, one finding per batch
+    whole = json_emitter.EMITTER.render_bytes(verdict, ctx)
+    assert b"".join(json_emitter.EMITTER.render_chunks(verdict, ctx, batch=batch)) == whole
+
+
+def test_an_empty_json_result_made_in_batches_is_the_same_bytes(corpus: Path) -> None:
+    from gate.model import Severity, Verdict
+
+    verdict, ctx = Verdict(decisions=(), fail_on=Severity.HIGH), corpus_ctx(corpus)
+    whole = json_emitter.EMITTER.render_bytes(verdict, ctx)
+    assert b'"findings": []' in whole
+    assert b"".join(json_emitter.EMITTER.render_chunks(verdict, ctx)) == whole
