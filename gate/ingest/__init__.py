@@ -22,6 +22,7 @@ PARSERS: dict[str, str] = {
     "gitlab": "gate.ingest.gitlab",
     "cyclonedx": "gate.ingest.cyclonedx",
     "spdx": "gate.ingest.spdx",
+    "in-toto": "gate.ingest.intoto",
     "conftest": "gate.ingest.conftest",
     "hadolint": "gate.ingest.hadolint",
 }
@@ -132,7 +133,8 @@ def load_report(path: Path, *, origin: str | None = None, unknown_ok: bool = Fal
     if found is None:
         raise InputError(
             "not a report we know (expected Trivy JSON v2, Grype JSON, Conftest JSON, SARIF 2.1.0, hadolint JSON,"
-            " a GitLab container-scanning report, a CycloneDX 1.4-1.7 or SPDX 2.2/2.3 JSON SBOM)",
+            " a GitLab container-scanning report, a CycloneDX 1.4-1.7 or SPDX 2.2/2.3 JSON SBOM, or an in-toto"
+            " attestation of one)",
             path=where,
         )
     return found.parse(doc, where)

@@ -385,3 +385,50 @@ def test_sboms_we_cannot_trust_are_one_line_errors_naming_the_file_and_the_entry
     assert says in str(caught.value)
     assert str(path) in caught.value.path if caught.value.path else False
     assert "\n" not in str(caught.value)
+
+
+def statement(predicate_type: str, predicate: Any, version: str = "v1") -> dict[str, Any]:
+    """An in-toto Statement as `docker buildx --sbom` attaches it (in-toto/attestation spec v1, or v0.1)."""
+    return {
+        "_type": f"https://in-toto.io/Statement/{version}",
+        "subject": [{"name": "registry.example/shop", "digest": {"sha256": "ab" * 32}}],
+        "predicateType": predicate_type,
+        "predicate": predicate,
+    }
+
+
+def test_an_in_toto_statement_is_read_as_the_sbom_it_carries(made: dict[str, Path], tmp_path: Path) -> None:
+    spdx_doc = json.loads(made["spdx-json"].read_text())
+    cdx_doc = json.loads(made["cyclonedx"].read_text())
+    for doc, kind, tool in (
+        (statement("https://spdx.dev/Document", spdx_doc, "v0.1"), "spdx", "spdx"),
+        (statement("https://spdx.dev/Document/v2.3", spdx_doc), "spdx", "spdx"),
+        (statement("https://cyclonedx.org/bom/v1.6", cdx_doc), "cdx", "cyclonedx"),
+    ):
+        report = load_report(write(tmp_path, doc, f"{kind}.intoto.json"))
+        assert report.tool == tool
+        assert licenses_of(report.findings) == licenses_of(load_report(made["spdx-json"]).findings)
+
+
+@pytest.mark.parametrize(
+    ("doc", "says"),
+    [
+        (
+            statement("https://slsa.dev/provenance/v1", {"buildDefinition": {}}),
+            "only SPDX and CycloneDX SBOM predicates",
+        ),
+        (
+            statement("https://spdx.dev/Document", {"bomFormat": "CycloneDX"}),
+            "not the spdx document its predicateType says",
+        ),
+        ({"payloadType": "application/vnd.in-toto+json", "payload": "not base64!", "signatures": []}, "not base64"),
+        (
+            {"payloadType": "application/vnd.in-toto+json", "payload": "eyJhIjogMX0=", "signatures": []},
+            "not an in-toto statement",
+        ),
+    ],
+    ids=["provenance", "mismatch", "bad-base64", "not-a-statement"],
+)
+def test_attestations_we_cannot_read_are_one_line_errors(tmp_path: Path, doc: dict[str, Any], says: str) -> None:
+    with pytest.raises(InputError, match=says):
+        load_report(write(tmp_path, doc))
