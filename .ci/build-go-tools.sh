@@ -11,6 +11,7 @@ declare -A modules=(
     [opa]="github.com/open-policy-agent/opa@v1.22.4"
     [gator]="github.com/open-policy-agent/gatekeeper/v3/cmd/gator@v3.23.1"
     [cosign]="github.com/sigstore/cosign/v2/cmd/cosign@v2.6.5"
+    [syft]="github.com/anchore/syft/cmd/syft@v1.57.2"
 )
 
 root="${CONTAINER_GATE_TOOLS:-$HOME/.cache/container-gate/go}"

@@ -179,7 +179,8 @@ class _Reader:
         holder = self.components.get(parent) if parent else None
         app = holder[0] if holder is not None else None
         app_name = app.get("name") if app is not None and isinstance(app.get("name"), str) else None
-        found_at = _property(component, _PATH_PROPERTIES)
+        # Syft writes paths from the scanned root with a leading slash (`/package-lock.json`), Trivy without.
+        found_at = (_property(component, _PATH_PROPERTIES) or "").lstrip("/") or None
         return Package(
             name=name,
             version=opt_str(component, "version"),
@@ -265,7 +266,9 @@ def _tool_version(metadata: dict[str, Any]) -> str | None:
         for entry in entries:
             if isinstance(entry, dict) and isinstance(entry.get("name"), str):
                 version = entry.get("version")
-                return f"{entry['name']} {version}" if isinstance(version, str) else entry["name"]
+                # A development build of Syft says "[not provided]" (as Grype's descriptor does).
+                known = isinstance(version, str) and version != "[not provided]"
+                return f"{entry['name']} {version}" if known else entry["name"]
     return None
 
 

@@ -9,6 +9,7 @@ document `DESCRIBES`. SPDX 2 has no vulnerability records, so only licenses are 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from gate.errors import InputError
@@ -116,15 +117,26 @@ def _package(
         and isinstance(holder.get("name"), str)
     ):
         app = holder["name"]
+    found_at = _found_in(opt_str(package, "sourceInfo"))
     return Package(
         name=req_str(package, "name"),
         version=opt_str(package, "versionInfo"),
         purl=purl,
-        target=image or app or fallback,
-        path=app or origin,
+        target=image or app or found_at or fallback,
+        path=app or found_at or origin,
         licenses=(_license(package),),
         names=names,
     )
+
+
+_SOURCE_INFO = re.compile(r"(?:package found in|manifest file|file):\s*/?(\S+)\s*$")
+"""Where the tool found the package, as Trivy ("package found in: package-lock.json") and Syft ("acquired package
+info from installed node module manifest file: /package-lock.json") write `sourceInfo`."""
+
+
+def _found_in(source_info: str | None) -> str | None:
+    match = _SOURCE_INFO.search(source_info) if source_info else None
+    return match[1] if match else None
 
 
 def _license(package: dict[str, Any]) -> str:
@@ -163,7 +175,8 @@ def _creator(doc: dict[str, Any]) -> str | None:
     creators = info.get("creators") if isinstance(info, dict) else None
     for creator in creators if isinstance(creators, list) else ():
         if isinstance(creator, str) and creator.startswith("Tool:"):
-            return creator[len("Tool:") :].strip() or None
+            # A development build of Syft says `syft-[not provided]`: the tool's name alone then.
+            return creator[len("Tool:") :].strip().removesuffix("-[not provided]") or None
     return None
 
 

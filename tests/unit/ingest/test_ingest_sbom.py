@@ -432,3 +432,40 @@ def test_an_in_toto_statement_is_read_as_the_sbom_it_carries(made: dict[str, Pat
 def test_attestations_we_cannot_read_are_one_line_errors(tmp_path: Path, doc: dict[str, Any], says: str) -> None:
     with pytest.raises(InputError, match=says):
         load_report(write(tmp_path, doc))
+
+
+@pytest.fixture(scope="module")
+def syft_made(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The same npm tree as Syft v1.57.2 (built by .ci/build-go-tools.sh syft) writes it in SPDX and CycloneDX."""
+    from tests.conftest import go_tool
+
+    syft = go_tool("syft")
+    base = tmp_path_factory.mktemp("syft")
+    tree = lock_tree(base / "tree")
+    out = {"spdx-json": base / "a", "cyclonedx-json": base / "b"}
+    subprocess.run(
+        [syft, "scan", f"dir:{tree}", "-q", *(f"--output={fmt}={path}" for fmt, path in out.items())],
+        check=True,
+        timeout=180,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(base), "SYFT_CHECK_FOR_APP_UPDATE": "false"},
+    )
+    return out
+
+
+@pytest.mark.parametrize("fmt", ["spdx-json", "cyclonedx-json"])
+def test_syft_sboms_read_like_trivys(syft_made: dict[str, Path], fmt: str, tmp_path: Path) -> None:
+    from gate.cli import main
+
+    report = load_report(syft_made[fmt])
+    assert report.tool_version == "syft"  # a source build says "[not provided]": the name alone is kept
+    found = {p: lic.strip("()") for p, lic in licenses_of(report.findings).items()}
+    # Syft also lists the project itself (`shop`, no license), which Trivy leaves out.
+    assert found == {**{p: (lic or "NOASSERTION").strip("()") for p, lic in LICENSES.items()}, "shop": "NOASSERTION"}
+    assert {(f.target, f.location.path if f.location else None) for f in report.findings} == {
+        ("package-lock.json", "package-lock.json")
+    }
+    out = tmp_path / "result.json"
+    policy = ["--license-allowed", "MIT", "--license-allowed", "Apache-2.0", "--license-forbidden", "SSPL-1.0"]
+    assert main(["gate", str(syft_made[fmt]), *policy, "--json", str(out)]) == 1
+    blocking = {f["package"] for f in json.loads(out.read_text())["findings"] if f["blocking"]}
+    assert blocking == {"both", "sspl"}
