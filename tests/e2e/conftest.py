@@ -148,6 +148,16 @@ class ActRun:
 STUBS = Path(__file__).resolve().parent / "stubs"
 HARDEN_RUNNER = "step-security/harden-runner@9af89fc71515a100421586dfdb3dc9c984fbf411"
 """The pin every workflow uses (a unit test checks they agree); act resolves it to the stand-in in stubs/."""
+STAND_INS = {
+    "actions/cache@5a3ec84eff668545956fd18022155c47e93e2684": STUBS / "cache",
+    "actions/upload-artifact@ea165f8d65b6e75b540449e92b4886f43607fa02": STUBS / "upload-artifact",
+    "actions/download-artifact@d3f86a106a0bac45b974a628896c90dbdf5c8093": STUBS / "download-artifact",
+    "github/codeql-action@181d5eefc20863364f96762470ba6f862bdef56b": STUBS / "codeql-action",
+}
+"""The other remote actions the reusable workflows use, by repository and the workflows' pin (a unit test checks
+each against the workflows), and their stand-ins: act cannot fetch them here, and there is no cache service,
+artifact storage or code scanning in a local run. Sub-actions (`actions/cache/restore@...`) resolve to the
+stand-in's folder of that name."""
 
 
 def run_act(repo: Path, workflow: str, image: str, *extra: str, timeout: float = 900, bind: bool = True) -> ActRun:
@@ -158,6 +168,8 @@ def run_act(repo: Path, workflow: str, image: str, *extra: str, timeout: float =
     act = require_tool("act")
     argv = [act, "push", "-W", f".github/workflows/{workflow}", "-P", f"ubuntu-latest={image}", "--pull=false"]
     argv += ["--local-repository", f"{HARDEN_RUNNER}={STUBS / 'harden-runner'}"]
+    for pin, stand_in in STAND_INS.items():
+        argv += ["--local-repository", f"{pin}={stand_in}"]
     argv += ["--bind", *extra] if bind else list(extra)
     started = time.monotonic()
     done = subprocess.run(argv, cwd=repo, capture_output=True, text=True, timeout=timeout, check=False)
@@ -202,3 +214,24 @@ def push_by_digest(image: str, registry_host: str) -> str:
     assert found, pushed
     subprocess.run([docker, "rmi", tagged], check=True, capture_output=True)
     return f"{registry_host}/container-gate@{found.group(1)}"
+
+
+RUNNER_TAG = "container-gate-e2e-runner:bookworm"
+
+
+@pytest.fixture(scope="session")
+def runner_image(base_image: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The local base image plus the host's Docker client, for jobs whose steps call `docker run` themselves (the
+    reusable gate.yml), as GitHub's hosted runners can. act mounts the engine's socket into the job container."""
+    client = shutil.which("docker")
+    assert client is not None
+    context = tmp_path_factory.mktemp("runner")
+    shutil.copy2(Path(client).resolve(), context / "docker")
+    (context / "Dockerfile").write_text(f"FROM {base_image}\nCOPY docker /usr/local/bin/docker\n", encoding="utf-8")
+    done = build_image(context, RUNNER_TAG)
+    assert done.returncode == 0, f"docker build failed:\n{done.stderr[-3000:]}"
+    probe = subprocess.run(
+        ["docker", "run", "--rm", RUNNER_TAG, "docker", "--version"], capture_output=True, text=True, check=False
+    )
+    assert probe.returncode == 0, f"the host's Docker client ({client}) does not run in {base_image}: {probe.stderr}"
+    return RUNNER_TAG

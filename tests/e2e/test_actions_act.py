@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import subprocess
@@ -10,8 +11,15 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from tests.conftest import corpus_file, require_tool
-from tests.e2e.conftest import HOSTED_RUNNER_UID, make_fixture_repo, pin_prebuilt_image, push_by_digest, run_act
+from tests.conftest import REPO, corpus_file, require_tool
+from tests.e2e.conftest import (
+    HOSTED_RUNNER_UID,
+    IMAGE_TAG,
+    make_fixture_repo,
+    pin_prebuilt_image,
+    push_by_digest,
+    run_act,
+)
 
 pytestmark = [pytest.mark.act, pytest.mark.docker, pytest.mark.corpus]
 
@@ -185,3 +193,115 @@ def test_prebuilt_image_by_digest_is_pulled_not_built(tmp_path: Path, base_image
         check=False,
     )
     assert zizmor.returncode == 0, zizmor.stdout
+
+
+# The reusable .github/workflows/gate.yml, called from tests/e2e/workflows/gate-workflow.yml with `reports:` (the
+# scans cannot run here: no scanner database can be downloaded) and the action image built from our Dockerfile.
+
+
+def _trivy_report(vulnerabilities: list[dict[str, str]]) -> str:
+    """A hand-made Trivy image report (schema 2) of one Debian image."""
+    result: dict[str, object] = {"Target": "ghcr.io/acme/app:1.0.0 (debian 12.5)", "Class": "os-pkgs", "Type": "debian"}
+    if vulnerabilities:
+        result["Vulnerabilities"] = vulnerabilities
+    report = {
+        "SchemaVersion": 2,
+        "ArtifactName": "ghcr.io/acme/app:1.0.0",
+        "ArtifactType": "container_image",
+        "Metadata": {"OS": {"Family": "debian", "Name": "12.5"}, "RepoTags": ["ghcr.io/acme/app:1.0.0"]},
+        "Results": [result],
+    }
+    return json.dumps(report, indent=2)
+
+
+FIXABLE_HIGH = _trivy_report(
+    [
+        {
+            "VulnerabilityID": "CVE-2024-5535",
+            "PkgName": "libssl3",
+            "InstalledVersion": "3.0.11-1~deb12u2",
+            "FixedVersion": "3.0.13-1~deb12u1",
+            "Status": "fixed",
+            "Severity": "HIGH",
+            "Title": "openssl: SSL_select_next_proto buffer overread",
+        }
+    ]
+)
+"""One HIGH with a fixed version: blocks at fail-on HIGH."""
+CLEAN = _trivy_report([])
+"""The same image with nothing found."""
+APP_DOCKERFILE = (
+    f'FROM debian:12-slim@sha256:{"a" * 64}\nRUN useradd --system app\nHEALTHCHECK NONE\nUSER app\nCMD ["/bin/true"]\n'
+)
+"""A Dockerfile the built-in checks find nothing in, so the report alone decides."""
+
+
+def _reusable_gate_repo(root: Path, base_image: str, report: str) -> Path:
+    # act names a called workflow's job containers after that workflow's name: a name of this repository's own
+    # keeps parallel runs (pytest -n) out of each other's containers, as make_fixture_repo does for the callers.
+    tag = hashlib.sha256(str(root).encode()).hexdigest()[:8]
+    called = (REPO / ".github" / "workflows" / "gate.yml").read_text(encoding="utf-8")
+    called, count = re.subn(r"(?m)^name: (.*)$", rf"name: \1 ({tag})", called, count=1)
+    assert count == 1
+    files: dict[str, Path | str] = {
+        ".github/workflows/gate.yml": called,
+        "fixtures/reports/trivy.json": report,
+        "fixtures/app/Dockerfile": APP_DOCKERFILE,
+    }
+    return make_fixture_repo(root, base_image, ["gate-workflow.yml"], files)
+
+
+def test_reusable_gate_workflow_blocks_a_fixable_high(
+    tmp_path: Path, base_image: str, action_image: str, runner_image: str
+) -> None:
+    assert action_image == IMAGE_TAG  # what gate-workflow.yml passes as gate-image
+    repo = _reusable_gate_repo(tmp_path, base_image, FIXABLE_HIGH)
+
+    run = run_act(repo, "gate-workflow.yml", runner_image)
+
+    assert run.returncode != 0 and "Job 'container-gate' failed" in run.log, run.log[-4000:]
+    outputs = run.outputs()
+    assert (outputs["mode"], outputs["verdict"], outputs["blocking"], outputs["sarif"]) == (
+        "reports",
+        "fail",
+        "1",
+        "true",
+    )
+    summary = run.summary()
+    assert "blocked by 1 finding" in summary and "CVE-2024-5535" in summary, summary
+    result = json.loads((repo / ".container-gate" / "gate.json").read_text(encoding="utf-8"))
+    assert result["verdict"] == "fail"
+    blocking = [f for f in result["findings"] if f["blocking"]]
+    assert [(f["id"], f["fixed_version"]) for f in blocking] == [("CVE-2024-5535", "3.0.13-1~deb12u1")]
+    # the report and the Dockerfile (clean) were read, and nothing was built, pulled or scanned
+    assert [(r["path"], r["findings"]) for r in result["reports"]] == [
+        ("fixtures/reports/trivy.json", 1),
+        ("fixtures/app/Dockerfile", 0),
+    ]
+    assert "docker build" not in run.log and "docker pull --" not in run.log
+    # the SARIF went from the gate job, as an artifact, to the one job allowed to upload it
+    _assert_sarif(repo / ".container-gate" / "gate.sarif", "CVE-2024-5535")
+    assert "would upload container-gate-results/gate.sarif with 1 results" in run.log, run.log[-4000:]
+    # act ends the run when a called workflow fails, so the caller's `if: always()` job does not start here (on
+    # GitHub it does); the passing case below checks the workflow-level outputs through that job.
+
+
+def test_reusable_gate_workflow_passes_a_clean_report(
+    tmp_path: Path, base_image: str, action_image: str, runner_image: str
+) -> None:
+    assert action_image == IMAGE_TAG
+    repo = _reusable_gate_repo(tmp_path, base_image, CLEAN)
+
+    run = run_act(repo, "gate-workflow.yml", runner_image)
+
+    assert run.returncode == 0, run.log[-4000:]
+    outputs = run.outputs()
+    assert (outputs["verdict"], outputs["blocking"], outputs["sarif"]) == ("pass", "0", "true")
+    assert "passed" in run.summary() and "none blocking" in run.summary()
+    assert "would upload container-gate-results/gate.sarif with 0 results" in run.log
+    # the workflow's own outputs (on.workflow_call.outputs), as the calling workflow's next job saw them
+    assert _env_file(repo / "out" / "workflow-outputs.env") == {
+        "OUT_RESULT": "success",
+        "OUT_VERDICT": "pass",
+        "OUT_BLOCKING": "0",
+    }

@@ -33,8 +33,23 @@ OURS = re.compile(r"^org/container-gate/\.github/workflows/(?P<file>[\w.-]+\.yml
 ENDPOINT = re.compile(r"^(\*\.)?[a-z0-9.-]+\.[a-z]{2,}:\d{2,5}$")
 DIGEST_PINNED = re.compile(r"^[a-z0-9./-]+(:[\w.-]+)?@sha256:[0-9a-f]{64}$")
 
-GATE_WORKFLOW_SETTINGS = {"reports", "dockerfile", "gate-image"}
-"""Reusable-gate inputs that name what to run on rather than pass a flag."""
+GATE_WORKFLOW_SETTINGS = {
+    "gate-image",
+    "image",
+    "context",
+    "dockerfile",
+    "reports",
+    "upload-sarif",
+    "artifact-name",
+    "registry",
+    "registry-username",
+    "allowed-endpoints",
+}
+"""Reusable-gate inputs that name what to build, pull, scan and judge, or shape the upload, the login or the egress
+policy, rather than pass a flag (dockerfile and reports become PATH arguments; upload-sarif is the sarif job,
+codeql-action's upload, not --upload-sarif)."""
+GATE_WORKFLOW_LISTS = {"policy", "namespace", "data", "ignore-file", "vex"}
+"""Reusable-gate inputs that are space-separated lists, each word one repeated flag."""
 REMEDIATE_WORKFLOW_SETTINGS = {
     "gate-image",
     "repositories",
@@ -225,14 +240,262 @@ def test_inputs_reach_run_only_through_env(path: Path) -> None:
 
 
 def test_reusable_gate_inputs_are_real_gate_flags() -> None:
-    inputs = call_spec(workflow("gate.yml"))["inputs"]
+    doc = workflow("gate.yml")
+    inputs = call_spec(doc)["inputs"]
     options = gate_options()
-    assert {f"--{n}" for n in set(inputs) - GATE_WORKFLOW_SETTINGS} <= set(options)
+    assert GATE_WORKFLOW_SETTINGS <= set(inputs)
+    flags = set(inputs) - GATE_WORKFLOW_SETTINGS
+    assert {f"--{n}" for n in flags} <= set(options), sorted({f"--{n}" for n in flags} - set(options))
+    assert {"fail-on", "only-fixed", "policy", "config"} <= flags  # what issue 15 names
     assert set(inputs["fail-on"].get("options", options["--fail-on"].choices or ())) <= set(
         options["--fail-on"].choices or ()
     )
-    assert inputs["only-fixed"]["type"] == "boolean"
-    assert isinstance(options["--only-fixed"], argparse._StoreTrueAction)
+    text = scripts(doc)
+    for name in flags:
+        assert f"--{name}" in text, f"input {name} never reaches the CLI"
+        action = options[f"--{name}"]
+        if isinstance(action, argparse._StoreTrueAction):
+            assert inputs[name]["type"] == "boolean", name
+        else:
+            assert inputs[name]["type"] == "string", name
+        if name in GATE_WORKFLOW_LISTS:
+            assert isinstance(action, argparse._AppendAction), f"--{name} is not repeatable"
+    assert inputs["gate-image"]["required"] is True
+    assert inputs["upload-sarif"]["type"] == "boolean"
+
+
+def _step(doc: dict[Any, Any], job: str, key: str) -> dict[str, Any]:
+    """The step of a job with this id or name."""
+    found: list[dict[str, Any]] = [s for s in doc["jobs"][job]["steps"] if key in (s.get("id"), s.get("name"))]
+    assert len(found) == 1, f"{job}: no single step {key}"
+    return found[0]
+
+
+def _run_step(
+    step: dict[str, Any], tmp_path: Path, env: dict[str, str], path: Path | None = None
+) -> tuple[subprocess.CompletedProcess[str], dict[str, str], str]:
+    """A step's script with bash (as the runner runs it), in tmp_path, with its env names set as given (the rest
+    empty): its result, what it wrote to GITHUB_OUTPUT, and to GITHUB_STEP_SUMMARY."""
+    output, summary = tmp_path / "github_output", tmp_path / "step_summary"
+    output.write_text("")
+    summary.write_text("")
+    values = dict.fromkeys(step.get("env") or {}, "") | env
+    assert set(env) <= set(values), sorted(set(env) - set(step.get("env") or {}))
+    base = {"PATH": f"{path}:/usr/bin:/bin" if path else "/usr/bin:/bin", "HOME": str(tmp_path)}
+    files = {"GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(summary), "RUNNER_TEMP": str(tmp_path)}
+    done = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-e", "-o", "pipefail", "-c", step["run"]],
+        cwd=tmp_path,
+        env=base | files | values,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    written = dict(line.split("=", 1) for line in output.read_text().splitlines() if "=" in line)
+    return done, written, summary.read_text()
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ({"REPORTS": "a.json b.json"}, {"mode": "reports", "target": ""}),
+        (
+            {"IMAGE": "ghcr.io/acme/api:1.2@sha256:" + "0" * 64},
+            {"mode": "pull", "target": "ghcr.io/acme/api:1.2@sha256:" + "0" * 64},
+        ),
+        ({"CONTEXT": ".", "DOCKERFILE": "Dockerfile"}, {"mode": "build", "target": "acme/web-app:" + "f" * 40}),
+        ({"REPORTS": "a.json", "IMAGE": "alpine"}, None),  # one or the other
+        ({"IMAGE": "alpine;id"}, None),  # not a reference
+        ({"CONTEXT": "."}, None),  # a build needs a Dockerfile
+    ],
+    ids=["reports", "pull", "build", "both", "bad-image", "no-dockerfile"],
+)
+def test_the_reusable_gate_picks_what_to_scan_from_its_inputs(
+    tmp_path: Path, given: dict[str, str], expected: dict[str, str] | None
+) -> None:
+    step = _step(workflow("gate.yml"), "gate", "plan")
+    env = {"REPOSITORY": "Acme/Web-App", "SHA": "f" * 40} | given
+    done, written, _ = _run_step(step, tmp_path, env)
+    if expected is None:
+        assert done.returncode == 1 and "::error title=container-gate::" in done.stdout, done.stdout + done.stderr
+        return
+    assert done.returncode == 0, done.stderr
+    assert {k: written[k] for k in ("mode", "target")} == expected
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", written["day"])  # the cache keys' day
+
+
+_FAKE_DOCKER = """#!/bin/sh
+# records the gate's command line, writes what the gate would, exits as told
+printf '%s\\n' "$@" > "$ARGV_FILE"
+if [ "$FAKE_RC" != 2 ]; then
+  mkdir -p .container-gate
+  printf '{"verdict": "%s", "counts": {"blocking": %s}}' "$FAKE_VERDICT" "$FAKE_BLOCKING" > .container-gate/gate.json
+  echo '{"version": "2.1.0"}' > .container-gate/gate.sarif
+  echo '## container-gate: the summary' > .container-gate/gate.md
+fi
+exit "$FAKE_RC"
+"""
+
+
+def _fake_docker(tmp_path: Path) -> Path:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    docker = bin_dir / "docker"
+    docker.write_text(_FAKE_DOCKER)
+    docker.chmod(0o755)
+    return bin_dir
+
+
+def _gate_step_with_fake_docker(
+    tmp_path: Path, env: dict[str, str], rc: int, verdict: str = "fail", blocking: int = 0
+) -> tuple[subprocess.CompletedProcess[str], list[str], dict[str, str], str]:
+    step = _step(workflow("gate.yml"), "gate", "gate")
+    fake = {"ARGV_FILE": str(tmp_path / "argv"), "FAKE_RC": str(rc), "FAKE_VERDICT": verdict}
+    fake["FAKE_BLOCKING"] = str(blocking)
+    step = {**step, "env": {**step["env"], **dict.fromkeys(fake, "")}}
+    done, written, summary = _run_step(step, tmp_path, {**env, **fake}, _fake_docker(tmp_path))
+    argv = (tmp_path / "argv").read_text().splitlines() if (tmp_path / "argv").exists() else []
+    return done, argv, written, summary
+
+
+def test_the_reusable_gate_passes_every_input_as_its_flag(tmp_path: Path) -> None:
+    env = {
+        "GATE_IMAGE": "ghcr.io/org/container-gate@sha256:" + "1" * 64,
+        "MODE": "reports",
+        "REPORTS": "reports/trivy.json reports/grype.json",
+        "DOCKERFILE": "services/api/Dockerfile",
+        "FAIL_ON": "CRITICAL",
+        "ONLY_FIXED": "true",
+        "POLICY": "policy builtin:dockerfile",
+        "NAMESPACE": "main docker.*",
+        "ALL_NAMESPACES": "true",
+        "DATA": "data/a.yaml data/b.json",
+        "IGNORE_FILE": ".trivyignore.yaml",
+        "VEX": "a.openvex.json b.openvex.json",
+        "CONFIG": "ci/gate.yml",
+    }
+    done, argv, written, summary = _gate_step_with_fake_docker(tmp_path, env, rc=1, blocking=3)
+
+    assert done.returncode == 1, done.stderr  # the gate's exit status is the job's
+    image = argv.index(env["GATE_IMAGE"])
+    assert argv[:image] == ["run", "--rm", "--network", "none", "-v", f"{tmp_path}:/work", "-w", "/work"]
+    assert argv[image + 1 :] == [
+        "gate",
+        *("--fail-on", "CRITICAL", "--json", ".container-gate/gate.json", "--sarif", ".container-gate/gate.sarif"),
+        *("--summary", ".container-gate/gate.md", "--only-fixed", "--all-namespaces", "--config", "ci/gate.yml"),
+        *("--policy", "policy", "--policy", "builtin:dockerfile", "--namespace", "main", "--namespace", "docker.*"),
+        *("--data", "data/a.yaml", "--data", "data/b.json", "--ignore-file", ".trivyignore.yaml"),
+        *("--vex", "a.openvex.json", "--vex", "b.openvex.json"),
+        *("--", "reports/trivy.json", "reports/grype.json", "services/api/Dockerfile"),
+    ]
+    # every flag the parser knows is spelled as it knows it
+    options = gate_options()
+    assert {a for a in argv[image + 2 :] if a.startswith("--") and a != "--"} <= set(options)
+    assert written == {"verdict": "fail", "blocking": "3", "sarif": "true"}
+    assert summary == "## container-gate: the summary\n"
+
+
+def test_the_reusable_gate_judges_its_own_scans_and_the_defaults_add_no_flag(tmp_path: Path) -> None:
+    env = {"GATE_IMAGE": "gate@sha256:" + "1" * 64, "MODE": "build", "DOCKERFILE": "Dockerfile", "FAIL_ON": "HIGH"}
+    env |= {"ONLY_FIXED": "false", "ALL_NAMESPACES": "false"}
+    done, argv, written, _ = _gate_step_with_fake_docker(tmp_path, env, rc=0, verdict="pass")
+
+    assert done.returncode == 0, done.stderr
+    assert argv[argv.index("--summary") + 2 :] == [
+        "--",
+        ".container-gate/trivy.json",
+        ".container-gate/grype.json",
+        "Dockerfile",
+    ]
+    assert written == {"verdict": "pass", "blocking": "0", "sarif": "true"}
+
+
+def test_the_reusable_gate_says_error_when_the_gate_cannot_decide(tmp_path: Path) -> None:
+    env = {"GATE_IMAGE": "gate@sha256:" + "1" * 64, "MODE": "reports", "REPORTS": "missing.json", "FAIL_ON": "HIGH"}
+    done, _, written, summary = _gate_step_with_fake_docker(tmp_path, env, rc=2)
+
+    assert done.returncode == 2
+    assert written == {"verdict": "error", "blocking": "", "sarif": "false"}
+    assert "could not decide (exit 2)" in summary
+
+
+def test_the_reusable_gate_scans_with_pinned_trivy_and_grype_and_caches_their_databases_per_day() -> None:
+    doc = workflow("gate.yml")
+    job = doc["jobs"]["gate"]
+    names = [str(s.get("name") or s.get("uses")) for s in job["steps"]]
+    order = ["Build or pull the image", "Restore Trivy's database", "Restore Grype's database"]
+    order += ["Scan the image (Trivy and Grype)", "Gate"]
+    assert [names.index(n) for n in order] == sorted(names.index(n) for n in order)  # build before anything is written
+    scan = _step(doc, "gate", "Scan the image (Trivy and Grype)")
+    # the same Trivy as remediate.yml and provenance.yml (one pin to bump), Grype by digest
+    trivy = {str(s["env"]["TRIVY_IMAGE"]) for _, s in steps(doc) if "TRIVY_IMAGE" in (s.get("env") or {})}
+    others = {
+        str(s["env"]["TRIVY_IMAGE"])
+        for name in ("remediate.yml", "provenance.yml")
+        for _, s in steps(workflow(name))
+        if "TRIVY_IMAGE" in (s.get("env") or {})
+    }
+    assert len(trivy) == 1 and trivy == others
+    assert re.fullmatch(r"ghcr\.io/anchore/grype:v[\d.]+@sha256:[0-9a-f]{64}", scan["env"]["GRYPE_IMAGE"])
+    images = {"trivy": next(iter(trivy)), "grype": scan["env"]["GRYPE_IMAGE"]}
+    for tool, path in (("trivy", ".trivy-cache/db"), ("grype", ".grype-cache")):
+        version = images[tool].split("@")[0].rsplit(":", 1)[1].removeprefix("v")
+        restore = [s for s in job["steps"] if s.get("id") == f"{tool}-db"]
+        save = [
+            s
+            for s in job["steps"]
+            if str(s.get("uses", "")).startswith("actions/cache/save@") and path == s["with"]["path"]
+        ]
+        assert len(restore) == len(save) == 1
+        key = f"{tool}-db-{version}-${{{{ steps.plan.outputs.day }}}}"
+        assert restore[0]["with"] == {"path": path, "key": key, "restore-keys": f"{tool}-db-{version}-"}
+        # saved right after the download, not at the end of a job a blocked gate fails
+        assert save[0]["with"] == {"path": path, "key": key}
+        assert f"steps.{tool}-db.outputs.cache-hit != 'true'" in save[0]["if"]
+        assert names.index(str(save[0].get("name"))) < names.index("Scan the image (Trivy and Grype)")
+    # the remediate workflow shares the Trivy database's cache entry
+    remediate = next(
+        s for _, s in steps(workflow("remediate.yml")) if str(s.get("uses", "")).startswith("actions/cache@")
+    )
+    assert remediate["with"]["path"] == ".trivy-cache/db"
+    version = images["trivy"].split("@")[0].rsplit(":", 1)[1]
+    assert f"key=trivy-db-{version}-$(date -u +%Y-%m-%d)" in scripts(workflow("remediate.yml"))
+    # no scan, no build, no pull with pre-made reports
+    for step in job["steps"]:
+        if step.get("name") in ("Build or pull the image", "Scan the image (Trivy and Grype)") or step.get("id") in (
+            "trivy-db",
+            "grype-db",
+        ):
+            assert "steps.plan.outputs.mode != 'reports'" in step["if"], step.get("name")
+    text = scan["run"]
+    assert "--input /scan/image.tar" in text and "docker-archive:/scan/image.tar" in text
+    assert "/var/run/docker.sock" not in scripts(doc)  # the scanners read an archive, never the engine
+
+
+def test_only_the_sarif_job_may_write_security_events_and_it_runs_nothing_of_the_callers() -> None:
+    doc = workflow("gate.yml")
+    jobs = doc["jobs"]
+    writes = {name: job["permissions"] for name, job in jobs.items() if "write" in job["permissions"].values()}
+    assert writes == {"sarif": {"security-events": "write", "actions": "read"}}
+    assert jobs["gate"]["permissions"] == {"contents": "read", "packages": "read"}
+    sarif = jobs["sarif"]
+    assert [str(s.get("uses", "")).split("@")[0] for s in sarif["steps"]] == [
+        "step-security/harden-runner",
+        "actions/download-artifact",
+        "github/codeql-action/upload-sarif",
+    ]
+    assert not any("run" in s for s in sarif["steps"])
+    assert sarif["needs"] == "gate" and "always()" in sarif["if"] and "inputs.upload-sarif" in sarif["if"]
+    upload = next(s for s in jobs["gate"]["steps"] if str(s.get("uses", "")).startswith("actions/upload-artifact@"))
+    download = sarif["steps"][1]
+    assert upload["if"] == "always()" and upload["with"]["name"] == download["with"]["name"]
+    assert sarif["steps"][2]["with"]["sarif_file"] == f"{download['with']['path']}/gate.sarif"
+    # the outputs users read
+    outputs = call_spec(doc)["outputs"]
+    assert set(outputs) == {"verdict", "blocking"}
+    for name, output in outputs.items():
+        assert output["value"] == f"${{{{ jobs.gate.outputs.{name} }}}}"
+        assert jobs["gate"]["outputs"][name] == f"${{{{ steps.gate.outputs.{name} }}}}"
 
 
 def test_reusable_remediate_inputs_are_real_cli_flags() -> None:
@@ -388,3 +651,42 @@ def test_the_act_stand_in_replaces_the_exact_harden_runner_pin_the_workflows_use
     assert pins == {HARDEN_RUNNER}
     stand_in = yaml.safe_load((STUBS / "harden-runner" / "action.yml").read_text())
     assert set(stand_in["inputs"]) >= {"egress-policy", "allowed-endpoints"}
+
+
+def _remote_steps(paths: list[Path]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(owner/repo, sub-path, with:) of every remote action step, with the pinned SHA as owner/repo@sha."""
+    for path in paths:
+        for _, step in steps(load(path)):
+            uses = str(step.get("uses", ""))
+            if not uses or uses.startswith(("./", "docker://")) or "/.github/workflows/" in uses:
+                continue
+            target, _, sha = uses.partition("@")
+            owner, name, *sub = target.split("/")
+            yield f"{owner}/{name}@{sha}", "/".join(sub), step.get("with") or {}
+
+
+def test_every_act_stand_in_replaces_the_exact_pin_the_workflows_use_and_takes_their_inputs() -> None:
+    from tests.e2e.conftest import HARDEN_RUNNER, STAND_INS, STUBS
+
+    used = list(_remote_steps(WORKFLOWS))
+    shas: dict[str, set[str]] = {}
+    for pin, _, _ in used:
+        repository, _, sha = pin.partition("@")
+        shas.setdefault(repository, set()).add(sha)
+    for pin, folder in STAND_INS.items():
+        repository, _, sha = pin.partition("@")
+        assert shas.get(repository) == {sha}, f"{repository}: the workflows use {shas.get(repository)}, act maps {sha}"
+        assert folder.parent == STUBS
+        for used_pin, sub, given in used:
+            if used_pin != pin:
+                continue
+            stand_in = folder / sub / "action.yml"
+            assert stand_in.is_file(), f"{pin} {sub}: no stand-in at {stand_in.relative_to(STUBS)}"
+            text = stand_in.read_text(encoding="utf-8")
+            assert "Stand-in for" in text and "act" in text, f"{stand_in}: say what it stands in for and why"
+            inputs = set(yaml.safe_load(text)["inputs"])
+            assert set(given) <= inputs, f"{stand_in}: takes no {sorted(set(given) - inputs)}"
+    # What act runs of ours (the reusable gate): every remote action has a stand-in, but actions/checkout, which
+    # act replaces itself with the repository under test.
+    ran = {pin for pin, _, _ in _remote_steps([ROOT / ".github" / "workflows" / "gate.yml"])}
+    assert ran - {*STAND_INS, HARDEN_RUNNER} <= {p for p in ran if p.startswith("actions/checkout@")}
