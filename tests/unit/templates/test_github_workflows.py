@@ -690,3 +690,18 @@ def test_every_act_stand_in_replaces_the_exact_pin_the_workflows_use_and_takes_t
     # act replaces itself with the repository under test.
     ran = {pin for pin, _, _ in _remote_steps([ROOT / ".github" / "workflows" / "gate.yml"])}
     assert ran - {*STAND_INS, HARDEN_RUNNER} <= {p for p in ran if p.startswith("actions/checkout@")}
+
+
+def test_ci_fetches_the_corpus_and_the_tests_read_it() -> None:
+    job = workflow("ci.yml")["jobs"]["test"]
+    names = [str(s.get("name", s.get("uses", ""))) for s in job["steps"]]
+    fetch = next(s for s in job["steps"] if ".ci/fetch_corpus.py" in str(s.get("run", "")))
+    tests = next(s for s in job["steps"] if s.get("name") == "Tests")
+    assert names.index(str(fetch["name"])) < names.index("Tests")
+    assert 'python .ci/fetch_corpus.py "$RUNNER_TEMP/shared"' in fetch["run"]
+    assert tests["env"]["CONTAINER_GATE_SHARED"] == "${{ runner.temp }}/shared"
+    assert tests["run"] == "make test"
+    endpoints = job["steps"][0]["with"]["allowed-endpoints"].split()
+    assert "raw.githubusercontent.com:443" in endpoints  # where the upstream files are fetched from
+    assert "${{ vars.CORPUS_MIRROR_ENDPOINT }}" in job["steps"][0]["with"]["allowed-endpoints"]
+    assert fetch["env"] == {"CORPUS_MIRROR": "${{ vars.CORPUS_MIRROR }}"}
