@@ -705,3 +705,227 @@ def test_ci_fetches_the_corpus_and_the_tests_read_it() -> None:
     assert "raw.githubusercontent.com:443" in endpoints  # where the upstream files are fetched from
     assert "${{ vars.CORPUS_MIRROR_ENDPOINT }}" in job["steps"][0]["with"]["allowed-endpoints"]
     assert fetch["env"] == {"CORPUS_MIRROR": "${{ vars.CORPUS_MIRROR }}"}
+
+
+# release.yml: our own release on a version tag.
+
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@example.invalid",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@example.invalid",
+}
+
+
+def _git(cwd: Path, *args: str) -> str:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(cwd), **GIT_ENV}
+    done = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def _project(tmp_path: Path) -> Path:
+    """A repository with this project's two action files on main at v1.2.0, and a side branch tagged v9.9.9;
+    cloned as the release jobs' checkout (fetch-depth 0: origin/main and every tag), at v1.2.0."""
+    upstream = tmp_path / "upstream"
+    (upstream / "remediate").mkdir(parents=True)
+    for name in ("action.yml", "remediate/action.yml"):
+        (upstream / name).write_text((ROOT / name).read_text(encoding="utf-8"), encoding="utf-8")
+    _git(upstream, "init", "-q", "-b", "main")
+    _git(upstream, "add", "-A")
+    _git(upstream, "commit", "-q", "-m", "main")
+    _git(upstream, "tag", "-a", "v1.2.0", "-m", "v1.2.0")
+    _git(upstream, "switch", "-q", "-c", "side")
+    (upstream / "side.txt").write_text("not reviewed\n")
+    _git(upstream, "add", "side.txt")
+    _git(upstream, "commit", "-q", "-m", "side")
+    _git(upstream, "tag", "v9.9.9")
+    _git(upstream, "switch", "-q", "main")
+    _git(tmp_path, "clone", "-q", "--bare", str(upstream), str(tmp_path / "remote.git"))
+    _git(tmp_path, "clone", "-q", str(tmp_path / "remote.git"), str(tmp_path / "work"))
+    work = tmp_path / "work"
+    _git(work, "checkout", "-q", "v1.2.0")
+    return work
+
+
+def _release_step(job: str, key: str) -> dict[str, Any]:
+    return _step(workflow("release.yml"), job, key)
+
+
+def test_release_runs_on_version_tags_with_write_permissions_only_where_needed() -> None:
+    doc = workflow("release.yml")
+    assert doc[True] == {"push": {"tags": ["v*.*.*"]}}
+    assert doc["concurrency"] == {"group": "release", "cancel-in-progress": False}
+    jobs = doc["jobs"]
+    assert {name: job["permissions"] for name, job in jobs.items()} == {
+        "check": {"contents": "read"},
+        "image": {"contents": "read", "packages": "write"},
+        "provenance": {"id-token": "write", "attestations": "write", "packages": "write"},
+        "pin": {"contents": "write"},
+    }
+    assert jobs["pin"]["needs"] == ["check", "image", "provenance"]  # nothing is pinned that is not signed
+    # the image: both platforms, pushed to ghcr.io under the repository's (lower-case) name, no BuildKit extras
+    build = _release_step("image", "build")
+    assert build["with"]["platforms"] == "linux/amd64,linux/arm64" and build["with"]["push"] is True
+    assert build["with"]["tags"] == "${{ needs.check.outputs.image }}:${{ needs.check.outputs.version }}"
+    assert (build["with"]["provenance"], build["with"]["sbom"]) == (False, False)
+    used = [str(s.get("uses", "")).split("@")[0] for s in jobs["image"]["steps"]]
+    assert {"docker/setup-qemu-action", "docker/setup-buildx-action", "docker/build-push-action"} <= set(used)
+    # the images those actions start are pinned by digest too
+    qemu = next(s for s in jobs["image"]["steps"] if str(s.get("uses", "")).startswith("docker/setup-qemu-action@"))
+    buildx = next(s for s in jobs["image"]["steps"] if str(s.get("uses", "")).startswith("docker/setup-buildx-action@"))
+    assert DIGEST_PINNED.match(qemu["with"]["image"])
+    assert DIGEST_PINNED.match(buildx["with"]["driver-opts"].removeprefix("image="))
+    # signing and attestations: our own provenance.yml, called with inputs it declares
+    provenance = jobs["provenance"]
+    assert provenance["uses"] == "./.github/workflows/provenance.yml"
+    spec = call_spec(workflow("provenance.yml"))["inputs"]
+    assert set(provenance["with"]) <= set(spec)
+    assert {n for n, i in spec.items() if i.get("required")} <= set(provenance["with"])
+    assert provenance["with"]["digest"] == "${{ needs.image.outputs.digest }}"
+
+
+def test_release_rewrite_pins_the_actions_as_pin_prebuilt_image_does(tmp_path: Path) -> None:
+    from tests.e2e.conftest import pin_prebuilt_image
+
+    reference = "ghcr.io/org/container-gate@sha256:" + "ab" * 32
+    (tmp_path / "remediate").mkdir()
+    for name in ("action.yml", "remediate/action.yml"):
+        (tmp_path / name).write_text((ROOT / name).read_text(encoding="utf-8"), encoding="utf-8")
+    expected = tmp_path / "expected-action.yml"
+    expected.write_text((ROOT / "action.yml").read_text(encoding="utf-8"), encoding="utf-8")
+    pin_prebuilt_image(expected, reference)
+
+    done, _, _ = _run_step(_release_step("pin", "rewrite"), tmp_path, {"IMAGE_REF": reference})
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (tmp_path / "action.yml").read_text(encoding="utf-8") == expected.read_text(encoding="utf-8")
+    remediate = (ROOT / "remediate" / "action.yml").read_text(encoding="utf-8")
+    wanted, count = re.subn(r"(?m)^  image: \.\./Dockerfile.*$", f"  image: docker://{reference}", remediate)
+    assert count == 1
+    assert (tmp_path / "remediate" / "action.yml").read_text(encoding="utf-8") == wanted
+    # what the release commit ships is still a valid action, and zizmor has nothing to say about its image
+    for name in ("action.yml", "remediate/action.yml"):
+        test_action_is_valid_against_the_schema(tmp_path / name)
+    result = zizmor(tmp_path / "action.yml", tmp_path / "remediate" / "action.yml")
+    assert result.returncode == 0 and json.loads(result.stdout) == [], result.stdout
+    # a second run finds nothing to pin (the files no longer build from source) and a bad reference is refused
+    again, _, _ = _run_step(_release_step("pin", "rewrite"), tmp_path, {"IMAGE_REF": reference})
+    assert again.returncode != 0 and "must build from `image: Dockerfile`" in again.stderr
+    bad, _, _ = _run_step(_release_step("pin", "rewrite"), tmp_path, {"IMAGE_REF": "ghcr.io/org/container-gate:v1"})
+    assert bad.returncode != 0 and "not an image reference by digest" in bad.stderr
+
+
+@pytest.mark.parametrize(
+    ("checkout", "ref", "problem"),
+    [
+        ("v1.2.0", "refs/tags/v1.2.0", None),
+        ("v9.9.9", "refs/tags/v9.9.9", "is not on main"),
+        ("v1.2.0", "refs/tags/v1.2", "is not vX.Y.Z"),
+        ("v1.2.0", "refs/tags/v1.2.0-pinned", "is not vX.Y.Z"),
+        ("v1.2.0", "refs/heads/main", "is not a tag"),
+    ],
+    ids=["on-main", "side-branch", "short", "pinned", "branch"],
+)
+def test_release_refuses_anything_but_a_version_tag_on_main(
+    tmp_path: Path, checkout: str, ref: str, problem: str | None
+) -> None:
+    work = _project(tmp_path)
+    _git(work, "checkout", "-q", checkout)
+    step = _release_step("check", "tag")
+    done, written, _ = _run_step(step, work, {"REF": ref, "REPOSITORY": "Org/Container-Gate"})
+    if problem is None:
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert written == {"version": "1.2.0", "major": "v1", "image": "ghcr.io/org/container-gate"}
+    else:
+        assert done.returncode == 1 and problem in done.stdout, done.stdout + done.stderr
+
+
+def test_release_refuses_a_tag_whose_actions_are_already_pinned(tmp_path: Path) -> None:
+    work = _project(tmp_path)
+    _git(work, "switch", "-q", "main")
+    text = (work / "action.yml").read_text(encoding="utf-8")
+    (work / "action.yml").write_text(text.replace("  image: Dockerfile\n", "  image: docker://x@sha256:1\n"))
+    _git(work, "commit", "-q", "-am", "pinned on main by mistake")
+    _git(work, "push", "-q", "origin", "main")
+    _git(work, "tag", "v1.3.0")
+    done, _, _ = _run_step(_release_step("check", "tag"), work, {"REF": "refs/tags/v1.3.0", "REPOSITORY": "o/r"})
+    assert done.returncode == 1 and "does not build from the Dockerfile" in done.stdout
+
+
+_FAKE_GIT = """#!/bin/bash
+# git, but `git push` goes to the local FAKE_REMOTE instead of github.com, and records what it was asked
+if [ "$1" = push ]; then
+  printf '%s\\n' "$@" > "$PUSH_RECORD"
+  env | grep '^GIT_CONFIG_' | sort > "$PUSH_RECORD.env"
+  set -- push --atomic "$FAKE_REMOTE" "${@:4}"
+fi
+exec /usr/bin/git "$@"
+"""
+
+
+def _pin_and_push(tmp_path: Path, work: Path, tag: str) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    digest = "sha256:" + "cd" * 32
+    image = "ghcr.io/org/container-gate"
+    rewrite, _, _ = _run_step(_release_step("pin", "rewrite"), work, {"IMAGE_REF": f"{image}@{digest}"})
+    assert rewrite.returncode == 0, rewrite.stderr
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / "git").write_text(_FAKE_GIT)
+    (bin_dir / "git").chmod(0o755)
+    step = _release_step("pin", "Commit, tag the release commit, move the major tag")
+    fake = {"FAKE_REMOTE": str(tmp_path / "remote.git"), "PUSH_RECORD": str(tmp_path / "push")}
+    step = {**step, "env": {**step["env"], **dict.fromkeys(fake, "")}}
+    env = {"TAG": tag, "MAJOR": "v1", "IMAGE": image, "DIGEST": digest, "REPOSITORY": "org/container-gate"}
+    env |= {"TOKEN": "ghs_not-a-real-token"} | fake
+    done, _, _ = _run_step(step, work, env, bin_dir)
+    return done, (tmp_path / "push").read_text().splitlines() if (tmp_path / "push").exists() else []
+
+
+def test_release_commits_the_pinned_actions_tags_them_and_moves_only_the_major_tag(tmp_path: Path) -> None:
+    work = _project(tmp_path)
+    remote = tmp_path / "remote.git"
+    version_commit = _git(remote, "rev-parse", "refs/tags/v1.2.0^{commit}")
+    version_tag_object = _git(remote, "rev-parse", "refs/tags/v1.2.0")
+
+    done, pushed = _pin_and_push(tmp_path, work, "v1.2.0")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    release = _git(remote, "rev-parse", "refs/tags/v1.2.0-pinned^{commit}")
+    assert _git(remote, "rev-parse", "refs/tags/v1^{commit}") == release
+    assert _git(remote, "rev-parse", f"{release}^") == version_commit  # on top of the tagged commit
+    changed = _git(remote, "diff", "--name-only", version_commit, release).splitlines()
+    assert changed == ["action.yml", "remediate/action.yml"]
+    shipped = _git(remote, "show", f"{release}:action.yml")
+    assert "  image: docker://ghcr.io/org/container-gate@sha256:" + "cd" * 32 in shipped.splitlines()
+    # the version tag did not move; the one forced ref is the major tag; the token never was on a command line
+    assert _git(remote, "rev-parse", "refs/tags/v1.2.0") == version_tag_object
+    assert pushed[:3] == ["push", "--atomic", "https://github.com/org/container-gate.git"]
+    assert pushed[3:] == ["refs/tags/v1.2.0-pinned:refs/tags/v1.2.0-pinned", f"+{release}:refs/tags/v1"]
+    assert not any("ghs_not-a-real-token" in word for word in pushed)
+    header = (tmp_path / "push.env").read_text()
+    assert "GIT_CONFIG_KEY_0=http.https://github.com/.extraheader" in header
+    assert "AUTHORIZATION: basic eC1hY2Nlc3MtdG9rZW46Z2hzX25vdC1hLXJlYWwtdG9rZW4=" in header  # x-access-token:...
+    assert ".extraheader" not in (work / ".git" / "config").read_text()
+
+
+def test_release_moves_the_major_tag_forward_only(tmp_path: Path) -> None:
+    work = _project(tmp_path)
+    remote = tmp_path / "remote.git"
+    # v1 already at the release commit of v1.3.0
+    _git(work, "tag", "-a", "v1.3.0-pinned", "-m", "newer")
+    _git(work, "tag", "v1", "v1.3.0-pinned^{commit}")
+    _git(work, "push", "-q", "origin", "v1.3.0-pinned", "v1")
+    newer = _git(remote, "rev-parse", "refs/tags/v1^{commit}")
+
+    done, pushed = _pin_and_push(tmp_path, work, "v1.2.0")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "v1 stays at v1.3.0, newer than v1.2.0" in done.stdout
+    assert pushed[3:] == ["refs/tags/v1.2.0-pinned:refs/tags/v1.2.0-pinned"]
+    assert _git(remote, "rev-parse", "refs/tags/v1^{commit}") == newer
+    # and a re-run cannot rewrite the release it made: the new tag is never forced
+    _git(work, "tag", "-d", "v1.2.0-pinned")
+    _git(work, "checkout", "-q", "--", "action.yml", "remediate/action.yml")
+    _git(work, "checkout", "-q", "v1.2.0")
+    again, _ = _pin_and_push(tmp_path, work, "v1.2.0")
+    assert again.returncode != 0
