@@ -260,3 +260,49 @@ def test_gitlab_ci_local_renders_every_component_as_the_unit_tests_do(tmp_path: 
     for name, job in expected.items():
         assert normalised(jobs[name]) == normalised(job), name
     assert preview["container-gate-trivy"]["artifacts"]["reports"] == {"cyclonedx": "gl-sbom-container-gate.cdx.json"}
+
+
+COMPONENT = re.compile(r"\$CI_SERVER_FQDN/(?:\$CI_PROJECT_PATH|org/container-gate)/([a-z-]+)@\S+")
+_FENCE = re.compile(r"^```yaml\n(.*?)^```$", re.M | re.S)
+
+
+def pipelines() -> list[Any]:
+    """Our own .gitlab-ci.yml and every README example that includes our components."""
+    found = [pytest.param(yaml.safe_load((REPO / ".gitlab-ci.yml").read_text(encoding="utf-8")), id="own-pipeline")]
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for match in _FENCE.finditer(readme):
+        doc = yaml.safe_load(match.group(1))
+        if isinstance(doc, dict) and "/org/container-gate/" in json.dumps(doc.get("include", [])):
+            found.append(pytest.param(doc, id=f"README.md:{readme.count(chr(10), 0, match.start()) + 1}"))
+    return found
+
+
+@pytest.mark.parametrize("doc", pipelines())
+def test_pipelines_we_show_render_under_gitlab_ci_local(tmp_path: Path, doc: dict[str, Any]) -> None:
+    """Each with its `component:` includes read from this tree (`local:`); GitLab's own templates, which cannot be
+    fetched here, become a stand-in job of the name the example needs."""
+    project = make_project(tmp_path / "project")
+    doc = json.loads(json.dumps(doc))
+    ours = []
+    for include in doc["include"]:
+        match = COMPONENT.fullmatch(str(include.get("component", "")))
+        if match:
+            ours.append({"local": f"templates/{match.group(1)}/template.yml", "inputs": include.get("inputs", {})})
+    dropped = len(doc["include"]) - len(ours)
+    doc["include"] = ours
+    expected: dict[str, Any] = {}
+    for include in ours:
+        expected |= effective_jobs(render(include["local"].split("/")[1], include["inputs"]))
+    needed = {n if isinstance(n, str) else n["job"] for job in expected.values() for n in job.get("needs", [])}
+    for name in sorted(needed - set(expected) - set(doc)):
+        doc[name] = {"stage": "test", "script": ["true"]}  # a job of the user's pipeline or a GitLab template
+    assert dropped <= 1
+    (project / "shown.gitlab-ci.yml").write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+
+    run = run_gcl(project, "shown.gitlab-ci.yml", "--preview")
+
+    assert run.returncode == 0, run.log[-3000:]
+    preview = yaml.safe_load(run.stdout)
+    for name, job in expected.items():
+        assert normalised(preview[name]) == normalised(job), name
+    assert set(expected) <= set(preview)
