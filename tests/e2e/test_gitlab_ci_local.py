@@ -38,6 +38,8 @@ NPM_PREFIX = Path(os.environ.get("CONTAINER_GATE_NPM") or Path.home() / ".cache"
 HELPER_TAG = "container-gate-e2e-gcl-helper:bookworm"
 GITLAB_REPORT_SCHEMA = "schemas/gitlab_container-scanning-report-format_15.0.7.json"
 
+pytestmark = [pytest.mark.tool]  # gitlab-ci-local; the tests that run jobs need Docker too
+
 
 def gitlab_ci_local() -> str:
     found = shutil.which("gitlab-ci-local") or shutil.which("gitlab-ci-local", path=str(NPM_PREFIX / "bin"))
