@@ -620,7 +620,7 @@ CALLERS = list(_callers())
 
 def test_the_callers_are_found() -> None:
     called = {called_file(job["uses"]) for _, job in CALLERS}
-    assert {"remediate.yml", "provenance.yml", SLSA_CALLER} <= called
+    assert {"gate.yml", "remediate.yml", "provenance.yml", SLSA_CALLER} <= called
     assert any(where.startswith("workflows.md") for where, _ in CALLERS)
 
 
@@ -929,3 +929,25 @@ def test_release_moves_the_major_tag_forward_only(tmp_path: Path) -> None:
     _git(work, "checkout", "-q", "v1.2.0")
     again, _ = _pin_and_push(tmp_path, work, "v1.2.0")
     assert again.returncode != 0
+
+
+def test_the_documented_verify_commands_name_the_release_signer() -> None:
+    text = (ROOT / "docs" / "action.md").read_text(encoding="utf-8")
+    section = text[text.index("## Releases and verifying the image you run") :]
+    section = section[: section.index("\n## ", 1)]
+    assert "gh attestation verify oci://ghcr.io/org/container-gate@sha256:DIGEST --repo org/container-gate" in section
+    assert "cosign verify ghcr.io/org/container-gate@sha256:DIGEST" in section
+    assert "cosign verify-attestation --type spdxjson" in section  # provenance.yml's SBOM type for spdx-json
+    assert "trivy-action" in section and "2026-03-19" in section
+    # the identity regexp matches the signing job of a release (provenance.yml called at a version tag), only that
+    patterns = set(re.findall(r"--certificate-identity-regexp '([^']+)'", section))
+    assert len(patterns) == 1
+    identity = re.compile(patterns.pop())
+    signer = "https://github.com/org/container-gate/.github/workflows/provenance.yml@refs/tags/v"
+    assert identity.fullmatch(f"{signer}1.2.3")
+    for other in (f"{signer}1.2.3-pinned", signer.replace("refs/tags/v", "refs/heads/main"), f"{signer}1.2"):
+        assert not identity.fullmatch(other), other
+    # what the release calls to sign is what the docs verify, and the SBOM format it asks for is the one verified
+    provenance = workflow("release.yml")["jobs"]["provenance"]
+    assert provenance["uses"].startswith("./.github/workflows/provenance.yml")
+    assert provenance["with"]["sbom-format"] == "spdx-json"
