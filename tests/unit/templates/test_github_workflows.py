@@ -863,8 +863,9 @@ exec /usr/bin/git "$@"
 """
 
 
-def _pin_and_push(tmp_path: Path, work: Path, tag: str) -> tuple[subprocess.CompletedProcess[str], list[str]]:
-    digest = "sha256:" + "cd" * 32
+def _pin_and_push(
+    tmp_path: Path, work: Path, tag: str, digest: str = "sha256:" + "cd" * 32
+) -> tuple[subprocess.CompletedProcess[str], list[str]]:
     image = "ghcr.io/org/container-gate"
     rewrite, _, _ = _run_step(_release_step("pin", "rewrite"), work, {"IMAGE_REF": f"{image}@{digest}"})
     assert rewrite.returncode == 0, rewrite.stderr
@@ -923,12 +924,12 @@ def test_release_moves_the_major_tag_forward_only(tmp_path: Path) -> None:
     assert "v1 stays at v1.3.0, newer than v1.2.0" in done.stdout
     assert pushed[3:] == ["refs/tags/v1.2.0-pinned:refs/tags/v1.2.0-pinned"]
     assert _git(remote, "rev-parse", "refs/tags/v1^{commit}") == newer
-    # and a re-run cannot rewrite the release it made: the new tag is never forced
+    # and a re-run that rebuilt the image (another digest) cannot rewrite the release: the new tag is never forced
     _git(work, "tag", "-d", "v1.2.0-pinned")
-    _git(work, "checkout", "-q", "--", "action.yml", "remediate/action.yml")
     _git(work, "checkout", "-q", "v1.2.0")
-    again, _ = _pin_and_push(tmp_path, work, "v1.2.0")
-    assert again.returncode != 0
+    again, _ = _pin_and_push(tmp_path, work, "v1.2.0", digest="sha256:" + "ef" * 32)
+    assert again.returncode != 0 and "already exists" in again.stderr, again.stdout + again.stderr
+    assert "cd" * 32 in _git(remote, "show", "refs/tags/v1.2.0-pinned:action.yml")
 
 
 def test_the_documented_verify_commands_name_the_release_signer() -> None:
