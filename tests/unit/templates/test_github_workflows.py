@@ -952,3 +952,51 @@ def test_the_documented_verify_commands_name_the_release_signer() -> None:
     provenance = workflow("release.yml")["jobs"]["provenance"]
     assert provenance["uses"].startswith("./.github/workflows/provenance.yml")
     assert provenance["with"]["sbom-format"] == "spdx-json"
+
+
+MIGRATED = {
+    "trivy-action": {"image-ref", "severity", "ignore-unfixed", "format", "exit-code", "trivyignores"},
+    "scan-action": {"image", "fail-build", "severity-cutoff", "only-fixed", "output-format"},
+    "hadolint-action": {"dockerfile", "failure-threshold", "ignore"},
+    "conftest": {"--policy", "--namespace", "--data", "--all-namespaces"},
+    "Container-Scanning": {"CS_IMAGE", "CS_SEVERITY_THRESHOLD", "CS_IGNORE_UNFIXED"},
+}
+"""Each peer's inputs the README's migration tables must map (issue 15), by the header of the table's first column."""
+
+
+def _component_inputs(name: str) -> set[str]:
+    spec = next(yaml.safe_load_all((ROOT / "templates" / name / "template.yml").read_text(encoding="utf-8")))
+    return set(spec["spec"]["inputs"])
+
+
+def test_the_migration_tables_name_only_inputs_and_flags_that_exist() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("\n## Migrating\n") :]
+    section = section[: section.index("\n## ", 1)]
+    ours = {
+        "action input": set(load(ROOT / "action.yml")["inputs"]),
+        "`gate.yml` input": set(call_spec(workflow("gate.yml"))["inputs"]),
+        "CLI flag": set(gate_options()) | {"PATH"},
+        "`scan` component": _component_inputs("scan"),
+        "`gate` component": _component_inputs("gate"),
+    }
+    tables: dict[str, list[dict[str, str]]] = {}
+    for block in re.findall(r"(?m)((?:^\|.*\|\n)+)", section):
+        rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in block.splitlines()]
+        header, rows = rows[0], rows[2:]
+        tables[header[0]] = [dict(zip(header, row, strict=True)) for row in rows]
+        assert set(header) & set(ours), f"{header[0]}: no column of ours"
+        for row in rows:
+            for column, cell in zip(header, row, strict=True):
+                if column not in ours:
+                    continue
+                if cell == "none":
+                    continue
+                names = re.fullmatch(r"`[^`]+`(?:, `[^`]+`)*", cell)
+                assert names, f"{header[0]} {row[0]}: {column} is {cell!r}: names in backticks, or none"
+                for name in re.findall(r"`([^`]+)`", cell):
+                    assert name in ours[column], f"{header[0]} {row[0]}: no {column} {name!r}"
+    for peer, wanted in MIGRATED.items():
+        assert peer in tables, f"no table for {peer}"
+        mapped = {n for row in tables[peer] for n in re.findall(r"`([^`]+)`", row[peer])}
+        assert wanted <= mapped, f"{peer}: {sorted(wanted - mapped)} not mapped"
