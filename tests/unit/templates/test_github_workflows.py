@@ -1000,3 +1000,76 @@ def test_the_migration_tables_name_only_inputs_and_flags_that_exist() -> None:
         assert peer in tables, f"no table for {peer}"
         mapped = {n for row in tables[peer] for n in re.findall(r"`([^`]+)`", row[peer])}
         assert wanted <= mapped, f"{peer}: {sorted(wanted - mapped)} not mapped"
+
+
+_FAKE_SCANNERS = """#!/bin/sh
+# records each `docker run` of a scanner and writes the report it would, naming the archive as the scanners do
+printf '%s\\n' "$*" >> "$ARGV_FILE"
+case "$*" in
+  *--input\\ /scan/image.tar*) cp "$TRIVY_REPORT" .container-gate/trivy.json ;;
+  *docker-archive:/scan/image.tar*) cp "$GRYPE_REPORT" .container-gate/grype.json ;;
+  *) exit 3 ;;
+esac
+"""
+
+
+def test_the_reusable_gate_scans_one_archive_and_names_the_image_in_both_reports(tmp_path: Path) -> None:
+    archive = {"ArtifactName": "/scan/image.tar", "ArtifactType": "container_image", "SchemaVersion": 2}
+    vulnerability = {"VulnerabilityID": "CVE-2024-5535", "PkgName": "libssl3", "Severity": "HIGH"}
+    vulnerability |= {"InstalledVersion": "3.0.11-1~deb12u2", "FixedVersion": "3.0.13-1~deb12u1", "Status": "fixed"}
+    result_entry = {"Target": "/scan/image.tar (debian 12.5)", "Class": "os-pkgs", "Type": "debian"}
+    trivy = archive | {
+        "Metadata": {"OS": {"Family": "debian", "Name": "12.5"}},
+        "Results": [result_entry | {"Vulnerabilities": [vulnerability]}],
+    }
+    grype = {
+        "matches": [
+            {
+                "vulnerability": {"id": "CVE-2024-5535", "severity": "High", "fix": {"versions": ["3.0.13-1~deb12u1"]}},
+                "artifact": {"name": "libssl3", "version": "3.0.11-1~deb12u2", "type": "deb"},
+            }
+        ],
+        "source": {"type": "image", "target": {"userInput": "/scan/image.tar"}},
+        "distro": {"name": "debian", "version": "12"},
+        "descriptor": {"name": "grype", "version": "0.120.0"},
+    }
+    (tmp_path / "t.json").write_text(json.dumps(trivy))
+    (tmp_path / "g.json").write_text(json.dumps(grype))
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "docker").write_text(_FAKE_SCANNERS)
+    (bin_dir / "docker").chmod(0o755)
+    step = _step(workflow("gate.yml"), "gate", "Scan the image (Trivy and Grype)")
+    fake = {"ARGV_FILE": str(tmp_path / "argv"), "TRIVY_REPORT": str(tmp_path / "t.json")}
+    fake["GRYPE_REPORT"] = str(tmp_path / "g.json")
+    step = {**step, "env": {**step["env"], **dict.fromkeys(fake, "")}}
+    target = "acme/web:" + "f" * 40
+    env = {"TARGET": target} | {k: str(v) for k, v in step["env"].items() if k.endswith("_IMAGE")} | fake
+
+    done, _, _ = _run_step(step, tmp_path, env, bin_dir)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    trivy_run, grype_run = (tmp_path / "argv").read_text().splitlines()
+    mounts = f"-v {tmp_path}/container-gate/image:/scan:ro"
+    assert mounts in trivy_run and mounts in grype_run  # the one archive, read-only
+    assert "--skip-db-update" in trivy_run and "--scanners vuln,secret --format json" in trivy_run
+    assert "--network none" in grype_run and "-e GRYPE_DB_AUTO_UPDATE=false" in grype_run
+    assert "docker.sock" not in trivy_run + grype_run
+    assert json.loads((tmp_path / ".container-gate" / "trivy.json").read_text())["ArtifactName"] == target
+    renamed = json.loads((tmp_path / ".container-gate" / "grype.json").read_text())
+    assert renamed["source"]["target"]["userInput"] == target
+    # the gate merges the two scanners' sightings into one finding on the image
+    result = tmp_path / "result.json"
+    gate = subprocess.run(
+        [require_tool("container-gate"), "gate", "--json", str(result), ".container-gate/trivy.json"]
+        + [".container-gate/grype.json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert gate.returncode == 1, gate.stdout + gate.stderr
+    findings = json.loads(result.read_text())["findings"]
+    assert [(f["id"], f["target"], sorted(f["sources"])) for f in findings] == [
+        ("CVE-2024-5535", target, ["grype", "trivy"])
+    ]
