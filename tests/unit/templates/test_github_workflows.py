@@ -124,6 +124,7 @@ def test_there_are_reusable_scheduled_and_provenance_workflows() -> None:
     names = {p.name for p in WORKFLOWS}
     assert {"gate.yml", "remediate.yml", "provenance.yml", SLSA_CALLER, "ci.yml", "selftest.yml"} <= names
     assert "nightly-remediation.yml" in {p.name for p in EXAMPLES}
+    assert "schedule" in workflow("nightly.yml")[True]  # our own scheduled run, not only an example
     for name in ("gate.yml", "remediate.yml", "provenance.yml", SLSA_CALLER):
         assert "workflow_call" in workflow(name)[True], name
 
@@ -1073,3 +1074,15 @@ def test_the_reusable_gate_scans_one_archive_and_names_the_image_in_both_reports
     assert [(f["id"], f["target"], sorted(f["sources"])) for f in findings] == [
         ("CVE-2024-5535", target, ["grype", "trivy"])
     ]
+
+
+def test_our_nightly_run_calls_remediate_of_this_commit_with_declared_inputs_only() -> None:
+    doc = workflow("nightly.yml")
+    assert doc[True]["schedule"][0]["cron"] and "workflow_dispatch" in doc[True]
+    job = doc["jobs"]["remediate"]
+    assert job["uses"] == "./.github/workflows/remediate.yml"
+    spec = call_spec(workflow("remediate.yml"))
+    inputs, secrets = spec.get("inputs") or {}, spec.get("secrets") or {}
+    assert set(job["with"]) <= set(inputs)
+    assert {n for n, i in inputs.items() if i.get("required")} <= set(job["with"])
+    assert set(job.get("secrets") or {}) <= set(secrets)
