@@ -1,11 +1,24 @@
 """Rego mode against `conftest test`: the same manifests and policies, side by side, same failures required.
 
-The manifest sets are Conftest's own `examples/kubernetes/deployment.yaml` (from the shared corpus, read in place)
-copied N times, each copy renamed (`metadata.name: hello-kubernetes-<i>`) so no two files are alike; the policies
-are that example's `policy/` folder. Both tools run from the set's folder on the same relative path, alternating,
-`--repeat` times each; the script fails (exit 1) unless both report the same (file, message) failures and warnings.
+Each `--set` is a workload both tools run on from the set's folder, on the same relative paths, alternating,
+`--repeat` times each; the script fails (exit 1) unless both report the same (file, message) failures and
+warnings. The manifests are Conftest's own examples (from the shared corpus, read in place) copied N times, each
+copy renamed (`hello-kubernetes-<i>`) so no two files are alike:
 
-    python benchmarks/bench_rego.py [--sizes 1000 10000] [--repeat 3] [--conftest PATH] [--keep DIR]
+- `deployment` (the default): `examples/kubernetes/deployment.yaml` with that example's `policy/` folder.
+- `multi`: `examples/kubernetes/deployment+service.yaml` (two YAML documents a file), the same policies.
+- `rules`: the deployment with a generated policy of 60 rules (deny/warn/violation, object results with
+  metadata, a helper package, exceptions that waive rules on some files).
+- `data`: the deployment, every copy with its own image, and a policy reading `--data` (allowed registries,
+  required labels) from a YAML data file.
+- `builtin`: the deployment with our `builtin:kubernetes` pack; conftest runs the same pack's folder with
+  `--namespace containergate.kubernetes`. Two rules are ours alone there, and their results are left out of
+  the comparison: the default-deny NetworkPolicy rule needs the run's partner objects, which plain Conftest does
+  not hand a policy, and `not effective(ct, "runAsNonRoot") == true` is true for regorus when the function is
+  undefined while OPA hoists the call out of the `not` and so never fires.
+
+    python benchmarks/bench_rego.py [--set NAME ...] [--sizes 1000 10000] [--repeat 3] [--conftest PATH]
+        [--keep DIR]
 
 conftest is built from the Go module proxy at the pinned version by `.ci/build-go-tools.sh conftest` (into
 `~/.cache/container-gate/go/bin`, or `$CONTAINER_GATE_TOOLS/bin`); without it the script says so and exits 2.
@@ -21,6 +34,8 @@ import statistics
 import sys
 import tempfile
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -29,7 +44,22 @@ from bench_gate import measure  # noqa: E402 (this folder's shared timer)
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("CONTAINER_GATE_SHARED", REPO.parent / "shared"))
 EXAMPLE = SHARED / "corpus" / "conftest" / "examples" / "kubernetes"
+PACK = REPO / "gate" / "checks" / "rego" / "packs" / "kubernetes"
 BIN = Path(sys.executable).parent
+
+
+@dataclass(frozen=True)
+class Workload:
+    """Manifests made from `template`, the policy (a folder made by `policy`, or a path), extra arguments."""
+
+    template: str
+    policy: Callable[[Path], str]
+    gate_args: tuple[str, ...] = ()
+    conftest_args: tuple[str, ...] = ()
+    edit: Callable[[str, int], str] = field(default=lambda text, _index: text)
+    data: Callable[[Path], None] | None = None
+    ours_only: tuple[str, ...] = ()
+    """Parts of messages only container-gate gives (see `builtin`): such results are left out of the comparison."""
 
 
 def conftest_binary(given: str | None) -> Path | None:
@@ -44,15 +74,135 @@ def conftest_binary(given: str | None) -> Path | None:
     return Path(found) if found else None
 
 
-def make_set(count: int, folder: Path) -> None:
-    """`count` renamed copies of the example deployment in `folder`."""
-    text = (EXAMPLE / "deployment.yaml").read_text()
+def make_set(workload: Workload, count: int, folder: Path) -> None:
+    """`count` renamed copies of the workload's template in `folder`."""
+    text = (EXAMPLE / workload.template).read_text()
     if "name: hello-kubernetes\n" not in text:
-        raise SystemExit(f"bench_rego: {EXAMPLE / 'deployment.yaml'} changed: no 'name: hello-kubernetes' line")
+        raise SystemExit(f"bench_rego: {EXAMPLE / workload.template} changed: no 'name: hello-kubernetes' line")
     folder.mkdir(parents=True, exist_ok=True)
     for index in range(count):
-        renamed = text.replace("name: hello-kubernetes\n", f"name: hello-kubernetes-{index}\n", 1)
-        (folder / f"deployment-{index:05d}.yaml").write_text(renamed)
+        renamed = text.replace("name: hello-kubernetes\n", f"name: hello-kubernetes-{index}\n")
+        (folder / f"deployment-{index:05d}.yaml").write_text(workload.edit(renamed, index))
+
+
+def _example_policy(_folder: Path) -> str:
+    return str(EXAMPLE / "policy")
+
+
+def _pack(_folder: Path) -> str:
+    return "builtin:kubernetes"
+
+
+_RULES_HEADER = """package main
+import rego.v1
+
+import data.lib
+
+"""
+
+_LIB = """package lib
+import rego.v1
+
+name := input.metadata.name
+
+containers contains c if some c in input.spec.template.spec.containers
+
+labels := object.get(input, ["metadata", "labels"], {})
+"""
+
+
+def _many_rules(folder: Path) -> str:
+    """60 rules: 30 deny (strings), 20 warn, 10 violation (objects with metadata); exceptions on every 7th file."""
+    policy = folder / "policy"
+    policy.mkdir(exist_ok=True)
+    rules = [_RULES_HEADER]
+    rules += [
+        f'deny_label_{i} contains msg if {{\n\tinput.kind == "Deployment"\n\tnot lib.labels["team-{i}"]\n'
+        f'\tmsg := sprintf("%s lacks label team-{i}", [lib.name])\n}}\n'
+        for i in range(30)
+    ]
+    rules += [
+        f"warn_replicas_{i} contains msg if {{\n\tinput.spec.replicas < {i}\n"
+        f'\tmsg := sprintf("%s: fewer than {i} replicas", [lib.name])\n}}\n'
+        for i in range(20)
+    ]
+    rules += [
+        f"violation_port_{i} contains result if {{\n\tsome c in lib.containers\n\tsome p in c.ports\n"
+        f"\tp.containerPort != {8000 + i}\n"
+        f'\tmsg := sprintf("%s: %s listens on %d, not {8000 + i}", [lib.name, c.name, p.containerPort])\n'
+        f'\tresult := {{"msg": msg, "severity": "low", "rule": {i}}}\n}}\n'
+        for i in range(10)
+    ]
+    rules.append(
+        'exception contains rules if {\n\tendswith(lib.name, "7")\n\trules := ["label_3", "label_4", "replicas_5"]\n}\n'
+    )
+    (policy / "rules.rego").write_text("\n".join(rules))
+    (policy / "lib.rego").write_text(_LIB)
+    return str(policy)
+
+
+_DATA_POLICY = """package main
+import rego.v1
+
+registry(image) := split(image, "/")[0]
+
+deny contains msg if {
+\tsome c in input.spec.template.spec.containers
+\tnot registry(c.image) in {r | some r in data.registries.allowed}
+\tmsg := sprintf("%s: image %s is not from an allowed registry", [input.metadata.name, c.image])
+}
+
+deny contains msg if {
+\tsome label in data.labels.required
+\tnot input.metadata.labels[label]
+\tmsg := sprintf("%s: missing label %s", [input.metadata.name, label])
+}
+
+warn contains msg if {
+\tinput.spec.replicas < data.limits.min_replicas
+\tmsg := sprintf("%s: %d replicas, fewer than %d", [input.metadata.name, input.spec.replicas, data.limits.min_replicas])
+}
+"""
+
+
+def _data_policy(folder: Path) -> str:
+    policy = folder / "policy"
+    policy.mkdir(exist_ok=True)
+    (policy / "registries.rego").write_text(_DATA_POLICY)
+    return str(policy)
+
+
+def _data_file(folder: Path) -> None:
+    (folder / "settings.yaml").write_text(
+        "registries:\n  allowed: [registry.example.com, ghcr.io, paulbouwer]\n"
+        "labels:\n  required: [app, team, owner]\nlimits:\n  min_replicas: 4\n"
+    )
+
+
+def _own_image(text: str, index: int) -> str:
+    registry = ("paulbouwer", "docker.io/library", "ghcr.io/acme", "quay.io/team")[index % 4]
+    return text.replace("image: paulbouwer/hello-kubernetes:1.5", f"image: {registry}/hello-{index}:1.{index % 9}")
+
+
+SETS = {
+    "deployment": Workload("deployment.yaml", _example_policy),
+    "multi": Workload("deployment+service.yaml", _example_policy),
+    "rules": Workload("deployment.yaml", _many_rules),
+    "data": Workload(
+        "deployment.yaml",
+        _data_policy,
+        ("--data", "settings.yaml"),
+        ("--data", "settings.yaml"),
+        edit=_own_image,
+        data=_data_file,
+    ),
+    "builtin": Workload(
+        "deployment.yaml",
+        _pack,
+        conftest_args=("--namespace", "containergate.kubernetes"),
+        ours_only=("has no default-deny NetworkPolicy", "must set securityContext.runAsNonRoot"),
+    ),
+}
 
 
 def conftest_results(path: Path) -> Counter[tuple[str, str, str]]:
@@ -65,56 +215,68 @@ def conftest_results(path: Path) -> Counter[tuple[str, str, str]]:
     return found
 
 
+_KINDS = {"failure": "failures", "warning": "warnings"}
+
+
 def gate_results(path: Path) -> Counter[tuple[str, str, str]]:
-    """The same triples from our JSON result (Rego failures are HIGH, warnings MEDIUM, as documented)."""
+    """The same triples from our JSON result: each Rego finding's sighting says failure, warning or exception
+    (excepted results, which Conftest drops, are left out)."""
     found: Counter[tuple[str, str, str]] = Counter()
     for finding in json.loads(path.read_text())["findings"]:
-        if "rego" in finding["sources"]:
-            kind = "failures" if finding["severity"] == "HIGH" else "warnings"
-            found[(finding["target"], kind, finding["title"])] += 1
+        for sighting in finding["sightings"]:
+            if sighting["tool"] == "rego" and sighting["severity"] in _KINDS:
+                found[(finding["target"], _KINDS[sighting["severity"]], finding["title"])] += 1
     return found
 
 
-def run(sizes: list[int], repeat: int, conftest: Path, keep: Path | None) -> int:
+def run(names: list[str], sizes: list[int], repeat: int, conftest: Path, keep: Path | None) -> int:
     work = keep or Path(tempfile.mkdtemp(prefix="bench-rego-"))
-    policy = EXAMPLE / "policy"
     rows = []
-    for size in sizes:
-        folder = work / str(size)
-        shutil.rmtree(folder, ignore_errors=True)
-        make_set(size, folder / "m")
-        os.chdir(folder)
-        gate = [str(BIN / "container-gate"), "gate", "m", "--policy", str(policy), "--fail-on", "NONE"]
-        gate += ["--json", "gate.json"]
-        theirs = [str(conftest), "test", "m", "-p", str(policy), "-o", "json"]
-        gate_runs, conftest_runs = [], []
-        # (Not `conftest.json`: conftest reads any `conftest.*` in its working folder as its own config.)
-        for _ in range(repeat):
-            gate_runs.append(measure(gate))
-            conftest_runs.append(_to_file(theirs, folder / "theirs.json"))
-        gate_runs.append(measure(gate, sample=True))
-        conftest_runs.append(_to_file(theirs, folder / "theirs.json", sample=True))
-        ours, reference = gate_results(folder / "gate.json"), conftest_results(folder / "theirs.json")
-        if ours != reference:
-            missing, extra = reference - ours, ours - reference
-            print(
-                f"bench_rego: {size} files: results differ: {len(missing)} missing, {len(extra)} extra", file=sys.stderr
-            )
-            for item in list(missing.elements())[:3] + list(extra.elements())[:3]:
-                print(f"  {item}", file=sys.stderr)
-            return 1
-        rows.append((size, sum(reference.values()), _summary(gate_runs), _summary(conftest_runs)))
-    print(f"manifests: {EXAMPLE / 'deployment.yaml'} renamed copies; policies: {policy}")
+    for name in names:
+        workload = SETS[name]
+        for size in sizes:
+            folder = work / name / str(size)
+            shutil.rmtree(folder, ignore_errors=True)
+            make_set(workload, size, folder / "m")
+            policy = workload.policy(folder)
+            if workload.data:
+                workload.data(folder)
+            os.chdir(folder)
+            gate = [str(BIN / "container-gate"), "gate", "m", "--policy", policy, *workload.gate_args]
+            gate += ["--fail-on", "NONE", "--json", "gate.json"]
+            # (Not `conftest.json`: conftest reads any `conftest.*` in its working folder as its own config.)
+            theirs_policy = str(PACK) if policy.startswith("builtin:") else policy
+            theirs = [str(conftest), "test", "m", "-p", theirs_policy, *workload.conftest_args, "-o", "json"]
+            gate_runs, conftest_runs = [], []
+            for _ in range(repeat):
+                gate_runs.append(measure(gate))
+                conftest_runs.append(_to_file(theirs, folder / "theirs.json"))
+            gate_runs.append(measure(gate, sample=True))
+            conftest_runs.append(_to_file(theirs, folder / "theirs.json", sample=True))
+            ours, reference = gate_results(folder / "gate.json"), conftest_results(folder / "theirs.json")
+            ours = Counter({k: n for k, n in ours.items() if not any(part in k[2] for part in workload.ours_only)})
+            if ours != reference or not reference:
+                missing, extra = reference - ours, ours - reference
+                print(
+                    f"bench_rego: {name}, {size} files: results differ: {len(missing)} missing, {len(extra)} extra"
+                    f" (of {sum(reference.values())})",
+                    file=sys.stderr,
+                )
+                for item in list(missing.elements())[:3] + list(extra.elements())[:3]:
+                    print(f"  {item}", file=sys.stderr)
+                return 1
+            rows.append((name, size, sum(reference.values()), _summary(gate_runs), _summary(conftest_runs)))
+    print(f"manifests: renamed copies of {EXAMPLE}/<template>; sets: {', '.join(names)}")
     print(f"median of {repeat} timed runs each; CPU = user + system s; PSS = process tree sum, sampled in one more run")
     print(
-        f"{'files':>6} {'results':>8} | {'gate s':>6} {'CPU':>5} {'PSS MiB':>7} | {'conftest s':>10} {'CPU':>5} "
-        f"{'PSS MiB':>7} | time x  CPU x  PSS x"
+        f"{'set':>10} {'files':>6} {'results':>8} | {'gate s':>6} {'CPU':>5} {'PSS MiB':>7} | {'conftest s':>10} "
+        f"{'CPU':>5} {'PSS MiB':>7} | time x  CPU x  PSS x"
     )
-    for size, results, (gw, gc, gp), (cw, cc, cp) in rows:
-        print(
-            f"{size:>6} {results:>8} | {gw:>6.2f} {gc:>5.2f} {gp:>7.0f} | {cw:>10.2f} {cc:>5.2f} {cp:>7.0f} | "
-            f"{gw / cw:5.2f}  {gc / cc:5.2f}  {gp / max(cp, 1):5.2f}"
-        )
+    for name, size, results, (gw, gc, gp), (cw, cc, cp) in rows:
+        gate_cells = f"{gw:>6.2f} {gc:>5.2f} {gp:>7.0f}"
+        conftest_cells = f"{cw:>10.2f} {cc:>5.2f} {cp:>7.0f}"
+        ratio_cells = f"{gw / cw:5.2f}  {gc / cc:5.2f}  {gp / max(cp, 1):5.2f}"
+        print(f"{name:>10} {size:>6} {results:>8} | {gate_cells} | {conftest_cells} | {ratio_cells}")
     return 0
 
 
@@ -130,6 +292,7 @@ def _summary(runs: list[tuple[float, float, int, float, float]]) -> tuple[float,
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--set", dest="sets", nargs="+", choices=sorted(SETS), default=["deployment"])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--conftest", help="the conftest binary (default: .ci/build-go-tools.sh's, then PATH)")
@@ -142,7 +305,7 @@ def main() -> int:
     if conftest is None or not conftest.is_file():
         print("bench_rego: conftest is missing: build it with `.ci/build-go-tools.sh conftest`", file=sys.stderr)
         return 2
-    return run(args.sizes, args.repeat, conftest, args.keep)
+    return run(args.sets, args.sizes, args.repeat, conftest, args.keep)
 
 
 if __name__ == "__main__":

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Sequence
-from functools import cache
+from functools import cache, lru_cache, partial
 from pathlib import Path
 from typing import Any
 
+from gate import speed
 from gate.errors import ConfigError, GateError, InputError
 
 MAX_BYTES = 4 * 1024 * 1024
@@ -83,7 +84,8 @@ def _documents(
             if problem:
                 raise error(problem, path=origin)
             try:
-                value = _Builder(loader).build(node, MAX_DEPTH)
+                builder = _Builder(loader)
+                value = (builder.build_fast if speed.ENABLED else builder.build)(node, MAX_DEPTH)
             except _TooDeep:
                 raise error(_Budget(MAX_NODES, None).spend(node) or _DEEP, path=origin) from None
             yield value, node.start_mark.line + 1
@@ -114,21 +116,32 @@ def field_line(text: str, document_line: int | None, field: Sequence[str | int])
     or of the deepest part of it the document has: a missing `securityContext.privileged` points at the container
     that lacks it. None when the document is not found. (Parsed again on demand: only findings that name a
     field pay for it.)"""
+    return field_lines(text, [(document_line, field)])[0]
+
+
+def field_lines(text: str, queries: Sequence[tuple[int | None, Sequence[str | int]]]) -> list[int | None]:
+    """`field_line` for each (document_line, field) of `queries`, the text parsed once for all of them (and only as
+    far as the last document they name)."""
     import yaml
 
+    wanted = {line for line, _ in queries}
+    found: dict[int | None, Any] = {}
     loader = _fast_loader()(text)
     try:
-        while loader.check_node():
+        while len(found) < len(wanted) and loader.check_node():
             node = loader.get_node()
             if node is None:
                 continue
-            if document_line is None or node.start_mark.line + 1 == document_line:
-                return _descend(node, field)
+            line = node.start_mark.line + 1
+            if None in wanted:
+                found.setdefault(None, node)
+            if line in wanted:
+                found.setdefault(line, node)
     except (yaml.YAMLError, RecursionError):
-        return None
+        pass  # what was found before the error still answers
     finally:
         loader.dispose()
-    return None
+    return [_descend(found[line], field) if line in found else None for line, field in queries]
 
 
 def _descend(node: Any, field: Sequence[str | int]) -> int:
@@ -207,26 +220,39 @@ def _fast_loader() -> Any:
 
     plain_resolve = base.resolve
     scalar = yaml.ScalarNode
-    tags: dict[tuple[str, bool, bool], str] = {}
+    # Tags by implicit flags, then by value: libyaml's composer asks `resolve` for every scalar; manifests repeat
+    # the same few words thousands of times, and with no path resolvers (the safe loader has none) the tag depends
+    # on these values alone.
+    tags: dict[tuple[bool, bool], dict[str, str]] = {}
 
     class FastLoader(base):  # type: ignore[misc, valid-type]
         def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-            # libyaml's composer asks this of every scalar; manifests repeat the same few words thousands of times,
-            # and with no path resolvers (the safe loader has none) the tag depends on these values alone.
             if kind is not scalar:
                 return plain_resolve(self, kind, value, implicit)
-            key = (value, bool(implicit[0]), bool(implicit[1]))
-            tag = tags.get(key)
+            known = tags.get(implicit)
+            if known is None:
+                known = tags[implicit] = {}
+            tag = known.get(value)
             if tag is None:
                 tag = plain_resolve(self, kind, value, implicit)
-                if len(tags) >= 65_536:
-                    tags.clear()
-                tags[key] = tag
+                if len(known) >= 65_536:
+                    known.clear()
+                known[value] = tag
             return tag
 
     FastLoader.yaml_implicit_resolvers = slow.yaml_implicit_resolvers
     FastLoader.yaml_constructors = slow.yaml_constructors
     assert not FastLoader.yaml_path_resolvers, "path resolvers would make the tag cache wrong"
+    if speed.ENABLED:
+        # The composer also calls these two around every node, for path resolvers only; with none they do
+        # nothing, so C callables that take the same arguments and do nothing stand in (no Python frame per node).
+        FastLoader.descend_resolver = staticmethod(slice)
+        FastLoader.ascend_resolver = staticmethod(tuple)
+        # And `resolve` for every node: the same answers from a C-level cache (a hit runs no Python at all). The
+        # resolver reads only class attributes when there are no path resolvers, so the class stands in for self.
+        FastLoader.resolve = staticmethod(  # type: ignore[method-assign]
+            lru_cache(maxsize=65_536)(partial(plain_resolve, FastLoader))
+        )
     return FastLoader
 
 
@@ -319,6 +345,56 @@ class _Builder:
             return out
         if tag == _SEQ:
             return [self.build(item, depth - 1) for item in node.value]
+        return self._construct(node, depth)
+
+    def build_fast(self, node: Any, depth: int) -> Any:
+        """`build`, the same values, counts and errors, with a map's text keys and text values (most of a
+        manifest) taken in the loop instead of one call each (`gate.speed`: the plain path is `build`)."""
+        budget = self.budget
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise _TooBig
+        if not depth:
+            raise _TooDeep
+        tag = node.tag
+        if tag == _STR:
+            return node.value
+        if tag == _MAP:
+            pairs = node.value
+            for key_node, _ in pairs:
+                if key_node.tag == _MERGE:
+                    break
+            else:
+                out: dict[str, Any] = {}
+                inner = depth - 1
+                build = self.build_fast
+                for key_node, value_node in pairs:
+                    key_tag = key_node.tag
+                    if key_tag == _STR and inner:
+                        budget[0] -= 1
+                        if budget[0] < 0:
+                            raise _TooBig
+                        key = key_node.value
+                    elif key_tag == _VALUE:
+                        key = key_node.value
+                    else:
+                        key = build(key_node, inner)
+                        if not isinstance(key, str):
+                            key = self._key(key, key_node)
+                    if value_node.tag == _STR and inner:
+                        budget[0] -= 1
+                        if budget[0] < 0:
+                            raise _TooBig
+                        out[key] = value_node.value
+                    else:
+                        out[key] = build(value_node, inner)
+                return out
+        if tag == _SEQ:
+            build = self.build_fast
+            return [build(item, depth - 1) for item in node.value]
+        return self._construct(node, depth)
+
+    def _construct(self, node: Any, depth: int) -> Any:
         loader = self.loader
         try:
             value = loader.construct_object(node, deep=True)

@@ -13,6 +13,9 @@ the corpus and a large generated report both ways and compares every output byte
 - `render_in_child_from`: the size from which the JSON result renders in a forked child beside the other outputs.
 - `threaded_gzip_from`: the size from which the SARIF size check compresses two halves on two threads.
 - `rego_workers`: how many forked workers evaluate Rego inputs side by side (one per core, enough files each).
+- `rego_batch`: how many input files a Rego worker takes from the shared queue at a time, and sends back at once
+  (the parent turns each batch into findings while the workers go on; plain: one batch of every file).
+- `Interner`: one object for the many equal values of a large run (a rule's properties, a file's location).
 - `exit_now`: the command's process ends without tearing its heap down, its outputs already written and closed.
 
 This module imports nothing of ours (the model uses it), does no I/O of its own beyond `read_report`'s.
@@ -28,13 +31,14 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 ENABLED = os.environ.get("CONTAINER_GATE_PLAIN", "").strip().lower() not in ("1", "true", "yes")
 """False under `CONTAINER_GATE_PLAIN=1`: every trick below takes its plain path."""
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
+H = TypeVar("H")
 
 
 def fast_init(cls: type[T]) -> type[T]:
@@ -162,6 +166,38 @@ def rego_workers(files: int, cores: int | None = None) -> int:
     if cores is None:
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return max(1, min(cores, 8, files // REGO_FILES_PER_WORKER))
+
+
+REGO_BATCHES_PER_WORKER = 8
+REGO_MAX_BATCH = 16
+"""Files a Rego batch holds at most: small enough that the parent builds findings while the workers run and
+that a slow batch leaves no core idle for long, large enough that its frame and pickle cost nothing."""
+
+
+def rego_batch(files: int, workers: int, max_batches: int) -> int:
+    """Files per batch for `files` Rego inputs over `workers`: about `REGO_BATCHES_PER_WORKER` batches each, at
+    most `REGO_MAX_BATCH` files (more when `max_batches` batches would not hold them all); every file in one batch
+    on the plain path."""
+    if not ENABLED:
+        return max(files, 1)
+    size = min(REGO_MAX_BATCH, -(-files // (max(workers, 1) * REGO_BATCHES_PER_WORKER)))
+    return max(1, size, -(-files // max_batches))
+
+
+class Interner(Generic[H]):
+    """`same(value)`: the first value equal to it seen by this interner, so a run's 100k findings share their few
+    distinct locations, sources and property tuples instead of holding a copy each (plain mode: the value itself).
+    Only for immutable, hashable values."""
+
+    __slots__ = ("_seen",)
+
+    def __init__(self) -> None:
+        self._seen: dict[H, H] | None = {} if ENABLED else None
+
+    def same(self, value: H) -> H:
+        if self._seen is None:
+            return value
+        return self._seen.setdefault(value, value)
 
 
 def exit_now(code: int) -> None:

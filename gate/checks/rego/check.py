@@ -9,20 +9,24 @@ the bare rule) hide that rule's results; a top-level list in an input is evaluat
 from __future__ import annotations
 
 import json
+import os
+import stat
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from gate import speed
 from gate.checks.rego.documents import Document, is_policy_input, load_documents, parse_input
 from gate.checks.rego.engine import BUILTIN_PREFIX, RULE_KINDS, PolicySet, load, policy_error
-from gate.checks.rego.limits import Limits, Progress, bounded_all
-from gate.checks.rego.verify import TestOutcome, VerifyResult, format_verify, verify
+from gate.checks.rego.limits import MAX_BATCHES, Limits, Progress, bounded_batches
 from gate.errors import PolicyError
 from gate.model import Finding, Kind, Location, Report, Severity, Source, Suppression
+
+if TYPE_CHECKING:  # imported when first used: `gate` runs never verify
+    from gate.checks.rego.verify import TestOutcome, VerifyResult, format_verify, verify
 
 __all__ = [
     "CheckResult",
@@ -43,8 +47,19 @@ __all__ = [
 
 TOOL = "rego"
 _GLOB = set("*?[")
+K = TypeVar("K")
+_VERIFY = ("TestOutcome", "VerifyResult", "format_verify", "verify")
 
 
+def __getattr__(name: str) -> Any:
+    if name in _VERIFY:
+        from gate.checks.rego import verify as module
+
+        return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@speed.fast_init
 @dataclass(frozen=True, slots=True)
 class RegoResult:
     """One message a deny/violation/warn rule returned for one input document."""
@@ -58,12 +73,25 @@ class RegoResult:
     loc_line: int | None = None
     document_line: int | None = None
     """Where the document starts, for files holding several YAML documents."""
+    field_line: int | None = None
+    """The line of the result's `field` metadata in a YAML input, when it has one and no `_loc` line (see
+    `_field_lines`)."""
 
     def meta(self, key: str) -> Any:
         """One metadata value, or None."""
-        return dict(self.metadata).get(key)
+        for k, v in self.metadata:
+            if k == key:
+                return v
+        return None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt from its fields: a third of the cost of pickle's default for slotted dataclasses (workers send
+        # thousands of these back).
+        return (RegoResult, (self.msg, self.namespace, self.rule, self.metadata, self.loc_file, self.loc_line,
+                             self.document_line, self.field_line))  # fmt: skip
 
 
+@speed.fast_init
 @dataclass(frozen=True, slots=True)
 class CheckResult:
     """Conftest's tally for one input file in one namespace (`conftest test -o json` entry)."""
@@ -78,9 +106,12 @@ class CheckResult:
     excepted: tuple[RegoResult, ...] = ()
     """The results an exception hid (Conftest drops them; we keep them as suppressed findings)."""
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (CheckResult, (self.filename, self.namespace, self.successes, self.failures, self.warnings,
+                              self.exceptions, self.excepted))  # fmt: skip
 
-@dataclass(frozen=True, slots=True)
-class RegoRun:
+
+class RegoRun(NamedTuple):
     """What one run of the policies gave: a Report per input, and the namespaces nobody asked for."""
 
     reports: tuple[Report, ...]
@@ -133,16 +164,25 @@ def run(
     memory (`limits`, None for the defaults; see `gate.checks.rego.limits`). A `builtin:` pack is always
     evaluated in its own namespace, whatever `--namespace` says, so `--policy builtin:kubernetes` works on its own.
     """
-    results, unevaluated = _check(
-        inputs, policies, namespaces, all_namespaces, data, root, rego_version, limits, workers
+    maker = _FindingMaker(root)
+    # Each batch's results become findings as soon as a worker sends them back, while the others still work.
+    parts, unevaluated = _check(
+        inputs,
+        policies,
+        namespaces,
+        all_namespaces,
+        data,
+        root,
+        rego_version,
+        limits,
+        workers,
+        keep=lambda results: [(result.filename, maker.findings(result)) for result in results],
     )
-    by_file: dict[str, list[CheckResult]] = {}
-    for result in results:
-        by_file.setdefault(result.filename, []).append(result)
-    reports = tuple(
-        Report(tool=TOOL, path=name, findings=tuple(f for r in rs for f in _findings(r, root)))
-        for name, rs in by_file.items()
-    )
+    by_file: dict[str, list[Finding]] = {}
+    for part in parts:
+        for name, found in part:
+            by_file.setdefault(name, []).extend(found)
+    reports = tuple(Report(tool=TOOL, path=name, findings=tuple(found)) for name, found in by_file.items())
     return RegoRun(reports, unevaluated)
 
 
@@ -159,7 +199,10 @@ def check(
     workers: int | None = None,
 ) -> tuple[CheckResult, ...]:
     """Conftest's per-file, per-namespace tallies (successes, failures, warnings, exceptions)."""
-    return _check(inputs, policies, namespaces, all_namespaces, data, root, rego_version, limits, workers)[0]
+    parts, _ = _check(
+        inputs, policies, namespaces, all_namespaces, data, root, rego_version, limits, workers, keep=tuple
+    )
+    return tuple(result for part in parts for result in part)
 
 
 def _check(
@@ -170,9 +213,17 @@ def _check(
     data: Sequence[Path],
     root: Path,
     rego_version: str,
-    limits: Limits | None = None,
-    workers: int | None = None,
-) -> tuple[tuple[CheckResult, ...], tuple[str, ...]]:
+    limits: Limits | None,
+    workers: int | None,
+    *,
+    keep: Callable[[tuple[CheckResult, ...]], K],
+) -> tuple[list[K], tuple[str, ...]]:
+    """`keep(results)` of every batch of inputs, in input order, and the namespaces left out.
+
+    The inputs are cut into contiguous batches (`speed.rego_batch`); workers (`speed.rego_workers`, one per core)
+    each compile the policies once and take the next batch whenever they are free; `keep` runs in this process on
+    each batch as it comes back, so the caller turns results into findings while the workers go on. Joined by
+    batch number, the kept values are those of one worker taking every batch in order."""
     doing = f"evaluating {', '.join(policies)}"
     from gate.checks.rego import review_set
     from gate.checks.rego.engine import policy_files
@@ -181,52 +232,49 @@ def _check(
     if review_set.uses_review_set([source for _, source in policy_files(policies)]):
         partners = json.dumps({review_set.KEY: review_set.review_set(inputs)})
 
-    # Compiling is inside the bounds too: regorus's parser is exponential in nesting depth. Each worker compiles
-    # once and evaluates one contiguous share of the inputs, so joining the shares keeps the sequential order.
-    def work_on(share: Sequence[Path]) -> Callable[[Progress], tuple[tuple[CheckResult, ...], tuple[str, ...]]]:
-        def work(progress: Progress) -> tuple[tuple[CheckResult, ...], tuple[str, ...]]:
-            compiled = load(policies, data=data, rego_version=rego_version, progress=progress)
-            if partners:
-                compiled.engine.add_data_json(partners)
-            selected = select_namespaces(compiled, namespaces, all_namespaces=all_namespaces)
-            selected += tuple(ns for ns in _builtin_namespaces(compiled, policies) if ns not in selected)
-            out: list[CheckResult] = []
-            for path in share:
-                display = _relative(path, root)
-                progress(display, doing)
-                out += check_file(compiled, path, selected, display=display)
-            return tuple(out), unevaluated_namespaces(compiled, selected)
-
-        return work
-
     count = speed.rego_workers(len(inputs)) if workers is None else workers
-    parts = bounded_all([work_on(share) for share in shares(inputs, count)], limits)
-    return tuple(r for results, _ in parts for r in results), parts[0][1]
+    size = speed.rego_batch(len(inputs), count, MAX_BATCHES)
+    batches = [inputs[start : start + size] for start in range(0, len(inputs), size)]
+
+    # Compiling is inside the bounds too: regorus's parser is exponential in nesting depth.
+    def setup(progress: Progress) -> _Worker:
+        compiled = load(policies, data=data, rego_version=rego_version, progress=progress)
+        if partners:
+            compiled.engine.add_data_json(partners)
+        selected = select_namespaces(compiled, namespaces, all_namespaces=all_namespaces)
+        selected += tuple(ns for ns in _builtin_namespaces(compiled, policies) if ns not in selected)
+        return _Worker(compiled, selected, _Plan(compiled, selected))
+
+    def handle(worker: _Worker, index: int, progress: Progress) -> tuple[CheckResult, ...]:
+        out: list[CheckResult] = []
+        for path in batches[index]:
+            display = _relative(path, root)
+            progress(display, doing)
+            out += check_file(worker.compiled, path, worker.selected, display=display, root=root, plan=worker.plan)
+        return tuple(out)
+
+    def finish(worker: _Worker) -> tuple[str, ...]:
+        return unevaluated_namespaces(worker.compiled, worker.selected)
+
+    kept: dict[int, K] = {}
+    unevaluated = bounded_batches(
+        setup,
+        handle,
+        len(batches),
+        lambda index, results: kept.__setitem__(index, keep(results)),
+        finish=finish,
+        workers=min(count, max(len(batches), 1)),
+        limits=limits,
+    )
+    return [kept[index] for index in range(len(batches))], unevaluated
 
 
-def shares(inputs: Sequence[Path], count: int) -> list[Sequence[Path]]:
-    """`inputs` cut into at most `count` contiguous runs of about equal bytes (always at least one run)."""
-    if count <= 1 or len(inputs) <= 1:
-        return [inputs]
-    # An empty or unreadable file weighs one byte: it still costs a step.
-    sizes = [max(_size(path), 1) for path in inputs]
-    total = sum(sizes)
-    cuts: list[Sequence[Path]] = []
-    start, running = 0, 0
-    for index, size in enumerate(sizes):
-        running += size
-        if len(cuts) < count - 1 and running >= total * (len(cuts) + 1) / count:
-            cuts.append(inputs[start : index + 1])
-            start = index + 1
-    cuts.append(inputs[start:])
-    return [cut for cut in cuts if cut]
+class _Worker(NamedTuple):
+    """What one worker compiled and worked out once, for every batch it takes."""
 
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0  # the worker that reads it reports the error
+    compiled: PolicySet
+    selected: tuple[str, ...]
+    plan: _Plan
 
 
 def unevaluated_namespaces(compiled: PolicySet, selected: Sequence[str]) -> tuple[str, ...]:
@@ -251,8 +299,18 @@ def _builtin_namespaces(compiled: PolicySet, policies: Sequence[str]) -> list[st
     return [m.namespace for m in compiled.modules if any(m.path.startswith(p + "/") for p in packs)]
 
 
-def check_file(compiled: PolicySet, path: Path, namespaces: Sequence[str], *, display: str) -> list[CheckResult]:
-    """Evaluate every document of one file in every namespace; results aggregate per namespace."""
+def check_file(
+    compiled: PolicySet,
+    path: Path,
+    namespaces: Sequence[str],
+    *,
+    display: str,
+    root: Path,
+    plan: _Plan | None = None,
+) -> list[CheckResult]:
+    """Evaluate every document of one file in every namespace; results aggregate per namespace. (`plan`: what
+    `_Plan(compiled, namespaces)` works out, made once by the caller that checks many files.)"""
+    plan = plan or _Plan(compiled, namespaces)
     documents = load_documents(path)
     if compiled.reads_file_info:
         engine = compiled.session()
@@ -262,57 +320,104 @@ def check_file(compiled: PolicySet, path: Path, namespaces: Sequence[str], *, di
         engine = compiled.shared_session()
     tallies = {ns: _Tally() for ns in namespaces}
     for document in documents:
-        engine.set_input_json(json.dumps(document.value))
-        for ns in namespaces:
-            rules, count = compiled.check_rules(ns)
-            excepted = _exceptions(engine, ns) if compiled.has_rule(ns, "exception") else {}
-            tallies[ns].add(_check_document(engine, ns, rules, count, document, excepted))
+        engine.set_input_json(_input_json(document.value))
+        for ns, steps, count, has_exceptions in plan.namespaces:
+            excepted = _exceptions(engine, ns) if has_exceptions else {}
+            _check_document(engine, ns, steps, count, document, excepted, tallies[ns])
+    _field_lines(tallies.values(), display, root)
     return [tallies[ns].result(display, ns) for ns in namespaces]
 
 
-@dataclass(slots=True)
-class _Tally:
-    successes: int = 0
-    failures: tuple[RegoResult, ...] = ()
-    warnings: tuple[RegoResult, ...] = ()
-    exceptions: tuple[str, ...] = ()
-    excepted: tuple[RegoResult, ...] = ()
+def _input_json(value: Any) -> str:
+    """The document as JSON for the engine: orjson where it can (regorus reads the numbers and strings back to the
+    same values whichever encoder spelled them), Python's encoder for what orjson refuses (integers past 64 bits,
+    lone surrogates)."""
+    if speed.ENABLED:
+        import orjson
 
-    def add(self, other: _Tally) -> None:
-        self.successes += other.successes
-        self.failures += other.failures
-        self.warnings += other.warnings
-        self.exceptions += other.exceptions
-        self.excepted += other.excepted
+        try:
+            return orjson.dumps(value).decode()
+        except TypeError:
+            pass
+    return json.dumps(value)
+
+
+class _Plan:
+    """Per selected namespace, what evaluating a document asks: (namespace, steps, rule heads, has exceptions),
+    each step `(rule, query, exception text, fails)` worked out once per worker instead of once per document."""
+
+    __slots__ = ("namespaces",)
+
+    def __init__(self, compiled: PolicySet, namespaces: Sequence[str]) -> None:
+        self.namespaces: list[tuple[str, tuple[_Step, ...], int, bool]] = []
+        for ns in namespaces:
+            rules, count = compiled.check_rules(ns)
+            steps = tuple(_step(ns, rule) for rule in rules)
+            self.namespaces.append((ns, steps, count, compiled.has_rule(ns, "exception")))
+
+
+_Step = tuple[str, str, str, str, bool]
+"""(rule, query, exception name, exception text, fails)."""
+
+
+def _step(ns: str, rule: str) -> _Step:
+    name = _exception_name(rule)
+    kinds = RULE_KINDS.match(rule)
+    # Conftest asks `exception[_][_] == name` and records one exception per solution, under the query's text.
+    text = f"data.{ns}.exception[_][_] == {json.dumps(name)}"
+    return rule, f"data.{ns}.{rule}", name, text, bool(kinds and kinds["fail"])
+
+
+class _Tally:
+    """One file's results in one namespace, as they add up document by document."""
+
+    __slots__ = ("excepted", "exceptions", "failures", "successes", "warnings")
+
+    def __init__(self) -> None:
+        self.successes = 0
+        self.failures: list[RegoResult] = []
+        self.warnings: list[RegoResult] = []
+        self.exceptions: list[str] = []
+        self.excepted: list[RegoResult] = []
 
     def result(self, filename: str, namespace: str) -> CheckResult:
         return CheckResult(
-            filename, namespace, self.successes, self.failures, self.warnings, self.exceptions, self.excepted
+            filename,
+            namespace,
+            self.successes,
+            tuple(self.failures),
+            tuple(self.warnings),
+            tuple(self.exceptions),
+            tuple(self.excepted),
         )
 
 
 def _check_document(
-    engine: Any, ns: str, rules: Sequence[str], rule_count: int, doc: Document, excepted: dict[str, int]
-) -> _Tally:
-    tally = _Tally()
-    for rule in rules:
-        name = _exception_name(rule)
-        # Conftest asks `exception[_][_] == name` and records one exception per solution, under the query's text.
-        exceptions = (f"data.{ns}.exception[_][_] == {json.dumps(name)}",) * excepted.get(name, 0)
-        messages, passed = _rule_results(engine, ns, rule, doc)
-        tally.exceptions += exceptions
-        if exceptions:
-            tally.excepted += tuple(messages)
+    engine: Any,
+    ns: str,
+    steps: Sequence[_Step],
+    rule_count: int,
+    doc: Document,
+    excepted: dict[str, int],
+    tally: _Tally,
+) -> None:
+    """Add one document's results in one namespace to the file's tally."""
+    counted = 0
+    successes = 0
+    for rule, query, name, text, fails in steps:
+        hidden = excepted.get(name, 0) if excepted else 0
+        messages, passed = _rule_results(engine, ns, rule, query, doc)
+        if hidden:
+            tally.exceptions += (text,) * hidden
+            tally.excepted += messages
+            counted += hidden
             continue
-        tally.successes += passed
-        if RULE_KINDS.match(rule) and RULE_KINDS.match(rule)["fail"]:  # type: ignore[index]
-            tally.failures += tuple(messages)
-        else:
-            tally.warnings += tuple(messages)
+        successes += passed
+        counted += len(messages)
+        (tally.failures if fails else tally.warnings).extend(messages)
     # Conftest counts a rule that produced nothing as passed: each rule head is one "test".
-    counted = len(tally.failures) + len(tally.warnings) + len(tally.exceptions) + tally.successes
-    tally.successes += max(rule_count - counted, 0)
-    return tally
+    counted += successes
+    tally.successes += successes + max(rule_count - counted, 0)
 
 
 def _exceptions(engine: Any, ns: str) -> dict[str, int]:
@@ -349,9 +454,11 @@ def _values(engine: Any, rule: str) -> list[Any]:
     of its query. Evaluated as a rule path (no query to parse: several times faster per document); a rule whose
     value is the text regorus uses for "undefined" is asked again as a query, the only way to tell them apart."""
     try:
-        value = json.loads(engine.eval_rule_as_json(rule))
+        raw = engine.eval_rule_as_json(rule)
     except RuntimeError as exc:
         raise policy_error(exc) from None
+    # (An empty set, what most rules give for most documents, needs no JSON parser.)
+    value = [] if raw == "[]" and speed.ENABLED else json.loads(raw)
     if value != _UNDEFINED:
         return [value]
     return _query(engine, rule)
@@ -366,10 +473,9 @@ def _query(engine: Any, query: str) -> list[Any]:
     return [e["value"] for r in answer.get("result", []) for e in r.get("expressions", [])[:1]]
 
 
-def _rule_results(engine: Any, ns: str, rule: str, doc: Document) -> tuple[list[RegoResult], int]:
+def _rule_results(engine: Any, ns: str, rule: str, query: str, doc: Document) -> tuple[list[RegoResult], int]:
     """(messages, passed results): a set/array yields one result per string or object element; anything
     else, or an empty collection, is one passed result; an empty `msg` also counts as passed."""
-    query = f"data.{ns}.{rule}"
     messages: list[RegoResult] = []
     passed = 0
     for value in _values(engine, query):
@@ -389,7 +495,7 @@ def _rule_results(engine: Any, ns: str, rule: str, doc: Document) -> tuple[list[
 
 def _result(item: Any, ns: str, rule: str, query: str, doc: Document) -> RegoResult | None:
     if isinstance(item, str):
-        return RegoResult(item, ns, rule, (("query", query),), document_line=doc.line)
+        return RegoResult(item, ns, rule, (("query", query),), None, None, doc.line)
     if not isinstance(item, dict):
         return None
     msg = item.get("msg")
@@ -411,56 +517,134 @@ def _result(item: Any, ns: str, rule: str, query: str, doc: Document) -> RegoRes
     )
 
 
-# --- findings ------------------------------------------------------------------------------------------
-
-
-def _findings(result: CheckResult, root: Path) -> list[Finding]:
-    found = [_finding(r, result.filename, Severity.HIGH, "failure", root) for r in result.failures]
-    found += [_finding(r, result.filename, Severity.MEDIUM, "warning", root) for r in result.warnings]
-    for r in result.excepted:
-        failing = RULE_KINDS.match(r.rule)
-        default = Severity.HIGH if failing and failing["fail"] else Severity.MEDIUM
-        reason = f"conftest exception in {r.namespace}"
-        found.append(_finding(r, result.filename, default, "exception", root, Suppression(by="tool", reason=reason)))
-    return found
-
-
-def _finding(
-    r: RegoResult, target: str, default: Severity, kind: str, root: Path, suppression: Suppression | None = None
-) -> Finding:
-    rule_id = r.meta("id") if isinstance(r.meta("id"), str) and r.meta("id") else f"{r.namespace}.{r.rule}"
-    path = _relative(Path(r.loc_file), root) if r.loc_file else target
-    description = r.meta("description")
-    return Finding(
-        id=rule_id,
-        kind=Kind.POLICY,
-        severity=_severity(r.meta("severity"), default),
-        title=r.msg,
-        target=target,
-        location=Location(path=path, start_line=r.loc_line or _field_line(r, target, root) or r.document_line),
-        sources=(Source(tool=TOOL, report=target, original_id=f"data.{r.namespace}.{r.rule}", original_severity=kind),),
-        description=description if isinstance(description, str) else "",
-        tool_suppression=suppression,
-        properties=_properties(r),
-    )
-
-
-def _field_line(r: RegoResult, target: str, root: Path) -> int | None:
-    """The line of the result's `field` (a list of keys and indices, as the built-in Kubernetes pack gives) in
-    a YAML input, so a finding points at `privileged: true` rather than at the top of the manifest."""
-    field = r.meta("field")
-    if r.loc_file or not isinstance(field, list) or not all(isinstance(s, str | int) for s in field):
-        return None
-    path = Path(target) if Path(target).is_absolute() else root / target
+def _field_lines(tallies: Iterable[_Tally], display: str, root: Path) -> None:
+    """Fill in `field_line` on the results of one file that name a `field` (a list of keys and indices, as the
+    built-in Kubernetes pack gives) and no `_loc` line, so a finding points at `privileged: true` rather than
+    at the top of the manifest: the YAML input is parsed once more for all of them, in the worker."""
+    wanted: list[tuple[list[RegoResult], int, Sequence[str | int]]] = []
+    for tally in tallies:
+        for results in (tally.failures, tally.warnings, tally.excepted):
+            for index, r in enumerate(results):
+                if r.loc_line or r.loc_file:
+                    continue
+                found = r.meta("field")
+                if isinstance(found, list) and all(isinstance(s, str | int) for s in found):
+                    wanted.append((results, index, found))
+    if not wanted:
+        return
+    # The file as the finding will name it (the same file `path` is, by way of `_relative`).
+    path = Path(display) if Path(display).is_absolute() else root / display
     if path.suffix.lower() not in (".yaml", ".yml"):
-        return None
-    from gate.safe_yaml import field_line
+        return
+    from gate.safe_yaml import field_lines
 
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError):
-        return None
-    return field_line(text, r.document_line, field)
+        return
+    lines = field_lines(text, [(results[index].document_line, found) for results, index, found in wanted])
+    for (results, index, _), line in zip(wanted, lines, strict=True):
+        if line is not None:
+            r = results[index]
+            results[index] = RegoResult(
+                r.msg, r.namespace, r.rule, r.metadata, r.loc_file, r.loc_line, r.document_line, line
+            )
+
+
+# --- findings ------------------------------------------------------------------------------------------
+
+
+class _FindingMaker:
+    """Findings from CheckResults, one file's at a time. What depends on the rule alone (id, severity,
+    description, properties) is worked out once per rule and metadata, and equal locations and sources are one
+    object each: a run's 100k findings share their few distinct values (plain mode: each worked out anew)."""
+
+    __slots__ = ("locations", "root", "rules", "share", "sources", "suppressions")
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.share = speed.ENABLED
+        self.rules: dict[tuple[Any, ...], tuple[str, Severity, str, tuple[tuple[str, str], ...], str]] = {}
+        self.locations: dict[tuple[str, int | None], Location] = {}
+        self.sources: dict[tuple[str, str, str], tuple[Source, ...]] = {}
+        self.suppressions: dict[str, Suppression] = {}
+
+    def findings(self, result: CheckResult) -> list[Finding]:
+        target = result.filename
+        found = [self.finding(r, target, Severity.HIGH, "failure") for r in result.failures]
+        found += [self.finding(r, target, Severity.MEDIUM, "warning") for r in result.warnings]
+        for r in result.excepted:
+            failing = RULE_KINDS.match(r.rule)
+            default = Severity.HIGH if failing and failing["fail"] else Severity.MEDIUM
+            found.append(self.finding(r, target, default, "exception", self.suppression(r.namespace)))
+        return found
+
+    def finding(
+        self, r: RegoResult, target: str, default: Severity, kind: str, suppression: Suppression | None = None
+    ) -> Finding:
+        rule_id, severity, description, properties, original = self.rule(r, default)
+        path = _relative(Path(r.loc_file), self.root) if r.loc_file else target
+        return Finding(
+            id=rule_id,
+            kind=Kind.POLICY,
+            severity=severity,
+            title=r.msg,
+            target=target,
+            location=self.location(path, r.loc_line or r.field_line or r.document_line),
+            sources=self.source(target, original, kind),
+            description=description,
+            tool_suppression=suppression,
+            properties=properties,
+        )
+
+    def rule(self, r: RegoResult, default: Severity) -> tuple[str, Severity, str, tuple[tuple[str, str], ...], str]:
+        """(id, severity, description, properties, original id): a function of the rule, its metadata and the
+        default severity, kept per rule when every metadata value is text (`1` and `1.0` are equal keys but
+        different JSON)."""
+        key: tuple[Any, ...] | None = None
+        if self.share and all(type(value) is str for _, value in r.metadata):
+            key = (r.namespace, r.rule, r.metadata, default)
+            known = self.rules.get(key)
+            if known is not None:
+                return known
+        meta = dict(r.metadata)
+        given = meta.get("id")
+        description = meta.get("description")
+        made = (
+            given if isinstance(given, str) and given else f"{r.namespace}.{r.rule}",
+            _severity(meta.get("severity"), default),
+            description if isinstance(description, str) else "",
+            _properties(r),
+            f"data.{r.namespace}.{r.rule}",
+        )
+        if key is not None:
+            self.rules[key] = made
+        return made
+
+    def location(self, path: str, line: int | None) -> Location:
+        if not self.share:
+            return Location(path=path, start_line=line)
+        known = self.locations.get((path, line))
+        if known is None:
+            known = self.locations[(path, line)] = Location(path=path, start_line=line)
+        return known
+
+    def source(self, target: str, original: str, kind: str) -> tuple[Source, ...]:
+        key = (target, original, kind)
+        known = self.sources.get(key) if self.share else None
+        if known is None:
+            known = (Source(tool=TOOL, report=target, original_id=original, original_severity=kind),)
+            if self.share:
+                self.sources[key] = known
+        return known
+
+    def suppression(self, namespace: str) -> Suppression:
+        known = self.suppressions.get(namespace) if self.share else None
+        if known is None:
+            known = Suppression(by="tool", reason=f"conftest exception in {namespace}")
+            if self.share:
+                self.suppressions[namespace] = known
+        return known
 
 
 def _severity(word: Any, default: Severity) -> Severity:
@@ -480,10 +664,39 @@ def _properties(r: RegoResult) -> tuple[tuple[str, str], ...]:
 
 
 def _relative(path: Path, root: Path) -> str:
+    """`path` as the findings name it: the real file relative to the real `root`, else as given."""
+    if speed.ENABLED:
+        fast = _relative_text(str(path), str(root))
+        if fast is not None:
+            return fast
     try:
         return _real(path).relative_to(_real_dir(str(root))).as_posix()
     except ValueError:
         return path.as_posix()
+
+
+def _relative_text(path: str, root: str) -> str | None:
+    """`_relative` on text for a file that is not a link (a fifth of the cost with pathlib, once per input in the
+    workers); None where only pathlib's own answer will do (a link, an error, a path starting with `//`)."""
+    try:
+        if stat.S_ISLNK(os.lstat(path).st_mode):
+            return None
+    except OSError:
+        return None  # pathlib's `is_symlink` decides which errors are errors
+    folder, name = os.path.split(path)
+    real = os.path.join(_real_text(folder or "."), name)
+    base = _real_text(root)
+    if real.startswith("//") or base.startswith("//"):
+        return None
+    if real == base:
+        return "."
+    prefix = base if base.endswith("/") else base + "/"
+    return real[len(prefix) :] if real.startswith(prefix) else path
+
+
+@lru_cache(maxsize=4096)
+def _real_text(folder: str) -> str:
+    return str(_real_dir(folder))
 
 
 def _real(path: Path) -> Path:

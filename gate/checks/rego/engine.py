@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from gate.checks.rego.limits import Progress
 from gate.errors import ConfigError, InputError, PolicyError
@@ -20,8 +19,7 @@ _FUTURE_IMPORT = re.compile(r"^\s*import\s+future\.keywords\b", re.M)
 _V0_HINTS = ("`if` keyword is required", "`contains` keyword is required")
 
 
-@dataclass(frozen=True, slots=True)
-class Module:
+class Module(NamedTuple):
     """One loaded policy file: its namespace (package without `data.`) and its rule heads in order."""
 
     path: str
@@ -31,18 +29,20 @@ class Module:
     """Name of every rule head (a name repeats when the file defines it several times)."""
 
 
-@dataclass(slots=True)
 class PolicySet:
     """Compiled policies plus data; `session()` hands out a cheap clone per input file."""
 
-    engine: Any
-    modules: tuple[Module, ...]
-    reads_file_info: bool = True
-    """Whether a policy may read `data.conftest.file` (set per input file); when none can, one engine serves
-    every file, which keeps its caches warm (a clone per file doubles the time of each evaluation)."""
-    _rules: dict[str, tuple[tuple[str, ...], int]] = field(default_factory=dict)
-    _defined: dict[tuple[str, str], bool] = field(default_factory=dict)
-    _shared: Any = None
+    __slots__ = ("_defined", "_rules", "_shared", "engine", "modules", "reads_file_info")
+
+    def __init__(self, engine: Any, modules: tuple[Module, ...], reads_file_info: bool = True) -> None:
+        self.engine = engine
+        self.modules = modules
+        self.reads_file_info = reads_file_info
+        """Whether a policy may read `data.conftest.file` (set per input file); when none can, one engine serves
+        every file, which keeps its caches warm (a clone per file doubles the time of each evaluation)."""
+        self._rules: dict[str, tuple[tuple[str, ...], int]] = {}
+        self._defined: dict[tuple[str, str], bool] = {}
+        self._shared: Any = None
 
     def namespaces(self) -> tuple[str, ...]:
         """Every namespace in load order, each once."""
@@ -167,7 +167,7 @@ def add_module(engine: Any, display: str, source: str, rego_version: str) -> Non
             engine.add_policy(display, _rewrite_v0_sets(source, display) if v0 else source)
             return
         except RuntimeError as exc:
-            errors.append(exc)
+            errors.append(exc.with_traceback(None))  # (no frame kept: the engine is freed when it goes)
             if not v0 and not any(hint in str(exc) for hint in _V0_HINTS):
                 break
         finally:

@@ -1,5 +1,5 @@
 """Rego inputs split over worker processes give the same results, in the same order, as one worker; errors and
-time limits behave as in a single child; the split and the worker count follow their rules."""
+time limits behave as in a single child; the batches, the queue and the worker count follow their rules."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from gate import speed
-from gate.checks.rego.check import check, run, shares
+from gate.checks.rego.check import check, run
 from gate.checks.rego.engine import load, may_read_file_info
-from gate.checks.rego.limits import Limits
+from gate.checks.rego.limits import MAX_BATCHES, Limits, bounded_batches
 from gate.errors import InputError, PolicyError
 
 V1 = "package main\nimport rego.v1\n\n"
@@ -119,18 +119,67 @@ def _children() -> set[int]:
     return found
 
 
-def test_shares_are_contiguous_cover_every_input_and_weigh_alike(tmp_path: Path) -> None:
-    paths = []
-    for i, size in enumerate([10, 10, 10, 10, 500, 10, 10, 10, 10, 10, 10, 500]):
-        path = tmp_path / f"f{i:02d}.yaml"
-        path.write_text("x" * size)
-        paths.append(path)
-    cut = shares(paths, 2)
-    assert [p for share in cut for p in share] == paths
-    weights = [sum(p.stat().st_size for p in share) for share in cut]
-    assert len(cut) == 2 and max(weights) < 0.75 * sum(weights)
-    assert shares(paths, 1) == [paths] and shares(paths[:1], 4) == [paths[:1]]
-    assert len(shares(paths, 50)) <= len(paths)
+def test_batches_are_small_enough_to_share_and_few_enough_to_queue(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert speed.rego_batch(1, 1, MAX_BATCHES) == 1
+    assert speed.rego_batch(40, 2, MAX_BATCHES) == 3  # about 8 a worker
+    assert speed.rego_batch(1_000, 2, MAX_BATCHES) == speed.REGO_MAX_BATCH
+    assert speed.rego_batch(1_000_000, 2, MAX_BATCHES) * MAX_BATCHES >= 1_000_000
+    monkeypatch.setattr(speed, "ENABLED", False)
+    assert speed.rego_batch(1_000, 2, MAX_BATCHES) == 1_000  # plain: one batch, sent back at the end
+
+
+def test_every_batch_is_handled_once_and_handed_on_as_it_comes() -> None:
+    seen: list[int] = []
+
+    def handle(state: int, index: int, _progress: object) -> tuple[int, int]:
+        time.sleep(0.002 * (index % 3))  # workers finish out of order
+        return state, index * index
+
+    def consume(index: int, result: tuple[int, int]) -> None:
+        assert result[1] == index * index
+        seen.append(index)
+
+    done = bounded_batches(lambda _p: 7, handle, 60, consume, finish=lambda state: state + 1, workers=3)
+    assert done == 8 and sorted(seen) == list(range(60))
+    assert bounded_batches(lambda _p: 0, handle, 0, consume, finish=lambda state: "none", workers=2) == "none"
+
+
+def test_the_lowest_failing_batch_is_the_error_and_it_comes_without_waiting_for_the_rest() -> None:
+    def handle(_state: None, index: int, _progress: object) -> int:
+        if index in (5, 30):
+            raise InputError(f"bad batch {index}", path=f"f{index}")
+        if index > 40:
+            time.sleep(1)  # would hold the run for seconds if the error waited for every batch
+        return index
+
+    start = time.monotonic()
+    with pytest.raises(InputError) as caught:
+        bounded_batches(lambda _p: None, handle, 200, lambda _i, _r: None, finish=lambda _s: None, workers=2)
+    assert "bad batch 5" in caught.value.diagnostics()
+    assert time.monotonic() - start < 5
+
+
+def test_a_failing_setup_fails_before_any_batch() -> None:
+    def setup(_progress: object) -> None:
+        raise PolicyError("cannot compile", path="p.rego")
+
+    with pytest.raises(PolicyError, match="cannot compile"):
+        bounded_batches(setup, lambda _s, i, _p: i, 10, lambda _i, _r: None, finish=lambda _s: None, workers=3)
+
+
+def test_a_worker_that_crashes_names_its_step() -> None:
+    import os
+
+    def handle(_state: None, index: int, progress: object) -> int:
+        assert callable(progress)
+        progress(f"file-{index}", "evaluating p/")
+        if index == 3:
+            os._exit(9)  # as an engine that dies in the middle of a batch
+        return index
+
+    with pytest.raises(PolicyError) as caught:
+        bounded_batches(lambda _p: None, handle, 8, lambda _i, _r: None, finish=lambda _s: None, workers=2)
+    assert "file-3" in caught.value.diagnostics() and "crashed the policy engine (exit 9)" in caught.value.diagnostics()
 
 
 def test_worker_count_follows_cores_and_work(monkeypatch: pytest.MonkeyPatch) -> None:
