@@ -295,8 +295,10 @@ def select_namespaces(compiled: PolicySet, patterns: Sequence[str], *, all_names
 
 
 def _builtin_namespaces(compiled: PolicySet, policies: Sequence[str]) -> list[str]:
+    """The namespaces of the built-in packs asked for, each once (a pack's files share their namespace)."""
     packs = [p for p in policies if p.startswith(BUILTIN_PREFIX)]
-    return [m.namespace for m in compiled.modules if any(m.path.startswith(p + "/") for p in packs)]
+    found = [m.namespace for m in compiled.modules if any(m.path.startswith(p + "/") for p in packs)]
+    return list(dict.fromkeys(found))
 
 
 def check_file(

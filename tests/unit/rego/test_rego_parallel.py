@@ -211,3 +211,18 @@ def test_only_policies_that_cannot_see_file_info_share_an_engine(tmp_path: Path,
     # (A bare `data` in a rule is recursive for the static check; only the others compile on their own.)
     if not reads or "conftest" in source:
         assert load([str(tmp_path / "p.rego")]).reads_file_info is reads
+
+
+def test_a_builtin_pack_is_evaluated_once_though_its_files_share_a_namespace(tmp_path: Path) -> None:
+    # The Kubernetes pack has two files in `containergate.kubernetes`: each result once, and Conftest's tally once.
+    manifest = tmp_path / "d.yaml"
+    manifest.write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n"
+        "spec:\n  template:\n    spec:\n      containers: [{name: web, image: 'web:1'}]\n"
+    )
+    results = check([manifest], policies=["builtin:kubernetes"], root=tmp_path, workers=1)
+    assert [r.namespace for r in results].count("containergate.kubernetes") == 1
+    failures = [f.msg for r in results for f in r.failures]
+    assert failures and len(failures) == len(set(failures))
+    (report,) = run([manifest], policies=["builtin:kubernetes"], root=tmp_path, workers=1).reports
+    assert len(report.findings) == len({(f.id, f.title) for f in report.findings})
