@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator, Sequence
 from functools import cache, lru_cache, partial
 from pathlib import Path
@@ -311,6 +312,11 @@ _DEEP = f"YAML nested deeper than {MAX_DEPTH} levels"
 
 _STR, _MAP, _SEQ = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
 _MERGE, _VALUE = "tag:yaml.org,2002:merge", "tag:yaml.org,2002:value"
+_INT, _BOOL, _NULL = "tag:yaml.org,2002:int", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null"
+_DECIMAL = re.compile(r"[-+]?(?:0|[1-9][0-9]*)\Z")
+"""What `construct_yaml_int` reads as plain `int(text)` (no `_`, base prefix, leading zero or `:`)."""
+_BOOLS = {"yes": True, "no": False, "true": True, "false": False, "on": True, "off": False}
+"""`SafeConstructor.bool_values`."""
 
 
 class _Builder:
@@ -392,6 +398,17 @@ class _Builder:
         if tag == _SEQ:
             build = self.build_fast
             return [build(item, depth - 1) for item in node.value]
+        # The commonest scalars, as PyYAML's safe constructors make them (anything else goes to those).
+        value = node.value
+        if type(value) is str:
+            if tag == _INT and _DECIMAL.match(value):
+                return int(value)
+            if tag == _BOOL:
+                known = _BOOLS.get(value.lower())
+                if known is not None:
+                    return known
+            elif tag == _NULL:
+                return None
         return self._construct(node, depth)
 
     def _construct(self, node: Any, depth: int) -> Any:

@@ -97,10 +97,11 @@ def load(
         reads_file_info = reads_file_info or may_read_file_info(source)
         step(display, "compiling the policy")
         add_module(engine, display, source, rego_version)
-    modules = _modules(engine)
+    ast = json.loads(engine.get_ast_as_json())  # (once: 2 MB of JSON for the built-in Kubernetes pack)
+    modules = _modules(ast)
     from gate.checks.rego import static as rego_static
 
-    rego_static.check(json.loads(engine.get_ast_as_json()))  # before any evaluation: see rego_static
+    rego_static.check(ast)  # before any evaluation: see rego_static
     merged = load_data(data, step)
     if merged:
         engine.add_data_json(json.dumps(merged))
@@ -213,9 +214,9 @@ def _rewrite_v0_sets(source: str, display: str) -> str:
     return raw.decode()
 
 
-def _modules(engine: Any) -> tuple[Module, ...]:
+def _modules(entries: list[dict[str, Any]]) -> tuple[Module, ...]:
     modules = []
-    for entry in json.loads(engine.get_ast_as_json()):
+    for entry in entries:
         ast = entry["ast"]
         path = entry["source"]["file"]
         rules = []
