@@ -327,9 +327,15 @@ def _wait(
             child = running[pipe]
             chunk = os.read(pipe, 1 << 20)
             if chunk:
-                for payload in child.frames.feed(chunk):
-                    if part is not None:
+                payloads = child.frames.feed(chunk)
+                if payloads and part is not None:
+                    began = time.monotonic()
+                    for payload in payloads:
                         part(child, payload)
+                    # A child may wait on a full pipe while this process takes a batch in: that is not its time.
+                    spent = time.monotonic() - began
+                    for other in running.values():
+                        other.deadline += spent
                 if child.frames.final is not None and child.frames.final[0] != b"R":
                     child.failed = child.frames.failed_batch(child.board.current_batch())
                 continue

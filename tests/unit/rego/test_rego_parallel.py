@@ -226,3 +226,19 @@ def test_a_builtin_pack_is_evaluated_once_though_its_files_share_a_namespace(tmp
     assert failures and len(failures) == len(set(failures))
     (report,) = run([manifest], policies=["builtin:kubernetes"], root=tmp_path, workers=1).reports
     assert len(report.findings) == len({(f.id, f.title) for f in report.findings})
+
+
+def test_the_time_this_process_takes_with_a_batch_is_not_a_workers_time() -> None:
+    # Each batch is larger than a pipe holds, so a worker waits to write it while this process is busy with the
+    # other's; that wait (here 0.6 s a batch, against a 1 s limit) must not end the run as a step over time.
+    def handle(_state: None, index: int, progress: object) -> bytes:
+        assert callable(progress)
+        progress(f"file-{index}", "evaluating p/")
+        return bytes(300_000)
+
+    def consume(_index: int, _result: bytes) -> None:
+        time.sleep(0.6)
+
+    limits = Limits(seconds=1.0)
+    done = bounded_batches(lambda _p: None, handle, 4, consume, finish=lambda _s: "ok", workers=2, limits=limits)
+    assert done == "ok"
