@@ -94,6 +94,8 @@ def _documents(
         problem = exc.problem or ""
         if "finite number" in problem:
             raise error(f"invalid YAML value: {problem}{_where(exc)}", path=origin) from None
+        if problem.startswith("cannot read "):
+            raise error(f"invalid YAML value: {problem}{_where(exc)}", path=origin) from None
         if "unhashable key" in problem:
             raise error(
                 f"invalid YAML: a list or map used as a key{_where(exc)} (JSON keys are text)", path=origin
@@ -415,6 +417,16 @@ class _Builder:
         loader = self.loader
         try:
             value = loader.construct_object(node, deep=True)
+        except (KeyError, ValueError, TypeError, OverflowError, AttributeError):
+            # PyYAML's safe constructors index and convert without checking (`!!bool maybe` is a KeyError,
+            # `!!int x` a ValueError): the same one-line error, at the value's line, as any other bad YAML.
+            import yaml
+
+            shown = str(node.value)[:40] if isinstance(node.value, str) else ""
+            tag = str(node.tag).rsplit(":", 1)[-1]
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read {shown!r} as !!{tag}", node.start_mark
+            ) from None
         finally:
             loader.constructed_objects, loader.recursive_objects = {}, {}
         self.budget[0] += 1

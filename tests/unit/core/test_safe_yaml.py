@@ -26,6 +26,22 @@ def test_non_finite_numbers_are_errors_naming_the_line(text: str, line: int, val
     )
 
 
+@pytest.mark.parametrize(("value", "tag"), [("maybe", "bool"), ("abc", "int"), ("x1", "float"), ("nope", "timestamp")])
+@pytest.mark.parametrize("plain", [False, True])
+def test_explicit_tags_on_values_they_cannot_hold_are_errors_naming_the_line(
+    value: str, tag: str, plain: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # PyYAML's safe constructors raise KeyError/ValueError/AttributeError on these; both builders say it plainly.
+    from gate import speed
+
+    monkeypatch.setattr(speed, "ENABLED", not plain)
+    with pytest.raises(InputError) as caught:
+        load_text(f"kind: Pod\nspec: !!{tag} {value}\n", "pod.yaml", error=InputError, multi=True)
+    assert caught.value.diagnostics() == f"pod.yaml: invalid YAML value: cannot read {value!r} as !!{tag} at line 2"
+    good = {"bool": "true", "int": "7", "float": "1.5", "timestamp": "2024-01-02"}[tag]
+    assert load_text(f"ok: !!{tag} {good}\n", "o.yml")
+
+
 def test_finite_floats_and_strings_that_look_like_numbers_stay() -> None:
     assert load_text("a: 2.5\nb: 1e999\nc: '.nan'\n", "c.yml") == {"a": 2.5, "b": "1e999", "c": ".nan"}
 
