@@ -23,9 +23,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
-from typing import TYPE_CHECKING
-
-import license_expression
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from gate.model import Finding, Kind, Report, Severity, Suppression
 
@@ -211,14 +210,15 @@ class LicensePolicy:
         if text.lower() in _UNKNOWN_WORDS or _see_license(text):
             return Judgement(Outcome.UNKNOWN, f"license {text or '(none)'!r} cannot be resolved")
         try:
-            parsed = _LICENSING.parse(_respell(text), validate=False)
-        except license_expression.ExpressionError:
+            parsed = _licensing().parse(_respell(text), validate=False)
+        except _expressions().ExpressionError:
             return Judgement(Outcome.UNKNOWN, f"license {text!r} cannot be parsed")
         if parsed is None:
             return Judgement(Outcome.UNKNOWN, "license (none) cannot be resolved")
         return self._node(parsed)
 
     def _node(self, node: object) -> Judgement:
+        license_expression = _expressions()
         if isinstance(node, license_expression.OR):
             results = [self._node(a) for a in node.args]
             return next((r for r in results if r.outcome is Outcome.ALLOWED), _worst(results))
@@ -255,7 +255,7 @@ class LicensePolicy:
 @functools.cache
 def _spdx_ids() -> frozenset[str]:
     """Every SPDX license id, lower-cased (license-expression's bundled list; loaded once, ~80 ms, when needed)."""
-    known = license_expression.get_spdx_licensing().known_symbols
+    known = _expressions().get_spdx_licensing().known_symbols
     return frozenset(key.lower() for key in known if not key.startswith("LicenseRef-"))
 
 
@@ -300,7 +300,18 @@ _WITH_FORMS = {
 _DEPRECATED_WITH = re.compile("|".join(re.escape(k) for k in _WITH_FORMS), re.IGNORECASE)
 
 
-_LICENSING = license_expression.Licensing()
+def _expressions() -> ModuleType:
+    """license-expression, imported on the first expression judged: a run without a license policy never pays
+    for it (~10 ms at start-up)."""
+    import license_expression
+
+    module: ModuleType = license_expression
+    return module
+
+
+@functools.cache
+def _licensing() -> Any:
+    return _expressions().Licensing()
 
 
 @dataclass(frozen=True, slots=True)
