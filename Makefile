@@ -12,12 +12,16 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# An editable install leaves our own modules uncompiled, and where PYTHONDONTWRITEBYTECODE is set every run would
+# compile them again (~50 ms of a 0.3 s gate run): compile them once here, as pip does for every other package.
 $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m compileall -q gate remediate
 	touch $@
 
 $(VENV)/.installed-test: $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m compileall -q gate remediate
 	touch $(VENV)/.installed $@
 
 demo: $(VENV)/.installed
