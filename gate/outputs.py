@@ -105,6 +105,8 @@ def render_and_write(
     json_path = next((path for name, path in wanted if name == "json"), None)
     threshold = speed.render_in_child_from() if parallel_from is None else parallel_from
     if json_path is None or len(wanted) < 2 or len(verdict.decisions) < threshold or not hasattr(os, "fork"):
+        if json_path is not None and speed.json_in_batches():
+            return _write_here_in_batches(wanted, verdict, ctx)
         files = render_outputs(wanted, verdict, ctx)
         write_outputs(files)
         return list(files)
@@ -122,6 +124,23 @@ def render_and_write(
             child.wait(discard=True)
             raise
         child.wait()
+        staged.publish()
+    return [path for _, path in wanted]
+
+
+def _write_here_in_batches(wanted: Sequence[tuple[str, Path]], verdict: Verdict, ctx: EmitContext) -> list[Path]:
+    """Every output rendered in this process, the JSON result written to its staged file a batch of findings at a
+    time (the same bytes, without every finding's dict and the whole text at once); all published together."""
+    from gate.atomic import Staged, write_fd
+    from gate.emit.formats import emitter
+    from gate.emit.json import EMITTER as JSON_EMITTER
+
+    with Staged() as staged:
+        for name, path in wanted:
+            if name == "json":
+                write_fd(staged.reserve(path), JSON_EMITTER.render_chunks(verdict, ctx), path)
+            else:
+                staged.add(path, _render(emitter(name), verdict, ctx))
         staged.publish()
     return [path for _, path in wanted]
 

@@ -119,3 +119,29 @@ def test_an_empty_json_result_made_in_batches_is_the_same_bytes(corpus: Path) ->
     whole = json_emitter.EMITTER.render_bytes(verdict, ctx)
     assert b'"findings": []' in whole
     assert b"".join(json_emitter.EMITTER.render_chunks(verdict, ctx)) == whole
+
+
+def test_the_json_result_alone_is_written_in_batches_here_with_the_same_bytes(corpus: Path, tmp_path: Path) -> None:
+    verdict, ctx = corpus_verdict(corpus, REPORT), corpus_ctx(corpus)
+    path = tmp_path / "result.json"
+    assert run_outputs.render_and_write([("json", path)], verdict, ctx, parallel_from=SEQUENTIAL) == [path]
+    assert contents(tmp_path) == {"result.json": json_emitter.EMITTER.render_bytes(verdict, ctx)}
+
+
+def test_a_failure_beside_the_json_written_here_publishes_nothing(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object) -> str:
+        raise RuntimeError("sarif broke")
+
+    monkeypatch.setattr(sarif, "render", broken)
+    monkeypatch.setattr(sarif, "render_bytes", broken)
+    (tmp_path / "result.json").write_text("last run")
+    with pytest.raises(RuntimeError, match="sarif broke"):
+        run_outputs.render_and_write(
+            [("json", tmp_path / "result.json"), ("sarif", tmp_path / "out.sarif")],
+            corpus_verdict(corpus, REPORT),
+            corpus_ctx(corpus),
+            parallel_from=SEQUENTIAL,
+        )
+    assert contents(tmp_path) == {"result.json": b"last run"}  # the staged JSON was removed, the old one kept
