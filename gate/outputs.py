@@ -66,7 +66,13 @@ def emit_context(
         category_prefix=config.category_prefix or "container-gate",
         now=now.strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
-    if verdict is None or not any(name == "sarif" for name, _ in wanted):
+    return ctx if verdict is None else with_omissions(ctx, verdict, wanted)
+
+
+def with_omissions(ctx: EmitContext, verdict: Verdict, wanted: Sequence[tuple[str, Path]]) -> EmitContext:
+    """`ctx` with what the SARIF file leaves out, when one is among `wanted` (the summary says it). The SARIF is
+    built here once; the SARIF emitter's cache hands the same bytes to the writer, so asking again is free."""
+    if not any(name == "sarif" for name, _ in wanted):
         return ctx
     from gate.emit import sarif
 
@@ -105,6 +111,7 @@ def render_and_write(
     json_path = next((path for name, path in wanted if name == "json"), None)
     threshold = speed.render_in_child_from() if parallel_from is None else parallel_from
     if json_path is None or len(wanted) < 2 or len(verdict.decisions) < threshold or not hasattr(os, "fork"):
+        ctx = with_omissions(ctx, verdict, wanted)
         if json_path is not None and speed.json_in_batches():
             return _write_here_in_batches(wanted, verdict, ctx)
         files = render_outputs(wanted, verdict, ctx)
@@ -117,6 +124,9 @@ def render_and_write(
         forked = {json_path: (_json_render(verdict, ctx), staged.reserve(json_path))}
         child = _ForkedRender.start(forked)
         try:
+            # The JSON result does not say what the SARIF leaves out: the child starts before the SARIF is built,
+            # so the two largest documents are made at the same time.
+            ctx = with_omissions(ctx, verdict, wanted)
             for name, path in wanted:
                 if path not in forked:
                     staged.add(path, _render(emitter(name), verdict, ctx))

@@ -45,8 +45,9 @@ def gate_command(args: argparse.Namespace, *, env: Mapping[str, str], out: TextI
         verdict = evaluate(reports, policy, today=now.date())
         if found.notes:
             verdict = dataclasses.replace(verdict, notes=(*verdict.notes, *found.notes))
-        ctx = outputs.emit_context(run.config, found.dockerfiles, now, verdict=verdict, wanted=run.outputs)
+        ctx = outputs.emit_context(run.config, found.dockerfiles, now)
         written = outputs.render_and_write(run.outputs, verdict, ctx)
+        ctx = outputs.with_omissions(ctx, verdict, run.outputs)
     for line in console.verdict_lines(verdict, run.config, written):
         print(line, file=log)
     publish.publish(run, verdict, ctx, env=env, out=log)
