@@ -24,6 +24,12 @@ def missing(what: str) -> None:
     pytest.skip(f"{what} is not available on this machine")
 
 
+def require_root(why: str) -> None:
+    """Go on only as root (CI runs as root: .ci/run starts dockerd); elsewhere skip, under CI=true fail."""
+    if os.geteuid() != 0:
+        missing(f"root ({why})")
+
+
 def corpus_dir() -> Path:
     """The real-data corpus (../shared/corpus), read in place and never copied."""
     path = SHARED / "corpus"

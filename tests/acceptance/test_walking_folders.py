@@ -4,6 +4,8 @@ the real CLI in a child process with a timeout, so a regression fails here inste
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import socket
@@ -15,6 +17,7 @@ import pytest
 
 from gate.walk import is_dockerfile, walk
 from remediate.discover import find
+from tests.conftest import require_root
 
 REPO = Path(__file__).resolve().parents[2]
 # Trivy's JSON shape (SchemaVersion 2), one HIGH vulnerability: a walk that misses it passes wrongly.
@@ -56,7 +59,14 @@ def gate(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def gate_as(uid: int, cwd: Path, *args: str) -> tuple[int, str]:
-    """The CLI in a forked child that became `uid` (the interpreter may not be executable by that uid)."""
+    """The CLI in a forked child that became `uid` (the interpreter may not be executable by that uid).
+
+    The same run goes once here first, as root, so every module it imports is loaded before the fork: the other uid
+    may not be able to read the interpreter's standard library (it lives under /root on this machine)."""
+    from gate.cli import main
+
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        main(["gate", str(cwd), "--fail-on", "NONE"])
     err = cwd.parent / "stderr.txt"
     pid = os.fork()
     if pid == 0:  # pragma: no cover (child)
@@ -67,8 +77,6 @@ def gate_as(uid: int, cwd: Path, *args: str) -> tuple[int, str]:
             os.setgroups([])
             os.setgid(uid)
             os.setuid(uid)
-            from gate.cli import main
-
             code = main(["gate", *args])
             sys.stderr.flush()
         finally:
@@ -109,8 +117,7 @@ def test_a_fifo_named_explicitly_is_an_error_not_a_hang(tree: Path) -> None:
 
 
 def test_an_unreadable_folder_is_an_error_not_a_pass(tree: Path) -> None:
-    if os.geteuid() != 0:
-        pytest.skip("needs root to run the gate as another uid that cannot read the folder")
+    require_root("to run the gate as another uid that cannot read the folder")
     (tree / "locked").mkdir()
     (tree / "locked" / "trivy.json").write_text(TRIVY_HIGH)
     (tree / "scan" / "trivy.json").unlink()

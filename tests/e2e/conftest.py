@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, missing, require_tool
+from tests.conftest import REPO, missing, require_root, require_tool
 
 SETUP_SCRIPT = REPO / ".ci" / "setup-docker.sh"
 WORKFLOWS = Path(__file__).resolve().parent / "workflows"
@@ -105,8 +105,7 @@ def make_fixture_repo(
     (root / "out").mkdir(exist_ok=True)
     _git_commit(root)
     if owner is not None:
-        if os.geteuid() != 0:
-            pytest.skip(f"handing the workspace to uid {owner} needs root")
+        require_root(f"to hand the workspace to uid {owner}")
         subprocess.run(["chown", "-R", f"{owner}:{owner}", str(root)], check=True)
     return root
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from gate import __version__
-from tests.conftest import corpus_file
+from tests.conftest import corpus_file, require_root
 
 pytestmark = pytest.mark.docker
 
@@ -41,8 +40,7 @@ def test_version_answers(action_image: str) -> None:
 
 def test_starts_as_root_only_to_become_the_workspace_owner(action_image: str, tmp_path: Path) -> None:
     """No USER in the image (the entrypoint switches); files written in a workspace of uid 1234 belong to 1234."""
-    if os.geteuid() != 0:
-        pytest.skip("handing a workspace to uid 1234 needs root")
+    require_root("to hand a workspace to uid 1234")
     config = _config(action_image)
     assert config["User"] == ""
     assert config["Healthcheck"] == {"Test": ["NONE"]}
@@ -103,8 +101,7 @@ def test_the_image_adds_little_to_its_base(action_image: str, base_image: str) -
 @pytest.mark.corpus
 def test_an_unwritable_workspace_fails_closed_with_one_line(action_image: str, tmp_path: Path) -> None:
     """A workspace its own owner cannot write: exit 2 and a one-line reason, never a pass."""
-    if os.geteuid() != 0:
-        pytest.skip("handing a workspace to uid 1234 needs root")
+    require_root("to hand a workspace to uid 1234")
     workspace = tmp_path / "workspace"
     workspace.mkdir()
     shutil.copy2(corpus_file("trivy/trivy-golden_alpine-310.json"), workspace / "report.json")
