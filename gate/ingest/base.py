@@ -6,6 +6,7 @@ import math
 import os
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol, TypeVar
+from urllib.parse import unquote
 
 from gate.errors import InputError
 from gate.model import Report, relative_path
@@ -250,3 +251,17 @@ def within(where: str, read: Callable[[dict[str, Any], str], _T], holder: dict[s
         return read(holder, key)
     except Unreadable as exc:
         raise Unreadable(join(where, exc.field), exc.message) from None
+
+
+def purl_name_version(purl: str) -> tuple[str | None, str | None]:
+    """Package name and version from a purl, named as scanners name them (`@scope/pkg`, `group:artifact`)."""
+    body = purl.split("?", 1)[0].split("#", 1)[0]
+    if not body.startswith("pkg:") or "/" not in body:
+        return None, None
+    kind, *namespace, name_version = body[4:].split("/")
+    name, _, version = name_version.partition("@")
+    name = unquote(name)
+    if namespace:
+        space = unquote("/".join(namespace))
+        name = f"{space}:{name}" if kind == "maven" else f"{space}/{name}"
+    return name or None, unquote(version) or None

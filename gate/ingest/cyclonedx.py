@@ -21,13 +21,14 @@ from gate.ingest.base import (
     opt_number,
     opt_obj,
     opt_str,
+    purl_name_version,
     req_str,
     str_list,
     unreadable,
     within,
     wrong,
 )
-from gate.ingest.sbom import NO_LICENSE, Package, license_findings, purl_parts
+from gate.ingest.sbom import NO_LICENSE, Package, license_findings
 from gate.model import Finding, FixState, Kind, Location, Report, Severity, Skipped, Source, Suppression
 
 VERSIONS = ("1.4", "1.5", "1.6", "1.7")
@@ -93,7 +94,7 @@ class _Reader:
         self.image = root_name if root_type == "container" else None
         self.fallback = root_name or "."
         # bom-ref → (component, its JSON path); nested components are listed under their parent.
-        self.components: dict[str, tuple[dict[str, Any], str]] = {}
+        self.components: dict[str, dict[str, Any]] = {}
         self.order: list[tuple[dict[str, Any], str, str | None]] = []
         self._walk()
         self.parents = self._parents()
@@ -131,26 +132,27 @@ class _Reader:
         )
 
     def _walk(self) -> None:
+        """Every component in document order (a parent before what it nests, then its next sibling)."""
         root_ref = self.root.get("bom-ref")
         if isinstance(root_ref, str):
-            self.components[root_ref] = (self.root, "metadata.component")
-        stack: list[tuple[list[Any], str, str | None]] = [(opt_list(self.doc, "components"), "components", None)]
+            self.components[root_ref] = self.root
+        stack: list[tuple[Any, str, str | None]] = []
+        self._push(stack, opt_list(self.doc, "components"), "components", None)
         while stack:
-            items, where, parent = stack.pop()
-            for index, component in enumerate(items):
-                path = f"{where}[{index}]"
-                if not isinstance(component, dict):
-                    raise Unreadable(path, f"expected an object, got {type(component).__name__}")
-                ref = component.get("bom-ref")
-                if ref is not None and not isinstance(ref, str):
-                    raise wrong(f"{path}.bom-ref", ref, "a string")
-                if ref is not None:
-                    self.components.setdefault(ref, (component, path))
-                self.order.append((component, path, parent))
-                children = within(path, opt_list, component, "components")
-                if children:
-                    stack.append((children, f"{path}.components", ref))
-        self.order.sort(key=lambda item: _natural(item[1]))
+            component, path, parent = stack.pop()
+            if not isinstance(component, dict):
+                raise wrong(path, component, "an object")
+            ref = component.get("bom-ref")
+            if ref is not None and not isinstance(ref, str):
+                raise wrong(f"{path}.bom-ref", ref, "a string")
+            if ref is not None:
+                self.components.setdefault(ref, component)
+            self.order.append((component, path, parent))
+            self._push(stack, within(path, opt_list, component, "components"), f"{path}.components", ref)
+
+    @staticmethod
+    def _push(stack: list[tuple[Any, str, str | None]], items: list[Any], where: str, parent: str | None) -> None:
+        stack.extend((item, f"{where}[{index}]", parent) for index, item in reversed(list(enumerate(items))))
 
     def _parents(self) -> dict[str, str]:
         """Library bom-ref → the application component (lock file) that depends on it, as Trivy links them."""
@@ -158,7 +160,7 @@ class _Reader:
         for index, dep in enumerate(objects(self.doc, "dependencies")):
             ref = within(f"dependencies[{index}]", opt_str, dep, "ref")
             parent = self.components.get(ref or "")
-            if parent is None or parent[0].get("type") != "application" or parent[0] is self.root:
+            if parent is None or parent.get("type") != "application" or parent is self.root:
                 continue
             for child in within(f"dependencies[{index}]", str_list, dep, "dependsOn"):
                 out.setdefault(child, ref or "")
@@ -176,8 +178,7 @@ class _Reader:
         ref = component.get("bom-ref")
         parent = self.parents.get(ref) if isinstance(ref, str) else None
         parent = parent or nested_in
-        holder = self.components.get(parent) if parent else None
-        app = holder[0] if holder is not None else None
+        app = self.components.get(parent) if parent else None
         app_name = app.get("name") if app is not None and isinstance(app.get("name"), str) else None
         # Syft writes paths from the scanned root with a leading slash (`/package-lock.json`), Trivy without.
         found_at = (_property(component, _PATH_PROPERTIES) or "").lstrip("/") or None
@@ -247,15 +248,10 @@ class _Reader:
 
     def _outside(self, ref: str) -> Package | None:
         """A ref that is a package URL names its package even when the BOM does not list it (VEX-style BOMs)."""
-        parts = purl_parts(ref)
-        if parts is None:
+        name, version = purl_name_version(ref)
+        if name is None:
             return None
-        return Package(parts[0], parts[1], ref, self.image or self.fallback, self.origin, ())
-
-
-def _natural(path: str) -> list[object]:
-    """Document order for paths like `components[10].components[2]` (the walk is depth-first from a stack)."""
-    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", path)]
+        return Package(name, version, ref, self.image or self.fallback, self.origin, ())
 
 
 def _tool_version(metadata: dict[str, Any]) -> str | None:

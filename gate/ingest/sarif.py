@@ -21,6 +21,7 @@ from gate.ingest.base import (
     opt_list,
     opt_obj,
     opt_str,
+    purl_name_version,
     str_list,
     unreadable,
     within,
@@ -252,7 +253,7 @@ def _vulnerability(
     package = fields.get("package")
     installed = fields.get("installed version") or fields.get("version")
     if package is None and rule.purl:
-        package, installed = _purl_name_version(rule.purl)
+        package, installed = purl_name_version(rule.purl)
     fixed = fields.get("fixed version") or fields.get("fix version")
     return Finding.create(
         id=rule.vuln_id or rule.id,
@@ -448,20 +449,6 @@ def _fields(text: str) -> dict[str, str]:
         if sep and value.strip() and len(key) < 40:
             out.setdefault(key.strip().lower(), value.strip())
     return out
-
-
-def _purl_name_version(purl: str) -> tuple[str | None, str | None]:
-    """Package name and version from a purl, named as scanners name them (`@scope/pkg`, `group:artifact`)."""
-    body = purl.split("?", 1)[0].split("#", 1)[0]
-    if not body.startswith("pkg:") or "/" not in body:
-        return None, None
-    kind, *namespace, name_version = body[4:].split("/")
-    name, _, version = name_version.partition("@")
-    name = unquote(name)
-    if namespace:
-        space = unquote("/".join(namespace))
-        name = f"{space}:{name}" if kind == "maven" else f"{space}/{name}"
-    return name or None, unquote(version) or None
 
 
 def _describe(message: str, rule: _Rule) -> str:

@@ -58,23 +58,3 @@ def license_findings(package: Package, tool: str, origin: str, version: str | No
             )
         )
     return out
-
-
-def purl_parts(purl: str) -> tuple[str, str | None] | None:
-    """Name and version of a package URL (`pkg:npm/%40scope/name@1.0?x=y` → `@scope/name`, `1.0`)."""
-    from urllib.parse import unquote
-
-    if not purl.startswith("pkg:"):
-        return None
-    body = purl[4:].split("#", 1)[0].split("?", 1)[0]
-    if "/" not in body:
-        return None
-    body = body.split("/", 1)[1]
-    name, _, version = body.rpartition("@") if "@" in body else (body, "", "")
-    # Maven and others put a namespace before the name (`group/artifact`); scanners name the package
-    # by its last part except where the namespace is part of the name (npm scopes).
-    parts = [unquote(p) for p in name.split("/") if p]
-    if not parts:
-        return None
-    shown = "/".join(parts) if parts[0].startswith("@") else parts[-1]
-    return shown, unquote(version) or None
