@@ -103,21 +103,22 @@ def make_fixture_repo(
         else:
             target.write_text(source, encoding="utf-8")
     (root / "out").mkdir(exist_ok=True)
-    _git_commit(root)
+    git_commit(root)
     if owner is not None:
         require_root(f"to hand the workspace to uid {owner}")
         subprocess.run(["chown", "-R", f"{owner}:{owner}", str(root)], check=True)
     return root
 
 
-def _git_commit(root: Path) -> None:
+def git_commit(root: Path, remote: str = "https://github.com/container-gate/fixture.git") -> None:
+    """`root` as a fresh git repository with one commit of everything in it and an `origin` remote."""
     env = {**os.environ, "GIT_AUTHOR_NAME": "e2e", "GIT_AUTHOR_EMAIL": "e2e@example.invalid"}
     env |= {"GIT_COMMITTER_NAME": "e2e", "GIT_COMMITTER_EMAIL": "e2e@example.invalid"}
     for args in (
         ["init", "-q", "-b", "main"],
         ["add", "-A"],
         ["commit", "-q", "-m", "fixture"],
-        ["remote", "add", "origin", "https://github.com/container-gate/fixture.git"],
+        ["remote", "add", "origin", remote],
     ):
         subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True)
 

@@ -29,7 +29,7 @@ import pytest
 import yaml
 
 from tests.conftest import REPO, corpus_file, require_tool
-from tests.e2e.conftest import build_image
+from tests.e2e.conftest import build_image, git_commit
 from tests.unit.templates.test_gitlab_component import effective_jobs, render
 
 FIXTURES = Path(__file__).resolve().parent / "gitlab"
@@ -78,15 +78,7 @@ def make_project(root: Path, *files: str) -> Path:
     for name in files:
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(FIXTURES / name, root / name)
-    env = {**os.environ, "GIT_AUTHOR_NAME": "e2e", "GIT_AUTHOR_EMAIL": "e2e@example.invalid"}
-    env |= {"GIT_COMMITTER_NAME": "e2e", "GIT_COMMITTER_EMAIL": "e2e@example.invalid"}
-    for args in (
-        ["init", "-q", "-b", "main"],
-        ["add", "-A"],
-        ["commit", "-q", "-m", "fixture"],
-        ["remote", "add", "origin", "https://gitlab.example.com/org/fixture.git"],
-    ):
-        subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True)
+    git_commit(root, remote="https://gitlab.example.com/org/fixture.git")
     return root
 
 

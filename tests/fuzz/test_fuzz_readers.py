@@ -385,23 +385,15 @@ def test_known_unreadable_entries_of_every_corpus_report(corpus: Corpus) -> None
 @pytest.fixture(scope="module")
 def sboms(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
     """CycloneDX and SPDX documents written by the real Trivy (the corpus holds no SBOM), mutated like the reports."""
-    import subprocess
-
     from tests.conftest import require_tool
-    from tests.unit.ingest.test_ingest_sbom import lock_tree, vulnerable_bom
+    from tests.unit.ingest.test_ingest_sbom import lock_tree, trivy_license_scan, vulnerable_bom
 
     trivy = require_tool("trivy")
     base = tmp_path_factory.mktemp("fuzz-sbom")
     tree = lock_tree(base / "tree")
     files: dict[str, bytes] = {"vulnerable.cdx.json": orjson.dumps(vulnerable_bom(state="in_triage"))}
     for fmt in ("cyclonedx", "spdx-json"):
-        target = base / f"{fmt}.json"
-        subprocess.run(
-            [trivy, "fs", "-q", "--cache-dir", str(base / "cache"), "--skip-db-update", "--offline-scan",
-             "--scanners", "license", "--format", fmt, "--output", str(target), str(tree)],
-            check=True,
-            timeout=180,
-        )  # fmt: skip
+        target = trivy_license_scan(tree, fmt, base / f"{fmt}.json", trivy=trivy)
         files[target.name] = target.read_bytes()
     return Corpus(files, {name: list(_nodes(orjson.loads(data))) for name, data in files.items()})
 

@@ -23,12 +23,14 @@ from tests.integration.registry.servers import RegistryServer
 pytestmark = pytest.mark.registry
 
 
-def cosign(*args: str, cwd: Path) -> None:
+def cosign(*args: str, cwd: Path) -> str:
+    """The real cosign with a test key password and no prompts; what it printed (fails the test on an error)."""
     env = {**os.environ, "COSIGN_PASSWORD": "test-only", "COSIGN_YES": "true", "SIGSTORE_NO_CACHE": "1"}
     done = subprocess.run(
         [go_tool("cosign"), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False
     )
     assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
 
 
 @pytest.fixture(scope="module")

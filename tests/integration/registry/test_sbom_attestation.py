@@ -5,8 +5,6 @@ policy judges it exactly as it judges the plain SBOM Trivy wrote."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,23 +12,14 @@ import requests
 
 from gate.cli import main
 from gate.ingest import load_report
-from tests.conftest import go_tool, require_tool
 from tests.integration.registry.oci import Pusher
 from tests.integration.registry.servers import RegistryServer
-from tests.unit.ingest.test_ingest_sbom import lock_tree
+from tests.integration.registry.test_registry_signatures import cosign
+from tests.unit.ingest.test_ingest_sbom import lock_tree, trivy_license_scan
 
 pytestmark = pytest.mark.registry
 
 POLICY = ["--license-allowed", "MIT", "--license-allowed", "Apache-2.0", "--license-forbidden", "SSPL-1.0"]
-
-
-def cosign(*args: str, cwd: Path) -> str:
-    env = {**os.environ, "COSIGN_PASSWORD": "test-only", "COSIGN_YES": "true", "SIGSTORE_NO_CACHE": "1"}
-    done = subprocess.run(
-        [go_tool("cosign"), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout
 
 
 def blocking(tmp_path: Path, report: Path) -> set[str]:
@@ -44,13 +33,7 @@ def test_an_sbom_attestation_downloaded_from_the_registry_is_judged_like_the_sbo
     registry: RegistryServer, tmp_path: Path, fmt: str, kind: str
 ) -> None:
     tree = lock_tree(tmp_path / "tree")
-    sbom = tmp_path / "sbom.json"
-    subprocess.run(
-        [require_tool("trivy"), "fs", "-q", "--cache-dir", str(tmp_path / "cache"), "--scanners", "license",
-         "--format", fmt, "--output", str(sbom), str(tree)],
-        check=True,
-        timeout=180,
-    )  # fmt: skip
+    sbom = trivy_license_scan(tree, fmt, tmp_path / "sbom.json")
     with requests.Session() as session:
         digest = Pusher(registry.url, session=session).image(f"org/attested-{kind}", "1.0.0", salt=kind)
     image = f"localhost:{registry.port}/org/attested-{kind}@{digest}"

@@ -31,6 +31,16 @@ def wanted(folder: Path) -> tuple[tuple[str, Path], ...]:
     )
 
 
+def break_sarif(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the SARIF emitter fail, as a bug in it would."""
+
+    def broken(*args: object) -> str:
+        raise RuntimeError("sarif broke")
+
+    monkeypatch.setattr(sarif, "render", broken)
+    monkeypatch.setattr(sarif, "render_bytes", broken)
+
+
 def contents(folder: Path) -> dict[str, bytes]:
     """Every file in the folder (temp files included, so leftovers show)."""
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
@@ -82,11 +92,7 @@ def test_a_failure_in_the_forked_render_writes_nothing(
 def test_a_failure_beside_the_forked_render_writes_nothing(
     corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(*args: object) -> str:
-        raise RuntimeError("sarif broke")
-
-    monkeypatch.setattr(sarif, "render", broken)
-    monkeypatch.setattr(sarif, "render_bytes", broken)
+    break_sarif(monkeypatch)
     with pytest.raises(RuntimeError, match="sarif broke"):
         run_outputs.render_and_write(
             wanted(tmp_path), corpus_verdict(corpus, REPORT), corpus_ctx(corpus), parallel_from=1
@@ -131,11 +137,7 @@ def test_the_json_result_alone_is_written_in_batches_here_with_the_same_bytes(co
 def test_a_failure_beside_the_json_written_here_publishes_nothing(
     corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(*args: object) -> str:
-        raise RuntimeError("sarif broke")
-
-    monkeypatch.setattr(sarif, "render", broken)
-    monkeypatch.setattr(sarif, "render_bytes", broken)
+    break_sarif(monkeypatch)
     (tmp_path / "result.json").write_text("last run")
     with pytest.raises(RuntimeError, match="sarif broke"):
         run_outputs.render_and_write(

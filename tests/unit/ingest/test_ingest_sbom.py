@@ -109,15 +109,20 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     tree = lock_tree(base / "tree")
     out: dict[str, Path] = {}
     for fmt in ("json", "cyclonedx", "spdx-json"):
-        target = base / f"out-{len(out)}"
-        subprocess.run(
-            [trivy, "fs", "-q", "--cache-dir", str(base / "cache"), "--skip-db-update", "--offline-scan",
-             "--scanners", "license", "--format", fmt, "--output", str(target), str(tree)],
-            check=True,
-            timeout=180,
-        )  # fmt: skip
-        out[fmt] = target
+        out[fmt] = trivy_license_scan(tree, fmt, base / f"out-{len(out)}", trivy=trivy)
     return out
+
+
+def trivy_license_scan(tree: Path, fmt: str, target: Path, *, trivy: str | None = None) -> Path:
+    """`trivy fs --scanners license` of `tree` in `fmt` (json, cyclonedx, spdx-json), offline, into `target`."""
+    cache = target.parent / "trivy-cache"
+    subprocess.run(
+        [trivy or require_tool("trivy"), "fs", "-q", "--cache-dir", str(cache), "--skip-db-update", "--offline-scan",
+         "--scanners", "license", "--format", fmt, "--output", str(target), str(tree)],
+        check=True,
+        timeout=180,
+    )  # fmt: skip
+    return target
 
 
 def licenses_of(findings: tuple[Finding, ...]) -> dict[str, str]:
