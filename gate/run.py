@@ -41,7 +41,13 @@ def gate_command(args: argparse.Namespace, *, env: Mapping[str, str], out: TextI
     now = dt.datetime.now(dt.UTC)
     with collector_paused(freeze=True):
         found = findings.read(inputs, run)
-        reports = licenses.judge_reports(found.reports, run, exceptions=policy.ignores, today=now.date())
+        license_policy = licenses.LicensePolicy(
+            allowed=run.license_allowed,
+            forbidden=run.license_forbidden,
+            unknown=licenses.Unknown(run.license_unknown),
+            severity=run.license_severity,
+        )
+        reports = licenses.judge_reports(found.reports, license_policy, exceptions=policy.ignores, today=now.date())
         verdict = evaluate(reports, policy, today=now.date())
         if found.notes:
             verdict = dataclasses.replace(verdict, notes=(*verdict.notes, *found.notes))

@@ -478,20 +478,14 @@ def _passes(expression: str, policy: LicensePolicy, entries: Sequence[IgnoreEntr
 
 def judge_reports(
     reports: tuple[Report, ...],
-    run: object,
+    policy: LicensePolicy,
     *,
     exceptions: Sequence[IgnoreEntry] = (),
     today: dt.date | None = None,
 ) -> tuple[Report, ...]:
-    """Every report's license findings judged by the policy built from the run's settings, with the
-    exceptions among the ignore entries that have not expired by `today`; reports with license facts come
-    back as `LicensedReport`s carrying them for the inventory."""
-    policy = LicensePolicy(
-        allowed=tuple(getattr(run, "license_allowed", ())),
-        forbidden=tuple(getattr(run, "license_forbidden", ())),
-        unknown=Unknown(getattr(run, "license_unknown", "warn")),
-        severity=getattr(run, "license_severity", Severity.HIGH),
-    )
+    """Every report's license findings judged by `policy`, with the exceptions among the ignore entries that
+    have not expired by `today`; reports with license facts come back as `LicensedReport`s carrying them for
+    the inventory."""
     live = tuple(e for e in exceptions if today is None or not e.expired(today))
     out: list[Report] = []
     for report in reports:

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
 from gate.config import load_config
 from gate.decide import ignores
 from gate.decide.ignores import IgnoreEntry, read_ignore_file
-from gate.decide.licenses import LicensedReport, inventory, judge_reports
+from gate.decide.licenses import LicensedReport, LicensePolicy, Unknown, inventory, judge_reports
 from gate.decide.verdict import Policy, evaluate
 from gate.errors import ConfigError
 from gate.model import Finding, Kind, Location, Report, Severity
 
 TODAY = dt.date(2026, 6, 1)
-RUN = SimpleNamespace(license_allowed=("MIT", "Apache-2.0"), license_forbidden=("SSPL-1.0",), license_unknown="warn")
+RUN = LicensePolicy(allowed=("MIT", "Apache-2.0"), forbidden=("SSPL-1.0",), unknown=Unknown.WARN)
 
 
 def lic(
@@ -51,7 +50,9 @@ TREE = (
 )
 
 
-def judged(*findings: Finding, run: object = RUN, exceptions: tuple[IgnoreEntry, ...] = ()) -> tuple[Report, ...]:
+def judged(
+    *findings: Finding, run: LicensePolicy = RUN, exceptions: tuple[IgnoreEntry, ...] = ()
+) -> tuple[Report, ...]:
     return judge_reports((Report("trivy", "r.json", findings),), run, exceptions=exceptions, today=TODAY)
 
 
@@ -94,7 +95,7 @@ def test_versionless_packages_of_two_lock_files_stay_two() -> None:
 
 
 def test_without_a_policy_inventory_is_kept_and_trivy_findings_stay() -> None:
-    none = SimpleNamespace()
+    none = LicensePolicy()
     reports = judged(*TREE, lic("MIT", "s", sbom=True), run=none)
     (report,) = reports
     assert len(report.findings) == len(TREE)  # the SBOM fact is inventory only
@@ -172,7 +173,7 @@ def test_exception_judges_the_expression_again() -> None:
 
 
 def test_exception_spellings_are_normalised() -> None:
-    only_mit = SimpleNamespace(license_allowed=("MIT",))
+    only_mit = LicensePolicy(allowed=("MIT",))
     found = by_package(judged(lic("GPL-2.0", "p"), run=only_mit, exceptions=(entry("GPL-2.0-only", "p"),)))
     assert found["p"].tool_suppression is not None
 
@@ -181,7 +182,7 @@ def test_license_id_entries_in_the_verdict_without_a_policy() -> None:
     # No policy: Trivy's findings pass through and `license:ID` matches them by license, like a plain id.
     trivy = lic("GPL-2.0-only", "busybox")
     policy = Policy(ignores=(entry("GPL-2.0-only", "busy*"),))
-    verdict = evaluate(judged(trivy, lic("GPL-2.0-only", "bash"), run=SimpleNamespace()), policy, today=TODAY)
+    verdict = evaluate(judged(trivy, lic("GPL-2.0-only", "bash"), run=LicensePolicy()), policy, today=TODAY)
     suppressed = {d.finding.package for d in verdict.decisions if d.suppression is not None}
     assert suppressed == {"busybox"}
     vuln = Finding(id="GPL-2.0-only", kind=Kind.VULNERABILITY, severity=Severity.LOW, title="x", target="t")

@@ -4,11 +4,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from types import SimpleNamespace
 
 import pytest
 
-from gate.decide.licenses import judge_reports
+from gate.decide.licenses import LicensePolicy, Unknown, judge_reports
 from gate.decide.verdict import Policy, evaluate
 from gate.model import Finding, Kind, Report, Severity, Verdict
 
@@ -20,9 +19,7 @@ def lic(expr: str, package: str) -> Finding:
 
 
 def verdict(*, unknown: str = "warn", severity: Severity = Severity.HIGH, fail_on: Severity | None) -> Verdict:
-    run = SimpleNamespace(
-        license_allowed=("MIT",), license_forbidden=("SSPL-1.0",), license_unknown=unknown, license_severity=severity
-    )
+    run = LicensePolicy(allowed=("MIT",), forbidden=("SSPL-1.0",), unknown=Unknown(unknown), severity=severity)
     found = (lic("MIT", "ok"), lic("SSPL-1.0", "bad"), lic("LicenseRef-foo", "odd"), lic("NOASSERTION", "none"))
     return evaluate(judge_reports((Report("trivy", "r.json", found),), run), Policy(fail_on=fail_on), today=TODAY)
 

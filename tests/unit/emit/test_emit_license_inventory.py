@@ -6,11 +6,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from types import SimpleNamespace
 
 import jsonschema
 
-from gate.decide.licenses import judge_reports
+from gate.decide.licenses import LicensePolicy, Unknown, judge_reports
 from gate.decide.verdict import Policy, evaluate
 from gate.emit import json as json_emit
 from gate.emit import sarif, summary
@@ -18,7 +17,7 @@ from gate.model import Finding, Kind, Report, Severity, Source, Verdict
 from gate.schemas import load
 from tests.unit.emit.emit_helpers import ctx
 
-RUN = SimpleNamespace(license_allowed=("MIT", "Apache-2.0"), license_forbidden=("SSPL-1.0",), license_unknown="warn")
+RUN = LicensePolicy(allowed=("MIT", "Apache-2.0"), forbidden=("SSPL-1.0",), unknown=Unknown.WARN)
 
 
 def lic(expr: str, package: str) -> Finding:
@@ -33,7 +32,7 @@ def lic(expr: str, package: str) -> Finding:
     )
 
 
-def verdict(*found: Finding, run: object = RUN) -> Verdict:
+def verdict(*found: Finding, run: LicensePolicy = RUN) -> Verdict:
     reports = judge_reports((Report("trivy", "r.json", found),), run)
     return evaluate(reports, Policy(), today=dt.date(2026, 1, 1))
 
@@ -58,7 +57,7 @@ def test_json_carries_the_inventory_and_fits_the_schema() -> None:
 
 
 def test_json_without_licenses_has_an_empty_inventory() -> None:
-    doc = json.loads(json_emit.EMITTER.render(verdict(run=SimpleNamespace()), ctx()))
+    doc = json.loads(json_emit.EMITTER.render(verdict(run=LicensePolicy()), ctx()))
     jsonschema.Draft202012Validator(load("result.schema.json")).validate(doc)
     assert doc["license_inventory"] == {"policy": False, "packages": 0, "licenses": []}
 
@@ -81,7 +80,7 @@ def test_summary_folds_the_inventory_most_packages_first() -> None:
 
 
 def test_summary_without_a_policy_says_who_decides() -> None:
-    text = summary.render(verdict(*TREE, run=SimpleNamespace()), ctx())
+    text = summary.render(verdict(*TREE, run=LicensePolicy()), ctx())
     assert "(no license policy: Trivy's categories decide)" in text
 
 
