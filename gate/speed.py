@@ -11,6 +11,7 @@ the corpus and a large generated report both ways and compares every output byte
   SIGBUS: a crash, never a pass).
 - `memo`: `functools.lru_cache` for pure helpers called with the same few values thousands of times.
 - `render_in_child_from`: the size from which the JSON result renders in a forked child beside the other outputs.
+- `json_in_batches`: the JSON result written a batch of findings at a time (forked or not), never whole in memory.
 - `threaded_gzip_from`: the size from which the SARIF size check compresses two halves on two threads.
 - `rego_workers`: how many forked workers evaluate Rego inputs side by side (one per core, enough files each).
 - `rego_batch`: how many input files a Rego worker takes from the shared queue at a time, and sends back at once
@@ -144,8 +145,8 @@ def render_in_child_from(decisions: int = 5_000) -> int:
 
 
 def json_in_batches() -> bool:
-    """Whether the forked JSON render writes a batch of findings at a time (same bytes; peak memory at 100,000
-    findings falls by ~200 MiB) rather than building the whole document first."""
+    """Whether the JSON result is written a batch of findings at a time, in the forked child or here (same bytes;
+    at 100,000 findings the peak falls by ~200 MiB) rather than built whole first."""
     return ENABLED
 
 
