@@ -161,12 +161,14 @@ stand-in's folder of that name."""
 
 
 def run_act(repo: Path, workflow: str, image: str, *extra: str, timeout: float = 900, bind: bool = True) -> ActRun:
-    """`act push -W <workflow> -P ubuntu-latest=<image> --pull=false [--bind]` in `repo`.
+    """`act push -W <workflow> -P ubuntu-latest=<image> --pull=false --rm [--bind]` in `repo`.
 
     --bind mounts the fixture repository as the workspace, so files the action writes are visible here; without
     it (act's default) act copies the checkout into the job container, root-owned, and only the log tells."""
     act = require_tool("act")
     argv = [act, "push", "-W", f".github/workflows/{workflow}", "-P", f"ubuntu-latest={image}", "--pull=false"]
+    # (act keeps a failed job's container otherwise, and the blocked cases fail on purpose.)
+    argv.append("--rm")
     argv += ["--local-repository", f"{HARDEN_RUNNER}={STUBS / 'harden-runner'}"]
     for pin, stand_in in STAND_INS.items():
         argv += ["--local-repository", f"{pin}={stand_in}"]
@@ -174,6 +176,13 @@ def run_act(repo: Path, workflow: str, image: str, *extra: str, timeout: float =
     started = time.monotonic()
     done = subprocess.run(argv, cwd=repo, capture_output=True, text=True, timeout=timeout, check=False)
     return ActRun(done.returncode, done.stdout + done.stderr, time.monotonic() - started)
+
+
+def containers_mounting(folder: Path) -> list[str]:
+    """Ids of the Docker containers (running or not) that mount `folder`: what a job run on it left behind."""
+    docker = shutil.which("docker") or "docker"
+    argv = [docker, "ps", "-aq", "--filter", f"volume={folder}"]
+    return subprocess.run(argv, capture_output=True, text=True, check=True).stdout.split()
 
 
 IMAGE_TAG = "container-gate-e2e:test"

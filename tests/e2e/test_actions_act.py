@@ -15,6 +15,7 @@ from tests.conftest import REPO, corpus_file, require_tool
 from tests.e2e.conftest import (
     HOSTED_RUNNER_UID,
     IMAGE_TAG,
+    containers_mounting,
     make_fixture_repo,
     pin_prebuilt_image,
     push_by_digest,
@@ -59,6 +60,8 @@ def test_gate_action_blocks_and_reports(tmp_path: Path, base_image: str, owner: 
 
     assert run.returncode != 0, run.log[-3000:]
     assert "exit with `FAILURE`: 1" in run.log, run.log[-3000:]
+    # act keeps a failed job's container unless told not to: one left per blocked run, idling for ever on CI.
+    assert containers_mounting(repo) == []
     assert run.outputs() == {
         "verdict": "fail",
         "blocking": "1",
