@@ -19,7 +19,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from gate import speed
-from gate.checks.rego.documents import Document, is_policy_input, load_documents, parse_input
+from gate.checks.rego.documents import (
+    Document,
+    dockerfiles_parsed_here,
+    is_policy_input,
+    load_documents,
+    parse_input,
+)
 from gate.checks.rego.engine import BUILTIN_PREFIX, RULE_KINDS, PolicySet, load, policy_error
 from gate.checks.rego.limits import MAX_BATCHES, Limits, Progress, bounded_batches
 from gate.errors import PolicyError
@@ -257,15 +263,16 @@ def _check(
         return unevaluated_namespaces(worker.compiled, worker.selected)
 
     kept: dict[int, K] = {}
-    unevaluated = bounded_batches(
-        setup,
-        handle,
-        len(batches),
-        lambda index, results: kept.__setitem__(index, keep(results)),
-        finish=finish,
-        workers=min(count, max(len(batches), 1)),
-        limits=limits,
-    )
+    with dockerfiles_parsed_here(inputs):
+        unevaluated = bounded_batches(
+            setup,
+            handle,
+            len(batches),
+            lambda index, results: kept.__setitem__(index, keep(results)),
+            finish=finish,
+            workers=min(count, max(len(batches), 1)),
+            limits=limits,
+        )
     return [kept[index] for index in range(len(batches))], unevaluated
 
 

@@ -6,7 +6,9 @@ import json
 import os
 import re
 import stat
-from collections.abc import Sequence
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -61,6 +63,12 @@ def _parse(path: Path) -> tuple[Any, Sequence[int | None]]:
     kind = input_kind(path)
     if kind is None:
         raise InputError("not a YAML, JSON, TOML or Dockerfile input", path=str(path))
+    if kind == "dockerfile" and _parsed_before_fork:
+        known = _parsed_before_fork.get(str(path))
+        if isinstance(known, InputError):
+            raise known
+        if known is not None:
+            return known, ()
     try:
         text = _read(path).decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
@@ -72,6 +80,36 @@ def _parse(path: Path) -> tuple[Any, Sequence[int | None]]:
     if kind == "toml":
         return _toml(text, path), ()
     return [dockerfile_commands(text, path)], ()
+
+
+_parsed_before_fork: dict[str, list[Any] | InputError] = {}
+"""Dockerfile inputs parsed in this process for the forked Rego workers (see `dockerfiles_parsed_here`)."""
+
+
+@contextmanager
+def dockerfiles_parsed_here(paths: Sequence[Path]) -> Iterator[None]:
+    """Within the block, the Dockerfiles among `paths` read as parsed here, before any worker is forked.
+
+    The Dockerfile parser is BuildKit's, a Go library: once this process has called it, the Go runtime holds
+    threads a forked child does not get, and the child's next call into it hangs at the runtime's first garbage
+    collection (a run with ~40 Dockerfiles and `--policy` timed out that way after the built-in Dockerfile checks
+    had parsed them here). So, when the library is loaded, the workers never call it: they get its answers (or
+    the error, raised where a sequential run would meet it) from this table, which they inherit at the fork.
+    Without the library loaded here, the workers load and call it themselves, which is safe."""
+    if "dockerfile" not in sys.modules:
+        yield
+        return
+    for path in paths:
+        if input_kind(path) != "dockerfile" or str(path) in _parsed_before_fork:
+            continue
+        try:
+            _parsed_before_fork[str(path)] = _parse(path)[0]
+        except InputError as exc:
+            _parsed_before_fork[str(path)] = exc
+    try:
+        yield
+    finally:
+        _parsed_before_fork.clear()
 
 
 def _read(path: Path) -> bytes:
