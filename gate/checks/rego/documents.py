@@ -187,8 +187,10 @@ def dockerfile_commands(text: str, path: Path | None = None) -> list[dict[str, A
     with the comments before an instruction as `Cmd: "comment"` commands (BuildKit's `PrevComment`)."""
     import dockerfile
 
+    from gate.dockerfile import buildkit_commands
+
     try:
-        parsed = dockerfile.parse_string(text)
+        parsed = buildkit_commands(text)
     except dockerfile.GoParseError as exc:
         raise InputError(f"invalid Dockerfile: {exc}", path=str(path) if path else None) from exc
     lines = text.splitlines()
