@@ -11,6 +11,8 @@ copy renamed (`hello-kubernetes-<i>`) so no two files are alike:
   metadata, a helper package, exceptions that waive rules on some files).
 - `data`: the deployment, every copy with its own image, and a policy reading `--data` (allowed registries,
   required labels) from a YAML data file.
+- `docker`: `examples/docker/Dockerfile` with that example's `policy/` (Dockerfile inputs, which `gate` also
+  runs its built-in Dockerfile checks on: those findings are not Rego's and are not compared).
 - `builtin`: the deployment with our `builtin:kubernetes` pack; conftest runs the same pack's folder with
   `--namespace containergate.kubernetes`. Two rules are ours alone there, and their results are left out of
   the comparison: the default-deny NetworkPolicy rule needs the run's partner objects, which plain Conftest does
@@ -44,6 +46,7 @@ from bench_gate import measure  # noqa: E402 (this folder's shared timer)
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("CONTAINER_GATE_SHARED", REPO.parent / "shared"))
 EXAMPLE = SHARED / "corpus" / "conftest" / "examples" / "kubernetes"
+DOCKER_EXAMPLE = EXAMPLE.parent / "docker"
 PACK = REPO / "gate" / "checks" / "rego" / "packs" / "kubernetes"
 BIN = Path(sys.executable).parent
 
@@ -60,6 +63,9 @@ class Workload:
     data: Callable[[Path], None] | None = None
     ours_only: tuple[str, ...] = ()
     """Parts of messages only container-gate gives (see `builtin`): such results are left out of the comparison."""
+    example: Path = EXAMPLE
+    """The folder the template comes from."""
+    file_name: str = "deployment-{index:05d}.yaml"
 
 
 def conftest_binary(given: str | None) -> Path | None:
@@ -76,17 +82,28 @@ def conftest_binary(given: str | None) -> Path | None:
 
 def make_set(workload: Workload, count: int, folder: Path) -> None:
     """`count` renamed copies of the workload's template in `folder`."""
-    text = (EXAMPLE / workload.template).read_text()
-    if "name: hello-kubernetes\n" not in text:
-        raise SystemExit(f"bench_rego: {EXAMPLE / workload.template} changed: no 'name: hello-kubernetes' line")
+    template = workload.example / workload.template
+    text = template.read_text()
+    manifest = workload.example == EXAMPLE
+    if manifest and "name: hello-kubernetes\n" not in text:
+        raise SystemExit(f"bench_rego: {template} changed: no 'name: hello-kubernetes' line")
     folder.mkdir(parents=True, exist_ok=True)
     for index in range(count):
-        renamed = text.replace("name: hello-kubernetes\n", f"name: hello-kubernetes-{index}\n")
-        (folder / f"deployment-{index:05d}.yaml").write_text(workload.edit(renamed, index))
+        renamed = text.replace("name: hello-kubernetes\n", f"name: hello-kubernetes-{index}\n") if manifest else text
+        (folder / workload.file_name.format(index=index)).write_text(workload.edit(renamed, index))
 
 
 def _example_policy(_folder: Path) -> str:
     return str(EXAMPLE / "policy")
+
+
+def _docker_policy(_folder: Path) -> str:
+    return str(DOCKER_EXAMPLE / "policy")
+
+
+def _labelled(text: str, index: int) -> str:
+    # (A label of its own per copy, so no two Dockerfiles are alike.)
+    return text.rstrip("\n") + f"\nLABEL copy={index}\n"
 
 
 def _pack(_folder: Path) -> str:
@@ -202,6 +219,9 @@ SETS = {
         conftest_args=("--namespace", "containergate.kubernetes"),
         ours_only=("has no default-deny NetworkPolicy", "must set securityContext.runAsNonRoot"),
     ),
+    "docker": Workload(
+        "Dockerfile", _docker_policy, edit=_labelled, example=DOCKER_EXAMPLE, file_name="Dockerfile.{index:05d}"
+    ),
 }
 
 
@@ -266,7 +286,7 @@ def run(names: list[str], sizes: list[int], repeat: int, conftest: Path, keep: P
                     print(f"  {item}", file=sys.stderr)
                 return 1
             rows.append((name, size, sum(reference.values()), _summary(gate_runs), _summary(conftest_runs)))
-    print(f"manifests: renamed copies of {EXAMPLE}/<template>; sets: {', '.join(names)}")
+    print(f"inputs: renamed copies of {EXAMPLE.parent}/<example>/<template>; sets: {', '.join(names)}")
     print(f"median of {repeat} timed runs each; CPU = user + system s; PSS = process tree sum, sampled in one more run")
     print(
         f"{'set':>10} {'files':>6} {'results':>8} | {'gate s':>6} {'CPU':>5} {'PSS MiB':>7} | {'conftest s':>10} "
