@@ -13,6 +13,12 @@ definition) use them; they are renamed to the built-ins they were deprecated for
 function of that name itself; the deprecated `any` and `all` become functions appended to the module. Other
 deprecated built-ins (`set_diff`, `cast_*`) are left to fail with regorus's "could not find function", which
 names the file and line.
+
+regorus's `sprintf` refuses Go's `%q` verb ("Go-syntax format verbs ... are not supported") that OPA's accepts
+and Conftest policies use for names and images (`"image %q is not allowed"`). In a module whose text has `%q`,
+`sprintf` calls go to an appended function that formats each `%q` string argument as `json.marshal` writes it
+(a double-quoted string with quotes and backslashes escaped, as Go's `%q` for printable text) and the rest with
+regorus's own `sprintf`; a `%q` of a non-string reads as `%s`.
 """
 
 from __future__ import annotations
@@ -40,6 +46,17 @@ _SUPPLIED = {
 }
 
 
+# Expressions only (no rule bodies), so they read the same in Rego v0 and v1; `%%` takes no argument.
+_SPRINTF_Q = (
+    "cg_compat_sprintf",
+    'cg_compat_sprintf(f, args) := sprintf(replace(f, "%q", "%s"), '
+    "[cg_compat_quoted(cg_compat_verbs(f), i, a) | a := args[i]])\n"
+    'cg_compat_verbs(f) := [v | v := regex.find_n(`%[-+# 0-9.]*[a-zA-Z%]`, f, -1)[_]; v != "%%"]\n'
+    "cg_compat_quoted(vs, i, a) := {true: {true: json.marshal(a), false: a}[is_string(a)], false: a}"
+    '[vs[i] == "%q"]',
+)
+
+
 def _defines(source: str, name: str) -> bool:
     # A definition's head is followed by a body or a value; a call on a line of its own is not.
     head = rf"^[ \t]*{re.escape(name)}[ \t]*\([^()\n]*\)[ \t]*(?:\{{|:?=(?!=)|if\b)"
@@ -61,6 +78,10 @@ def spell_out_imported_calls(source: str) -> str:
     names = imported_names(source)
     renamed = {old: new for old, new in _RENAMED.items() if old in source and not _defines(source, old)}
     renamed |= {old: new for old, (new, _) in _SUPPLIED.items() if old in source and not _defines(source, old)}
+    supplies = dict(_SUPPLIED)
+    if "%q" in source and "sprintf" in source:
+        renamed["sprintf"] = _SPRINTF_Q[0]
+        supplies["sprintf"] = _SPRINTF_Q
     if not names and not renamed:
         return source
     used: set[str] = set()
@@ -78,5 +99,5 @@ def spell_out_imported_calls(source: str) -> str:
         return new + "("
 
     out = _TOKEN.sub(replace, source)
-    supplied = [_SUPPLIED[name][1] for name in sorted(used) if name in _SUPPLIED]
+    supplied = [supplies[name][1] for name in sorted(used) if name in supplies]
     return out + "".join(f"\n{definition}" for definition in supplied) + ("\n" if supplied else "")

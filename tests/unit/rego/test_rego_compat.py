@@ -5,6 +5,8 @@ references are not touched."""
 from __future__ import annotations
 
 import json
+import subprocess
+from pathlib import Path
 
 import pytest
 import regorus
@@ -12,6 +14,7 @@ import regorus
 from gate.checks.rego.compat import imported_names, spell_out_imported_calls
 from gate.checks.rego.engine import add_module
 from gate.errors import PolicyError
+from tests.conftest import go_tool
 
 LIB = (
     "package lib.helpers\n"
@@ -128,3 +131,50 @@ def test_supplied_builtins_keep_every_line_where_it_was() -> None:
 def test_a_module_defining_any_keeps_its_own() -> None:
     source = "package t\nany(xs) := count(xs) > 1\nx := any([1, 2])\n"
     assert spell_out_imported_calls(source) == source
+
+
+# Formats and arguments OPA's `sprintf` (Go's fmt) takes; each is also asked of the real `opa eval` below.
+SPRINTF_CASES = [
+    ('"image %q is not allowed"', '["nginx:latest"]'),
+    ('"%q and %q"', r'["say \"hi\"", "back\\slash"]'),
+    ('"%s: %q (%d%%) %v"', '["a", "ünï\\ncode\\ttab", 7, [1, "x"]]'),
+    ('"%d %q"', '[3, "é"]'),
+]
+
+
+def _sprintf_policy(fmt: str, args: str, *, v1: bool) -> str:
+    head = "package t\n" + ("import rego.v1\n" if v1 else "")
+    return head + f"x := sprintf({fmt}, {args})\n"
+
+
+def test_regorus_refuses_the_q_verb_on_its_own() -> None:
+    # Guards the reason for the rewrite: if regorus learns `%q`, it can go.
+    engine = regorus.Engine()
+    engine.add_policy("p.rego", _sprintf_policy('"%q"', '["a"]', v1=True))
+    with pytest.raises(RuntimeError, match="not supported"):
+        engine.eval_rule_as_json("data.t.x")
+
+
+@pytest.mark.parametrize(("fmt", "args"), SPRINTF_CASES)
+@pytest.mark.parametrize("v1", [True, False])
+def test_sprintf_q_answers_as_opa(fmt: str, args: str, v1: bool, tmp_path: Path) -> None:
+    opa = go_tool("opa")
+    policy = _sprintf_policy(fmt, args, v1=True)
+    (tmp_path / "p.rego").write_text(policy)
+    done = subprocess.run(
+        [opa, "eval", "--format", "raw", "-d", str(tmp_path / "p.rego"), "data.t.x"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    engine = regorus.Engine()
+    add_module(engine, "p.rego", _sprintf_policy(fmt, args, v1=v1), "v1" if v1 else "v0")
+    assert json.loads(engine.eval_rule_as_json("data.t.x")) == done.stdout.removesuffix("\n")
+
+
+def test_sprintf_without_q_is_left_alone() -> None:
+    source = 'package t\nx := sprintf("%s is %d", ["a", 1])\ny := "%v"\n'
+    assert spell_out_imported_calls(source) == source
+    with_q = 'package t\nx := sprintf("%q", ["a"])  # one line\n'
+    rewritten = spell_out_imported_calls(with_q)
+    assert rewritten.splitlines()[1] == 'x := cg_compat_sprintf("%q", ["a"])  # one line'
