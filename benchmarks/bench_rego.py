@@ -9,6 +9,8 @@ copy renamed (`hello-kubernetes-<i>`) so no two files are alike:
 - `multi`: `examples/kubernetes/deployment+service.yaml` (two YAML documents a file), the same policies.
 - `rules`: the deployment with a generated policy of 60 rules (deny/warn/violation, object results with
   metadata, a helper package, exceptions that waive rules on some files).
+- `idioms`: the deployment, varied (replicas, ports, images), with ten rules written in the common idioms (see
+  `_idioms`): the set where evaluation, not our overhead, is most of the time.
 - `data`: the deployment, every copy with its own image, and a policy reading `--data` (allowed registries,
   required labels) from a YAML data file.
 - `docker`: `examples/docker/Dockerfile` with that example's `policy/` (Dockerfile inputs, which `gate` also
@@ -196,6 +198,96 @@ def _data_file(folder: Path) -> None:
     )
 
 
+_IDIOMS = """package main
+import rego.v1
+
+containers contains c if some c in input.spec.template.spec.containers
+
+deny contains msg if {
+	some c in containers
+	not startswith(c.image, "registry.internal/")
+	msg := sprintf("%s: image %q not from the internal registry", [input.metadata.name, c.image])
+}
+
+deny contains msg if {
+	some c in containers
+	regex.match(`:latest$|^[^:]+$`, c.image)
+	msg := sprintf("%s: %s uses latest", [input.metadata.name, c.name])
+}
+
+warn contains msg if {
+	count(containers) > 0
+	every c in containers { not c.resources.limits.memory }
+	msg := sprintf("%s: no container sets a memory limit", [input.metadata.name])
+}
+
+warn contains msg if {
+	labels := object.get(input.metadata, "labels", {})
+	missing := {l | some l in ["app", "team", "tier"]; not labels[l]}
+	count(missing) > 0
+	msg := sprintf("%s: missing labels %v", [input.metadata.name, sort(missing)])
+}
+
+deny contains msg if {
+	input.kind == "Deployment"
+	replicas := object.get(input.spec, "replicas", 1)
+	replicas < 2
+	msg := sprintf("%s: %d replica(s)", [input.metadata.name, replicas])
+}
+
+violation contains {"msg": msg, "details": {"ports": ports}} if {
+	some c in containers
+	ports := [p.containerPort | some p in c.ports]
+	some p in ports
+	p < 1024
+	msg := sprintf("%s: privileged port %d", [input.metadata.name, p])
+}
+
+deny contains msg if {
+	name := input.metadata.name
+	not regex.match(`^[a-z0-9-]+$`, name)
+	msg := sprintf("bad name %s", [name])
+}
+
+warn contains msg if {
+	some c in containers
+	not c.securityContext.runAsNonRoot == true
+	msg := sprintf("%s: %s may run as root", [input.metadata.name, c.name])
+}
+
+deny contains msg if {
+	some i, c in input.spec.template.spec.containers
+	upper(c.name) == c.name
+	msg := sprintf("container %d has an upper-case name", [i])
+}
+
+warn contains msg if {
+	v := json.marshal(input.spec.selector)
+	contains(v, "app")
+	trim_space(lower(input.kind)) == "deployment"
+	msg := concat(" ", ["selector", "uses", "app", split(input.metadata.name, "-")[0]])
+}
+"""
+
+
+def _idioms(folder: Path) -> str:
+    """Ten rules in the idioms Conftest policies are written in: `some ... in`, `every`, comprehensions,
+    `object.get`, `regex.match`, `startswith`, `sprintf` with `%q`/`%d`/`%v`, `json.marshal`, `concat`, `split`."""
+    policy = folder / "policy"
+    policy.mkdir(exist_ok=True)
+    (policy / "idioms.rego").write_text(_IDIOMS)
+    return str(policy)
+
+
+def _varied(text: str, index: int) -> str:
+    # Every other copy runs one replica on a privileged port, every third from the internal registry at `latest`.
+    if index % 2 == 0:
+        text = text.replace("replicas: 3", "replicas: 1").replace("containerPort: 8080", "containerPort: 80")
+    if index % 3 == 0:
+        text = text.replace("image: paulbouwer/hello-kubernetes:1.5", "image: registry.internal/hello:latest")
+    return text
+
+
 def _own_image(text: str, index: int) -> str:
     registry = ("paulbouwer", "docker.io/library", "ghcr.io/acme", "quay.io/team")[index % 4]
     return text.replace("image: paulbouwer/hello-kubernetes:1.5", f"image: {registry}/hello-{index}:1.{index % 9}")
@@ -205,6 +297,7 @@ SETS = {
     "deployment": Workload("deployment.yaml", _example_policy),
     "multi": Workload("deployment+service.yaml", _example_policy),
     "rules": Workload("deployment.yaml", _many_rules),
+    "idioms": Workload("deployment.yaml", _idioms, edit=_varied),
     "data": Workload(
         "deployment.yaml",
         _data_policy,
