@@ -52,18 +52,31 @@ MAX_INPUT_BYTES = 64 * 1024 * 1024
 
 
 def load_documents(
-    text: str, origin: str, *, error: type[GateError] = InputError, max_bytes: int = MAX_INPUT_BYTES
+    text: str,
+    origin: str,
+    *,
+    error: type[GateError] = InputError,
+    max_bytes: int = MAX_INPUT_BYTES,
+    local_tags: bool = False,
 ) -> list[tuple[Any, int]]:
     """Every document of a YAML stream as (plain value, line it starts on): the one loader every YAML we read goes
     through (config, ignores, Rego inputs, policy data). An alias bomb ends after `MAX_NODES` values; nesting past
     `MAX_DEPTH`, a value JSON cannot hold (`.nan`, `.inf`) or a key JSON cannot hold (a list or a map) is an error
     naming the line. The C parser (libyaml) is used where PyYAML has it: the same events and marks, several times
-    faster on large manifests."""
-    return list(_documents(text, origin, error, max_bytes, None, keep_empty=False))
+    faster on large manifests. With `local_tags` (policy inputs), an application's own `!tag` is read as go-yaml
+    reads it, as if it were not there; a `!!python/...` or other unknown `!!` tag is still an error."""
+    return list(_documents(text, origin, error, max_bytes, None, keep_empty=False, local_tags=local_tags))
 
 
 def _documents(
-    text: str, origin: str, error: type[GateError], max_bytes: int, max_aliases: int | None, *, keep_empty: bool
+    text: str,
+    origin: str,
+    error: type[GateError],
+    max_bytes: int,
+    max_aliases: int | None,
+    *,
+    keep_empty: bool,
+    local_tags: bool = False,
 ) -> Iterator[tuple[Any, int]]:
     import yaml
 
@@ -85,7 +98,7 @@ def _documents(
             if problem:
                 raise error(problem, path=origin)
             try:
-                builder = _Builder(loader)
+                builder = _Builder(loader, local_tags=local_tags)
                 value = (builder.build_fast if speed.ENABLED else builder.build)(node, MAX_DEPTH)
             except _TooDeep:
                 raise error(_Budget(MAX_NODES, None).spend(node) or _DEEP, path=origin) from None
@@ -317,6 +330,7 @@ _MERGE, _VALUE = "tag:yaml.org,2002:merge", "tag:yaml.org,2002:value"
 _INT, _BOOL, _NULL = "tag:yaml.org,2002:int", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null"
 _DECIMAL = re.compile(r"[-+]?(?:0|[1-9][0-9]*)\Z")
 """What `construct_yaml_int` reads as plain `int(text)` (no `_`, base prefix, leading zero or `:`)."""
+_UNTAGGED = {"scalar": _STR, "mapping": _MAP, "sequence": _SEQ}
 _BOOLS = {"yes": True, "no": False, "true": True, "false": False, "on": True, "off": False}
 """`SafeConstructor.bool_values`."""
 
@@ -327,11 +341,12 @@ class _Builder:
     explicit tags, maps with `<<` merge keys) goes through the loader's own constructors, so the values are
     exactly PyYAML's. (PyYAML's generic constructor costs more than parsing with libyaml.)"""
 
-    __slots__ = ("budget", "loader")
+    __slots__ = ("budget", "loader", "local_tags")
 
-    def __init__(self, loader: Any) -> None:
+    def __init__(self, loader: Any, *, local_tags: bool = False) -> None:
         self.loader = loader
         self.budget = [MAX_NODES]
+        self.local_tags = local_tags
 
     def build(self, node: Any, depth: int) -> Any:
         self.budget[0] -= 1
@@ -414,6 +429,12 @@ class _Builder:
         return self._construct(node, depth)
 
     def _construct(self, node: Any, depth: int) -> Any:
+        if self.local_tags and str(node.tag).startswith("!"):
+            # go-yaml, which Conftest and gator parse with, reads an application's own tag (CloudFormation's
+            # `!Ref`, `!Sub`, `!GetAtt`) as no tag on a map or a list and as the plain text of a scalar.
+            node.tag = _UNTAGGED[node.id]
+            self.budget[0] += 1  # (counted once already, by the caller)
+            return self.build(node, depth)
         loader = self.loader
         try:
             value = loader.construct_object(node, deep=True)
