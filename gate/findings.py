@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final, Literal
 
 from gate.config import GateConfig
 from gate.errors import InputError, OwnOutputError
@@ -70,7 +70,15 @@ def read_reports(
             rego_json.append(path)
         else:
             reports.append(report)
-    reports.extend(r for r in (_walked_json(p) for p in inputs.found_json) if r is not None)
+    for path in inputs.found_json:
+        walked = _walked_json(path)
+        if walked == _PLAIN_JSON:
+            # Conftest judges every JSON file of a folder it is given: so do the policies here (a silent pass
+            # otherwise, where conftest fails the file).
+            if settings.policy:
+                rego_json.append(path)
+        elif walked is not None:
+            reports.append(walked)
     if inputs.skipped:
         reports.append(Report(tool="container-gate", path=inputs.skipped[0].report, skipped=inputs.skipped))
     reports.extend(_dockerfile_reports(dockerfiles, config))
@@ -93,8 +101,12 @@ _REPORT_MARKERS = (b'"SchemaVersion"', b'"matches"', b'"Results"', b"sarif", b'"
 """Keys that only scanner reports start with: a walked JSON file showing one is a broken report."""
 
 
-def _walked_json(path: Path) -> Report | None:
-    """A JSON file met while walking a folder: a report, nothing (other JSON), or a noted skip.
+_PLAIN_JSON: Final = "plain JSON"
+
+
+def _walked_json(path: Path) -> Report | Literal["plain JSON"] | None:
+    """A JSON file met while walking a folder: a report, `_PLAIN_JSON` (valid JSON no reader knows: a document
+    for the policies, if any), nothing (our own earlier output), or a noted skip.
 
     Repositories hold JSON that is not strict JSON (tsconfig.json with comments, templates) and
     that nobody asked the gate to judge: such a file is listed as skipped instead of failing the
@@ -103,7 +115,8 @@ def _walked_json(path: Path) -> Report | None:
     from gate.ingest import load_report
 
     try:
-        return load_report(path, unknown_ok=True)
+        report = load_report(path, unknown_ok=True)
+        return _PLAIN_JSON if report is None else report
     except OwnOutputError:
         return None  # an earlier run's SARIF lying in the tree: never judged again
     except InputError as exc:

@@ -148,6 +148,33 @@ def test_json_that_is_no_report_is_a_rego_input_only_with_policies(
     assert code == 1 and titles == ["no bare pods"]
 
 
+def test_policies_judge_the_plain_json_files_of_a_walked_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `conftest test m -p p` judges m/deploy.json (JSON is one of its input formats); here the folder's JSON that
+    # no report reader knows was dropped, a silent pass. Our own earlier output and a scanner report in the same
+    # folder are still not policy inputs, and a file that is not strict JSON is still a noted skip.
+    import json
+
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "deploy.json").write_text('{"kind": "Deployment", "metadata": {"name": "web"}}')
+    (tmp_path / "m" / "tsconfig.json").write_text("{ // not strict JSON\n}\n")
+    (tmp_path / "m" / "trivy.json").write_text(TRIVY_OK)
+    policy = tmp_path / "p" / "labels.rego"
+    policy.parent.mkdir()
+    policy.write_text('package main\nimport rego.v1\n\ndeny contains "no labels" if not input.metadata.labels\n')
+    out = tmp_path / "out.json"
+    code, _, err = run(["gate", str(tmp_path / "m"), "--policy", str(policy.parent), "--json", str(out)], capsys)
+    result = json.loads(out.read_text())
+    assert code == 1, err
+    assert [(f["title"], f["target"]) for f in result["findings"]] == [
+        ("no labels", str(tmp_path / "m" / "deploy.json"))
+    ]
+    assert [s["report"] for s in result["skipped"]] == [str(tmp_path / "m" / "tsconfig.json")]
+    # Without policies the same JSON is still nobody's business: nothing to judge it by.
+    assert run(["gate", str(tmp_path / "m")], capsys)[0] == 0
+
+
 def test_walked_folder_tolerates_non_report_json_but_not_broken_reports(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
