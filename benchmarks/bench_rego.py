@@ -11,6 +11,8 @@ copy renamed (`hello-kubernetes-<i>`) so no two files are alike:
   metadata, a helper package, exceptions that waive rules on some files).
 - `idioms`: the deployment, varied (replicas, ports, images), with ten rules written in the common idioms (see
   `_idioms`): the set where evaluation, not our overhead, is most of the time.
+- `json`: the deployment written as JSON, one file a copy, with the example's policies (JSON files met in a
+  folder are policy inputs, as they are to conftest).
 - `data`: the deployment, every copy with its own image, and a policy reading `--data` (allowed registries,
   required labels) from a YAML data file.
 - `docker`: `examples/docker/Dockerfile` with that example's `policy/` (Dockerfile inputs, which `gate` also
@@ -288,6 +290,13 @@ def _varied(text: str, index: int) -> str:
     return text
 
 
+def _as_json(text: str, _index: int) -> str:
+    # The same manifest as JSON (PyYAML reads it here, once per copy: the benchmark's set-up, not a timed run).
+    import yaml
+
+    return json.dumps(yaml.safe_load(text), indent=2)
+
+
 def _own_image(text: str, index: int) -> str:
     registry = ("paulbouwer", "docker.io/library", "ghcr.io/acme", "quay.io/team")[index % 4]
     return text.replace("image: paulbouwer/hello-kubernetes:1.5", f"image: {registry}/hello-{index}:1.{index % 9}")
@@ -298,6 +307,7 @@ SETS = {
     "multi": Workload("deployment+service.yaml", _example_policy),
     "rules": Workload("deployment.yaml", _many_rules),
     "idioms": Workload("deployment.yaml", _idioms, edit=_varied),
+    "json": Workload("deployment.yaml", _example_policy, edit=_as_json, file_name="deployment-{index:05d}.json"),
     "data": Workload(
         "deployment.yaml",
         _data_policy,
