@@ -16,7 +16,8 @@ declare -A modules=(
 
 root="${CONTAINER_GATE_TOOLS:-$HOME/.cache/container-gate/go}"
 export GOPATH="$root/gopath" GOMODCACHE="$root/mod" GOCACHE="$root/build" GOBIN="$root/bin"
-export GOFLAGS="-mod=mod" GOTOOLCHAIN=local CGO_ENABLED=0
+# GOTOOLCHAIN: the Go on PATH unless the caller names one (GitHub CI pins the toolchain this way).
+export GOFLAGS="-mod=mod" GOTOOLCHAIN="${GOTOOLCHAIN:-local}" CGO_ENABLED=0
 mkdir -p "$GOBIN"
 command -v go >/dev/null || { echo "build-go-tools: go is not installed" >&2; exit 2; }
 go telemetry off >/dev/null 2>&1 || true

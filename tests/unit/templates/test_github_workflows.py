@@ -708,6 +708,23 @@ def test_ci_fetches_the_corpus_and_the_tests_read_it() -> None:
     assert fetch["env"] == {"CORPUS_MIRROR": "${{ vars.CORPUS_MIRROR }}"}
 
 
+def test_ci_installs_the_tools_the_suite_needs_as_ci_run_does() -> None:
+    # Under CI=true a test whose tool is missing fails: the job must build the Go reference tools and install
+    # gitlab-ci-local (the same script .ci/run calls) before the tests, with their registries let through.
+    job = workflow("ci.yml")["jobs"]["test"]
+    runs = [str(s.get("run", "")) for s in job["steps"]]
+    install = next(i for i, run in enumerate(runs) if "bash .ci/install-test-tools.sh" in run)
+    assert install < next(i for i, s in enumerate(job["steps"]) if s.get("name") == "Tests")
+    assert "bash .ci/install-test-tools.sh" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    script = (ROOT / ".ci" / "install-test-tools.sh").read_text(encoding="utf-8")
+    assert "gitlab-ci-local@4.70.1" in script
+    assert "build-go-tools.sh gator opa cosign syft" in script
+    endpoints = job["steps"][0]["with"]["allowed-endpoints"].split()
+    assert {"registry.npmjs.org:443", "proxy.golang.org:443", "sum.golang.org:443"} <= set(endpoints)
+    apt = next(run for run in runs if "apt-get install" in run)
+    assert "rsync" in apt.split()  # gitlab-ci-local exports artifacts with it
+
+
 # release.yml: our own release on a version tag.
 
 GIT_ENV = {
