@@ -58,13 +58,12 @@ _VERB = re.compile(r"%[-+# 0-9.]*[a-zA-Z%]")
 # A string literal (Rego's double-quoted strings escape as JSON's do; raw strings escape nothing) opening the
 # argument list, and the comma after it.
 _FORMAT_LITERAL = re.compile(r'[ \t]*(?:"(?P<quoted>(?:\\.|[^"\\\n])*)"|`(?P<raw>[^`]*)`)[ \t]*,')
+# The general function, for a format computed at run time: the same verbs found by regorus on every call.
 _SPRINTF_Q = (
     "cg_compat_sprintf",
     'cg_compat_sprintf(f, args) := sprintf(replace(f, "%q", "%s"), '
-    "[cg_compat_quoted(cg_compat_verbs(f), i, a) | a := args[i]])\n"
-    'cg_compat_verbs(f) := [v | v := regex.find_n(`%[-+# 0-9.]*[a-zA-Z%]`, f, -1)[_]; v != "%%"]\n'
-    "cg_compat_quoted(vs, i, a) := {true: {true: json.marshal(a), false: a}[is_string(a)], false: a}"
-    '[vs[i] == "%q"]',
+    '[cg_compat_quote(cg_compat_verbs(f)[i] == "%q", a) | a := args[i]])\n'
+    f'cg_compat_verbs(f) := [v | v := regex.find_n(`{_VERB.pattern}`, f, -1)[_]; v != "%%"]\n' + _QUOTE,
 )
 
 
@@ -119,7 +118,9 @@ def spell_out_imported_calls(source: str) -> str:
     out = _TOKEN.sub(replace, source)
     supplied = [supplies[name][1] for name in sorted(used) if name in supplies]
     if formats:
-        supplied += [definition for _, definition in formats.values()] + [_QUOTE]
+        supplied += [definition for _, definition in formats.values()]
+        if "sprintf" not in used:  # (the general function brings `cg_compat_quote` along)
+            supplied.append(_QUOTE)
     return out + "".join(f"\n{definition}" for definition in supplied) + ("\n" if supplied else "")
 
 
@@ -151,10 +152,11 @@ def _literal_sprintf(fmt: str, formats: dict[str, tuple[str, str]]) -> str:
         spelled += [fmt[last : verbs[i].start()], "%s"]
         last = verbs[i].end()
     spelled.append(fmt[last:])
-    key = json.dumps("".join(spelled))
+    body = json.dumps("".join(spelled))
     positions = ", ".join(map(str, quoted))
-    if (key + positions) not in formats:
+    key = f"{body} {positions}"
+    if key not in formats:
         name = f"cg_compat_sprintf_{len(formats) + 1}"
         quote = f"cg_compat_quote(count({{i}} & {{{positions}}}) > 0, a)"
-        formats[key + positions] = (name, f"{name}(f, args) := sprintf({key}, [{quote} | a := args[i]])")
-    return formats[key + positions][0]
+        formats[key] = (name, f"{name}(f, args) := sprintf({body}, [{quote} | a := args[i]])")
+    return formats[key][0]
