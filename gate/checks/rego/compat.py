@@ -24,12 +24,19 @@ whose format has no `%q` keeps the built-in. (`%-20q` and other flags are left t
 ignores widths, so they could not be formatted as Go does.)
 Only a format computed at run time goes to the general function, which finds the verbs with a regular expression
 on every call: three times the evaluation time of a typical policy when every call went through it.
+
+regorus compiles the pattern of `regex.match` on every call, OPA once. A call whose pattern is a literal that
+`plain_regex` reads (a literal, a character class anchored at an end, alternatives of those) goes to an appended
+function testing the same thing with string built-ins; the pattern stays the call's first argument, and a value
+that is not a string goes on to `regex.match` itself, so it fails with the built-in's own message.
 """
 
 from __future__ import annotations
 
 import json
 import re
+
+from gate.checks.rego.plain_regex import conditions
 
 _IMPORT = re.compile(
     r"^[ \t]*import[ \t]+data(?P<path>(?:\.[A-Za-z_]\w*)+)(?:[ \t]+as[ \t]+(?P<alias>[A-Za-z_]\w*))?[ \t]*(?:#.*)?$",
@@ -93,11 +100,13 @@ def spell_out_imported_calls(source: str) -> str:
     if quotes:
         renamed["sprintf"] = _SPRINTF_Q[0]
         supplies["sprintf"] = _SPRINTF_Q
-    if not names and not renamed:
+    regexes = "regex.match" in source or "re_match" in renamed
+    if not names and not renamed and not regexes:
         return source
     used: set[str] = set()
     formats: dict[str, tuple[str, str]] = {}
-    """(name, definition) of the function made for each literal format with `%q`."""
+    """(name, definition) of the function made for each literal format with `%q`, and for each pattern read."""
+    patterns: dict[str, tuple[str, str]] = {}
 
     def replace(m: re.Match[str]) -> str:
         head = m["head"]
@@ -109,6 +118,11 @@ def spell_out_imported_calls(source: str) -> str:
             literal = _format_literal(source, m.end())
             if literal is not None:
                 return _literal_sprintf(literal, formats) + "("
+        if regexes and renamed.get(head + m["tail"], head + m["tail"]) == "regex.match":
+            literal = _format_literal(source, m.end())
+            plain = _plain_regex(literal, patterns) if literal is not None else None
+            if plain is not None:
+                return plain + "("
         new = renamed.get(head + m["tail"])
         if new is None:
             return m[0]
@@ -121,6 +135,7 @@ def spell_out_imported_calls(source: str) -> str:
         supplied += [definition for _, definition in formats.values()]
         if "sprintf" not in used:  # (the general function brings `cg_compat_quote` along)
             supplied.append(_QUOTE)
+    supplied += [definition for _, definition in patterns.values()]
     return out + "".join(f"\n{definition}" for definition in supplied) + ("\n" if supplied else "")
 
 
@@ -160,3 +175,18 @@ def _literal_sprintf(fmt: str, formats: dict[str, tuple[str, str]]) -> str:
         quote = f"cg_compat_quote(count({{i}} & {{{positions}}}) > 0, a)"
         formats[key] = (name, f"{name}(f, args) := sprintf({body}, [{quote} | a := args[i]])")
     return formats[key][0]
+
+
+def _plain_regex(pattern: str, patterns: dict[str, tuple[str, str]]) -> str | None:
+    """The function to call for `regex.match(pattern, ...)` instead of the built-in (kept in `patterns`), or None
+    when `plain_regex` does not read the pattern."""
+    if pattern not in patterns:
+        branches = conditions(pattern)
+        if branches is None:
+            return None
+        name = f"cg_compat_regex_{len(patterns) + 1}"
+        # Comprehension bodies read the same in Rego v0 and v1; each counts 1 when its alternative matches.
+        counts = ["count([1 | not is_string(x); regex.match(p, x)])"]
+        counts += [f"count([1 | {'; '.join(['is_string(x)', *tests])}])" for tests in branches]
+        patterns[pattern] = (name, f"{name}(p, x) := {' + '.join(counts)} > 0")
+    return patterns[pattern][0]
