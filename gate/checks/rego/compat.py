@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 
 from gate.checks.rego.plain_regex import conditions
 
@@ -59,8 +60,10 @@ _SUPPLIED = {
 }
 
 
-# Expressions only (no rule bodies), so they read the same in Rego v0 and v1; `%%` takes no argument.
-_QUOTE = "cg_compat_quote(q, a) := {true: {true: json.marshal(a), false: a}[is_string(a)], false: a}[q]"
+# A rule body in each version's syntax: regorus evaluates the expression-only spelling (an object literal picked
+# from by `is_string`) twenty times slower (~90 µs a call). `%%` takes no argument.
+_QUOTE_V1 = "cg_compat_quote(q, a) := json.marshal(a) if { q; is_string(a) } else := a"
+_QUOTE_V0 = "cg_compat_quote(q, a) = json.marshal(a) { q; is_string(a) } else = a"
 _VERB = re.compile(r"%[-+# 0-9.]*[a-zA-Z%]")
 # A string literal (Rego's double-quoted strings escape as JSON's do; raw strings escape nothing) opening the
 # argument list, and the comma after it.
@@ -70,7 +73,7 @@ _SPRINTF_Q = (
     "cg_compat_sprintf",
     'cg_compat_sprintf(f, args) := sprintf(replace(f, "%q", "%s"), '
     '[cg_compat_quote(cg_compat_verbs(f)[i] == "%q", a) | a := args[i]])\n'
-    f'cg_compat_verbs(f) := [v | v := regex.find_n(`{_VERB.pattern}`, f, -1)[_]; v != "%%"]\n' + _QUOTE,
+    f'cg_compat_verbs(f) := [v | v := regex.find_n(`{_VERB.pattern}`, f, -1)[_]; v != "%%"]',
 )
 
 
@@ -89,9 +92,9 @@ def imported_names(source: str) -> dict[str, str]:
     return names
 
 
-def spell_out_imported_calls(source: str) -> str:
+def spell_out_imported_calls(source: str, *, v0: bool = False) -> str:
     """`source` with every call through a data import written with the import's full path, and deprecated
-    built-ins under their current names."""
+    built-ins under their current names; `v0`: the module is read as Rego v0 (the syntax of what is appended)."""
     names = imported_names(source)
     renamed = {old: new for old, new in _RENAMED.items() if old in source and not _defines(source, old)}
     renamed |= {old: new for old, (new, _) in _SUPPLIED.items() if old in source and not _defines(source, old)}
@@ -107,43 +110,63 @@ def spell_out_imported_calls(source: str) -> str:
     formats: dict[str, tuple[str, str]] = {}
     """(name, definition) of the function made for each literal format with `%q`, and for each pattern read."""
     patterns: dict[str, tuple[str, str]] = {}
+    quoted_in_place = False
 
-    def replace(m: re.Match[str]) -> str:
+    def replace(m: re.Match[str], text: str) -> tuple[str, int]:
+        """What `m` (a token of `text`) becomes, and where in `text` the scan goes on."""
+        nonlocal quoted_in_place
         head = m["head"]
         if head is None:
-            return m[0]
+            return m[0], m.end()
         if head in names:
-            return names[head] + m["tail"] + "("
+            return names[head] + m["tail"] + "(", m.end()
         if quotes and head == "sprintf" and not m["tail"]:
-            literal = _format_literal(source, m.end())
-            if literal is not None:
-                return _literal_sprintf(literal, formats) + "("
+            literal = _FORMAT_LITERAL.match(text, m.end())
+            fmt = _literal_text(literal) if literal else None
+            if literal is not None and fmt is not None:
+                in_place = _sprintf_in_place(fmt, text, literal, rewrite)
+                if in_place is not None:
+                    quoted_in_place = quoted_in_place or in_place[0] != text[m.start() : in_place[1]]
+                    return in_place
+                return _literal_sprintf(fmt, formats) + "(", m.end()
         if regexes and renamed.get(head + m["tail"], head + m["tail"]) == "regex.match":
-            literal = _format_literal(source, m.end())
-            plain = _plain_regex(literal, patterns) if literal is not None else None
+            literal = _FORMAT_LITERAL.match(text, m.end())
+            pattern = _literal_text(literal) if literal else None
+            plain = _plain_regex(pattern, patterns) if pattern is not None else None
             if plain is not None:
-                return plain + "("
+                return plain + "(", m.end()
         new = renamed.get(head + m["tail"])
         if new is None:
-            return m[0]
+            return m[0], m.end()
         used.add(head + m["tail"])
-        return new + "("
+        return new + "(", m.end()
 
-    out = _TOKEN.sub(replace, source)
+    def rewrite(text: str) -> str:
+        return _rewrite(text, replace)
+
+    out = rewrite(source)
     supplied = [supplies[name][1] for name in sorted(used) if name in supplies]
-    if formats:
-        supplied += [definition for _, definition in formats.values()]
-        if "sprintf" not in used:  # (the general function brings `cg_compat_quote` along)
-            supplied.append(_QUOTE)
+    supplied += [definition for _, definition in formats.values()]
+    if formats or quoted_in_place or "sprintf" in used:
+        supplied.append(_QUOTE_V0 if v0 else _QUOTE_V1)
     supplied += [definition for _, definition in patterns.values()]
     return out + "".join(f"\n{definition}" for definition in supplied) + ("\n" if supplied else "")
 
 
-def _format_literal(source: str, at: int) -> str | None:
-    """The text of the format string a call's arguments open with at `at`, or None when it is not a literal."""
-    m = _FORMAT_LITERAL.match(source, at)
-    if m is None:
-        return None
+def _rewrite(text: str, replace: Callable[[re.Match[str], str], tuple[str, int]]) -> str:
+    """`text` with each token `replace`d; a replacement may take in more of the text than its token (a call's
+    arguments), and the scan goes on where it says."""
+    out, at = [], 0
+    while (m := _TOKEN.search(text, at)) is not None:
+        made, end = replace(m, text)
+        out += [text[at : m.start()], made]
+        at = end
+    out.append(text[at:])
+    return "".join(out)
+
+
+def _literal_text(m: re.Match[str]) -> str | None:
+    """The text of a string literal `_FORMAT_LITERAL` matched, or None when its escapes are not JSON's."""
     if m["raw"] is not None:
         return m["raw"]
     try:
@@ -151,6 +174,100 @@ def _format_literal(source: str, at: int) -> str | None:
     except ValueError:
         return None  # (an escape JSON lacks: regorus names it when it compiles the call)
     return text if isinstance(text, str) else None
+
+
+def _sprintf_in_place(
+    fmt: str, text: str, literal: re.Match[str], rewrite: Callable[[str], str]
+) -> tuple[str, int] | None:
+    """`sprintf(fmt, [a, b])` with `%q` spelled `%s` and each argument at a `%q` position quoted where it stands,
+    and the end of the call in `text`; None when the arguments are not an array literal with one element per
+    verb, or the format spans lines (a one-line literal in its place would move every line after it)."""
+    verbs = [v for v in _VERB.finditer(fmt) if v[0] != "%%"]
+    quoted = {i for i, v in enumerate(verbs) if v[0] == "%q"}
+    if not quoted:
+        return "sprintf(" + text[literal.start() : literal.end()], literal.end()
+    if "\n" in literal[0]:
+        return None
+    elements = _array_elements(text, literal.end())
+    if elements is None or len(elements[0]) != len(verbs):
+        return None
+    spans, close = elements
+    parts = []
+    for i, (start, end) in enumerate(spans):
+        element = text[start:end]
+        inner = rewrite(element.strip())
+        lead, trail = element[: len(element) - len(element.lstrip())], element[len(element.rstrip()) :]
+        parts.append(lead + (f"cg_compat_quote(true, {inner})" if i in quoted else inner) + trail)
+    opened = text.index("[", literal.end())
+    spelled = json.dumps(_spell_q(fmt, verbs, quoted))
+    return f"sprintf({spelled},{text[literal.end() : opened]}[{','.join(parts)}]", close
+
+
+def _array_elements(text: str, at: int) -> tuple[list[tuple[int, int]], int] | None:
+    """The spans of the elements of the array literal that opens at `at` (after blanks), and the end of its
+    `]`; None when something else is there (a variable, a comprehension) or it does not end."""
+    i = at
+    while i < len(text) and text[i] in " \t\n\r":
+        i += 1
+    if i >= len(text) or text[i] != "[":
+        return None
+    spans, start, depth = [], i + 1, 0
+    i += 1
+    while i < len(text):
+        c = text[i]
+        if c == '"' or c == "`":
+            end = _string_end(text, i)
+            if end is None:
+                return None
+            i = end
+            continue
+        if c == "#":
+            return None  # (a comment inside: left to the general path rather than read around)
+        if c in "([{":
+            depth += 1
+        elif c in ")}" or (c == "]" and depth):
+            depth -= 1
+        elif c == "]":
+            if text[start:i].strip():
+                spans.append((start, i))
+            elif spans:
+                return None  # (a trailing comma)
+            return spans, i + 1
+        elif c == "," and depth == 0:
+            spans.append((start, i))
+            start = i + 1
+        elif c == "|" and depth == 0:
+            return None  # (a comprehension)
+        i += 1
+    return None
+
+
+def _string_end(text: str, at: int) -> int | None:
+    """Where the string literal opening at `at` ends (after its closing quote)."""
+    if text[at] == "`":
+        end = text.find("`", at + 1)
+        return None if end < 0 else end + 1
+    i = at + 1
+    while i < len(text):
+        if text[i] == "\\":
+            i += 2
+        elif text[i] == '"':
+            return i + 1
+        elif text[i] == "\n":
+            return None
+        else:
+            i += 1
+    return None
+
+
+def _spell_q(fmt: str, verbs: list[re.Match[str]], quoted: set[int]) -> str:
+    """`fmt` with its `%q` verbs at `quoted` spelled `%s`."""
+    spelled, last = [], 0
+    for i in sorted(quoted):
+        spelled += [fmt[last : verbs[i].start()], "%s"]
+        last = verbs[i].end()
+    spelled.append(fmt[last:])
+    return "".join(spelled)
 
 
 def _literal_sprintf(fmt: str, formats: dict[str, tuple[str, str]]) -> str:
@@ -162,12 +279,7 @@ def _literal_sprintf(fmt: str, formats: dict[str, tuple[str, str]]) -> str:
     quoted = [i for i, v in enumerate(verbs) if v[0] == "%q"]
     if not quoted:
         return "sprintf"
-    spelled, last = [], 0
-    for i in quoted:
-        spelled += [fmt[last : verbs[i].start()], "%s"]
-        last = verbs[i].end()
-    spelled.append(fmt[last:])
-    body = json.dumps("".join(spelled))
+    body = json.dumps(_spell_q(fmt, verbs, set(quoted)))
     positions = ", ".join(map(str, quoted))
     key = f"{body} {positions}"
     if key not in formats:

@@ -160,12 +160,12 @@ def add_module(engine: Any, display: str, source: str, rego_version: str) -> Non
     from gate.checks.rego.compat import spell_out_imported_calls
 
     order = _version_order(source, rego_version)
-    source = spell_out_imported_calls(source)
     errors: list[RuntimeError] = []
     for v0 in order:
         engine.set_rego_v0(v0)
         try:
-            engine.add_policy(display, _rewrite_v0_sets(source, display) if v0 else source)
+            spelled = spell_out_imported_calls(source, v0=v0)
+            engine.add_policy(display, _rewrite_v0_sets(spelled, display) if v0 else spelled)
             return
         except RuntimeError as exc:
             errors.append(exc.with_traceback(None))  # (no frame kept: the engine is freed when it goes)
