@@ -60,8 +60,9 @@ READ = [
     "x(|y)z",
 ]
 
-# Outside the subset: repeated or named groups, a repeat in the middle after expansion, optional and counted parts, flags, word boundaries, repeated literals, POSIX classes,
-# a repeat in the middle of a half-anchored alternative, an unanchored class after a literal, non-ASCII.
+# Outside the subset: repeated or named groups, optional and counted parts, flags, word boundaries, POSIX classes,
+# a repeat in the middle of a half-anchored alternative (also after expansion), a class next to a literal with no
+# anchor, two repeats, a large negated class, non-ASCII.
 UNREAD = [
     "^(a|b)+$",
     "^(?P<n>a)$",

@@ -172,9 +172,7 @@ def test_regorus_refuses_the_q_verb_on_its_own() -> None:
     # A format computed at run time takes the general function (its `%%q` reading is a known gap, not asked).
     + [(*case, True, True, False) for case in SPRINTF_CASES if "%%q" not in case[0]],
 )
-def test_sprintf_q_answers_as_opa(
-    fmt: str, args: str, v1: bool, computed: bool, named: bool, tmp_path: Path
-) -> None:
+def test_sprintf_q_answers_as_opa(fmt: str, args: str, v1: bool, computed: bool, named: bool, tmp_path: Path) -> None:
     opa = go_tool("opa")
     policy = _sprintf_policy(fmt, args, v1=True)
     (tmp_path / "p.rego").write_text(policy)
