@@ -319,8 +319,27 @@ def check_file(
 ) -> list[CheckResult]:
     """Evaluate every document of one file in every namespace; results aggregate per namespace. (`plan`: what
     `_Plan(compiled, namespaces)` works out, made once by the caller that checks many files.)"""
-    plan = plan or _Plan(compiled, namespaces)
     documents = load_documents(path)
+    try:
+        tallies = _evaluate(compiled, path, documents, namespaces, plan or _Plan(compiled, namespaces))
+    except PolicyError as failed:
+        # regorus stops at a built-in's error (`startswith` of a number, `count(null)`) where OPA, as Conftest runs
+        # it, makes that expression undefined and goes on: the file is evaluated again by the lenient policies,
+        # and when they fail too, the first error stands.
+        lenient = compiled.lenient()
+        if lenient is None:
+            raise
+        try:
+            tallies = _evaluate(lenient, path, documents, namespaces, _Plan(lenient, namespaces))
+        except PolicyError:
+            raise failed from None
+    _field_lines(tallies.values(), display, root)
+    return [tallies[ns].result(display, ns) for ns in namespaces]
+
+
+def _evaluate(
+    compiled: PolicySet, path: Path, documents: Sequence[Document], namespaces: Sequence[str], plan: _Plan
+) -> dict[str, _Tally]:
     if compiled.reads_file_info:
         engine = compiled.session()
         file_info = {"conftest": {"file": {"name": path.name, "dir": _real_parent(path)}}}
@@ -333,8 +352,7 @@ def check_file(
         for ns, steps, count, has_exceptions in plan.namespaces:
             excepted = _exceptions(engine, ns) if has_exceptions else {}
             _check_document(engine, ns, steps, count, document, excepted, tallies[ns])
-    _field_lines(tallies.values(), display, root)
-    return [tallies[ns].result(display, ns) for ns in namespaces]
+    return tallies
 
 
 def _input_json(value: Any) -> str:

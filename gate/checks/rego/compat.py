@@ -37,6 +37,7 @@ import json
 import re
 from collections.abc import Callable
 
+from gate.checks.rego.builtin_args import ARGS
 from gate.checks.rego.plain_regex import conditions
 
 _IMPORT = re.compile(
@@ -46,7 +47,11 @@ _IMPORT = re.compile(
 # Strings and comments match first and come back unchanged; a call head must not follow `.` or a word character,
 # so `data.lib.f(` and `x.alias(` keep their meaning.
 _TOKEN = re.compile(
-    r'"(?:\\.|[^"\\\n])*"|`[^`]*`|#[^\n]*|(?<![\w.])(?P<head>[A-Za-z_]\w*)(?P<tail>(?:\.[A-Za-z_]\w*)*)\('
+    r'"(?:\\.|[^"\\\n])*"|`[^`]*`|#[^\n]*'
+    # `some x in ref` (lenient mode wraps the ref; a call there is left to the call alternative)
+    r"|(?<![\w.])(?P<some>some[ \t]+[A-Za-z_]\w*(?:[ \t]*,[ \t]*[A-Za-z_]\w*)?[ \t]+in[ \t]+)"
+    r"(?P<ref>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*|\[[^\[\]\n]*\])*)(?![\w.(\[])"
+    r"|(?<![\w.])(?P<head>[A-Za-z_]\w*)(?P<tail>(?:\.[A-Za-z_]\w*)*)\("
 )
 
 
@@ -63,6 +68,9 @@ _SUPPLIED = {
 # A rule body in each version's syntax: regorus evaluates the expression-only spelling (an object literal picked
 # from by `is_string`) twenty times slower (~90 µs a call). `%%` takes no argument.
 _QUOTE_V1 = "cg_compat_quote(q, a) := json.marshal(a) if { q; is_string(a) } else := a"
+# `some x in c` over something that is not a collection: OPA finds no `x`, regorus stops with an error.
+_LENIENT_IN_V1 = 'cg_lenient_in(c) := c if { {"array", "object", "set"}[type_name(c)] } else := []'
+_LENIENT_IN_V0 = 'cg_lenient_in(c) = c { {"array", "object", "set"}[type_name(c)] } else = []'
 _QUOTE_V0 = "cg_compat_quote(q, a) = json.marshal(a) { q; is_string(a) } else = a"
 _VERB = re.compile(r"%[-+# 0-9.]*[a-zA-Z%]")
 # A string literal (Rego's double-quoted strings escape as JSON's do; raw strings escape nothing) opening the
@@ -92,9 +100,14 @@ def imported_names(source: str) -> dict[str, str]:
     return names
 
 
-def spell_out_imported_calls(source: str, *, v0: bool = False) -> str:
+def spell_out_imported_calls(source: str, *, v0: bool = False, lenient: bool = False) -> str:
     """`source` with every call through a data import written with the import's full path, and deprecated
-    built-ins under their current names; `v0`: the module is read as Rego v0 (the syntax of what is appended)."""
+    built-ins under their current names; `v0`: the module is read as Rego v0 (the syntax of what is appended).
+
+    `lenient`: every call of a built-in with typed arguments (`builtin_args`) goes through a function that is
+    undefined when an argument's type is not one the built-in takes, and `some x in ref` iterates nothing when
+    `ref` is not a collection, as OPA's evaluation (not in strict mode, as Conftest runs it) answers a built-in's
+    error; regorus stops the whole evaluation with the error instead."""
     names = imported_names(source)
     renamed = {old: new for old, new in _RENAMED.items() if old in source and not _defines(source, old)}
     renamed |= {old: new for old, (new, _) in _SUPPLIED.items() if old in source and not _defines(source, old)}
@@ -103,18 +116,26 @@ def spell_out_imported_calls(source: str, *, v0: bool = False) -> str:
     if quotes:
         renamed["sprintf"] = _SPRINTF_Q[0]
         supplies["sprintf"] = _SPRINTF_Q
-    regexes = "regex.match" in source or "re_match" in renamed
-    if not names and not renamed and not regexes:
+    regexes = ("regex.match" in source or "re_match" in renamed) and not lenient
+    if not names and not renamed and not regexes and not lenient:
         return source
     used: set[str] = set()
     formats: dict[str, tuple[str, str]] = {}
     """(name, definition) of the function made for each literal format with `%q`, and for each pattern read."""
     patterns: dict[str, tuple[str, str]] = {}
+    guarded: dict[str, str] = {}
+    """Per built-in, the definition of its lenient function."""
     quoted_in_place = False
+    iterates = False
 
     def replace(m: re.Match[str], text: str) -> tuple[str, int]:
         """What `m` (a token of `text`) becomes, and where in `text` the scan goes on."""
-        nonlocal quoted_in_place
+        nonlocal quoted_in_place, iterates
+        if m["some"] is not None:
+            if not lenient:
+                return m[0], m.end()
+            iterates = True
+            return f"{m['some']}cg_lenient_in({m['ref']})", m.end()
         head = m["head"]
         if head is None:
             return m[0], m.end()
@@ -135,10 +156,15 @@ def spell_out_imported_calls(source: str, *, v0: bool = False) -> str:
             plain = _plain_regex(pattern, patterns) if pattern is not None else None
             if plain is not None:
                 return plain + "(", m.end()
-        new = renamed.get(head + m["tail"])
+        call = head + m["tail"]
+        new = renamed.get(call)
+        if lenient and (new or call) in ARGS and not _defines(source, call):
+            if new:
+                used.add(call)
+            return _guarded(new or call, guarded, v0) + "(", m.end()
         if new is None:
             return m[0], m.end()
-        used.add(head + m["tail"])
+        used.add(call)
         return new + "(", m.end()
 
     def rewrite(text: str) -> str:
@@ -150,6 +176,9 @@ def spell_out_imported_calls(source: str, *, v0: bool = False) -> str:
     if formats or quoted_in_place or "sprintf" in used:
         supplied.append(_QUOTE_V0 if v0 else _QUOTE_V1)
     supplied += [definition for _, definition in patterns.values()]
+    supplied += list(guarded.values())
+    if iterates:
+        supplied.append(_LENIENT_IN_V0 if v0 else _LENIENT_IN_V1)
     return out + "".join(f"\n{definition}" for definition in supplied) + ("\n" if supplied else "")
 
 
@@ -302,3 +331,25 @@ def _plain_regex(pattern: str, patterns: dict[str, tuple[str, str]]) -> str | No
         counts += [f"count([1 | {'; '.join(['is_string(x)', *tests])}])" for tests in branches]
         patterns[pattern] = (name, f"{name}(p, x) := {' + '.join(counts)} > 0")
     return patterns[pattern][0]
+
+
+def _guarded(builtin: str, guarded: dict[str, str], v0: bool) -> str:
+    """The lenient function for `builtin` (its definition kept in `guarded`): the built-in's value when every
+    typed argument has one of its types, else undefined."""
+    name = "cg_lenient_" + builtin.replace(".", "_")
+    if builtin not in guarded:
+        types = ARGS[builtin]
+        params = [f"a{i}" for i in range(len(types))]
+        tests = [_type_test(p, t) for p, t in zip(params, types, strict=True) if t]
+        head = f"{name}({', '.join(params)})"
+        value = f"{builtin}({', '.join(params)})"
+        body = "; ".join(tests)
+        guarded[builtin] = f"{head} = {value} {{ {body} }}" if v0 else f"{head} := {value} if {{ {body} }}"
+    return name
+
+
+def _type_test(param: str, types: str) -> str:
+    names = types.split("|")
+    if len(names) == 1:
+        return f'type_name({param}) == "{names[0]}"'
+    return "{" + ", ".join(f'"{n}"' for n in names) + f"}}[type_name({param})]"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -32,17 +32,34 @@ class Module(NamedTuple):
 class PolicySet:
     """Compiled policies plus data; `session()` hands out a cheap clone per input file."""
 
-    __slots__ = ("_defined", "_rules", "_shared", "engine", "modules", "reads_file_info")
+    __slots__ = ("_defined", "_lenient", "_rules", "_shared", "engine", "modules", "reads_file_info", "relax")
 
-    def __init__(self, engine: Any, modules: tuple[Module, ...], reads_file_info: bool = True) -> None:
+    def __init__(
+        self,
+        engine: Any,
+        modules: tuple[Module, ...],
+        reads_file_info: bool = True,
+        relax: Callable[[], PolicySet] | None = None,
+    ) -> None:
         self.engine = engine
         self.modules = modules
         self.reads_file_info = reads_file_info
         """Whether a policy may read `data.conftest.file` (set per input file); when none can, one engine serves
         every file, which keeps its caches warm (a clone per file doubles the time of each evaluation)."""
+        self.relax = relax
+        """Compiles the same policies lenient (see `lenient`); None when these are."""
         self._rules: dict[str, tuple[tuple[str, ...], int]] = {}
         self._defined: dict[tuple[str, str], bool] = {}
         self._shared: Any = None
+        self._lenient: PolicySet | None = None
+
+    def lenient(self) -> PolicySet | None:
+        """The same policies with every typed built-in call undefined on arguments of the wrong type, as OPA
+        evaluates them (`compat.spell_out_imported_calls(lenient=True)`), compiled on first use: for the files
+        whose evaluation stopped at a built-in's error. None when these are the lenient ones already."""
+        if self._lenient is None and self.relax is not None:
+            self._lenient = self.relax()
+        return self._lenient
 
     def namespaces(self) -> tuple[str, ...]:
         """Every namespace in load order, each once."""
@@ -79,10 +96,12 @@ def load(
     data: Sequence[Path] = (),
     rego_version: str = "auto",
     progress: Progress | None = None,
+    lenient: bool = False,
 ) -> PolicySet:
     """Parse every policy file and data file once; raise PolicyError naming the file and line on bad Rego.
 
-    `progress(file, doing)` is told of each file as it starts (`gate.checks.rego.limits` bounds each step)."""
+    `progress(file, doing)` is told of each file as it starts (`gate.checks.rego.limits` bounds each step);
+    `lenient`: see `PolicySet.lenient`."""
     import regorus
 
     step = progress or _quiet
@@ -96,7 +115,7 @@ def load(
     for display, source in files:
         reads_file_info = reads_file_info or may_read_file_info(source)
         step(display, "compiling the policy")
-        add_module(engine, display, source, rego_version)
+        add_module(engine, display, source, rego_version, lenient=lenient)
     ast = json.loads(engine.get_ast_as_json())  # (once: 2 MB of JSON for the built-in Kubernetes pack)
     modules = _modules(ast)
     from gate.checks.rego import static as rego_static
@@ -105,7 +124,11 @@ def load(
     merged = load_data(data, step)
     if merged:
         engine.add_data_json(json.dumps(merged))
-    return PolicySet(engine=engine, modules=modules, reads_file_info=reads_file_info)
+
+    def relax() -> PolicySet:
+        return load(policies, data=data, rego_version=rego_version, progress=progress, lenient=True)
+
+    return PolicySet(engine, modules, reads_file_info, None if lenient else relax)
 
 
 _DATA = re.compile(r"\bdata\b")
@@ -154,7 +177,7 @@ def _read(path: Path, display: str) -> str:
         raise PolicyError(f"cannot read policy: {exc}", path=display) from exc
 
 
-def add_module(engine: Any, display: str, source: str, rego_version: str) -> None:
+def add_module(engine: Any, display: str, source: str, rego_version: str, *, lenient: bool = False) -> None:
     """Add one file as v1 or v0: `import rego.v1` means v1, `import future.keywords` means v0, otherwise v1
     first (Conftest >= 0.60's default) and v0 when v1 cannot parse it, so old policies keep working."""
     from gate.checks.rego.compat import spell_out_imported_calls
@@ -164,7 +187,7 @@ def add_module(engine: Any, display: str, source: str, rego_version: str) -> Non
     for v0 in order:
         engine.set_rego_v0(v0)
         try:
-            spelled = spell_out_imported_calls(source, v0=v0)
+            spelled = spell_out_imported_calls(source, v0=v0, lenient=lenient)
             engine.add_policy(display, _rewrite_v0_sets(spelled, display) if v0 else spelled)
             return
         except RuntimeError as exc:
