@@ -57,15 +57,17 @@ def load_documents(
     *,
     error: type[GateError] = InputError,
     max_bytes: int = MAX_INPUT_BYTES,
-    local_tags: bool = False,
+    go_yaml: bool = False,
 ) -> list[tuple[Any, int]]:
     """Every document of a YAML stream as (plain value, line it starts on): the one loader every YAML we read goes
     through (config, ignores, Rego inputs, policy data). An alias bomb ends after `MAX_NODES` values; nesting past
     `MAX_DEPTH`, a value JSON cannot hold (`.nan`, `.inf`) or a key JSON cannot hold (a list or a map) is an error
     naming the line. The C parser (libyaml) is used where PyYAML has it: the same events and marks, several times
-    faster on large manifests. With `local_tags` (policy inputs), an application's own `!tag` is read as go-yaml
-    reads it, as if it were not there; a `!!python/...` or other unknown `!!` tag is still an error."""
-    return list(_documents(text, origin, error, max_bytes, None, keep_empty=False, local_tags=local_tags))
+    faster on large manifests. With `go_yaml` (policy inputs), the text is read as go-yaml v2 reads it, which is
+    what Conftest, OPA and gator decode YAML with (through sigs.k8s.io/yaml): its plain scalars (`y` and `n` are
+    booleans, `1e3` and `.5` numbers, `0o17` octal, `1:20` text, not a base-60 number) and an application's own
+    `!tag` as if it were not there; a `!!python/...` or other unknown `!!` tag is still an error."""
+    return list(_documents(text, origin, error, max_bytes, None, keep_empty=False, go_yaml=go_yaml))
 
 
 def _documents(
@@ -76,13 +78,13 @@ def _documents(
     max_aliases: int | None,
     *,
     keep_empty: bool,
-    local_tags: bool = False,
+    go_yaml: bool = False,
 ) -> Iterator[tuple[Any, int]]:
     import yaml
 
     if len(text) > max_bytes:
         raise error(f"YAML larger than {max_bytes // (1024 * 1024)} MiB", path=origin)
-    loader = _fast_loader()(text)
+    loader = (_go_loader() if go_yaml else _fast_loader())(text)
     budget = _Budget(MAX_NODES, max_aliases)
     walk_nodes = max_aliases is not None or "*" in text
     try:
@@ -98,7 +100,7 @@ def _documents(
             if problem:
                 raise error(problem, path=origin)
             try:
-                builder = _Builder(loader, local_tags=local_tags)
+                builder = _Builder(loader, local_tags=go_yaml)
                 value = (builder.build_fast if speed.ENABLED else builder.build)(node, MAX_DEPTH)
             except _TooDeep:
                 raise error(_Budget(MAX_NODES, None).spend(node) or _DEEP, path=origin) from None
@@ -273,6 +275,134 @@ def _fast_loader() -> Any:
 
 
 @cache
+def _go_loader() -> Any:
+    """`_fast_loader` with go-yaml v2's scalars (see `load_documents`): `_go_tag` decides a plain scalar's tag,
+    and the int, float and bool constructors read the text as go-yaml does."""
+    import yaml
+
+    base = _fast_loader()
+    scalar = yaml.ScalarNode
+    plain_resolve: Any = yaml.resolver.BaseResolver.resolve
+
+    class GoLoader(base):  # type: ignore[misc, valid-type]
+        pass
+
+    def resolve(kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is not scalar:
+            return plain_resolve(GoLoader, kind, value, implicit)
+        return _go_tag(value) if implicit[0] else _STR  # (quoted and block scalars are text)
+
+    # (No path resolvers, so the tag is a function of these arguments alone: cached as `_fast_loader` does.)
+    GoLoader.resolve = staticmethod(lru_cache(maxsize=65_536)(resolve))
+    GoLoader.add_constructor(_INT, lambda _loader, node: _go_number(node, _go_int(node.value.replace("_", ""))))
+    GoLoader.add_constructor(_FLOAT, lambda _loader, node: _go_number(node, _go_float(node.value.replace("_", ""))))
+    GoLoader.add_constructor(_BOOL, lambda _loader, node: _GO_BOOLS[node.value])
+    return GoLoader
+
+
+_GO_BOOLS = {
+    **dict.fromkeys(("y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"), True),
+    **dict.fromkeys(("n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"), False),
+}
+_FLOAT = "tag:yaml.org,2002:float"
+_GO_WORDS = {
+    **dict.fromkeys(_GO_BOOLS, "tag:yaml.org,2002:bool"),
+    **dict.fromkeys(("", "~", "null", "Null", "NULL"), "tag:yaml.org,2002:null"),
+    **dict.fromkeys((".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"), _FLOAT),
+    **dict.fromkeys(("-.inf", "-.Inf", "-.INF"), _FLOAT),
+    "<<": "tag:yaml.org,2002:merge",
+}
+"""go-yaml v2's `resolveMap`: words decided by a look-up, case as written."""
+_GO_HINT = {**dict.fromkeys("+-", "S"), **dict.fromkeys("0123456789", "D"), **dict.fromkeys("yYnNtTfFoO~", "M")}
+_GO_HINT["."] = "."
+_GO_INT = re.compile(r"([-+]?)(?:0[bB]([01]+)|0[oO]([0-7]+)|0[xX]([0-9a-fA-F]+)|0([0-7]*)|([1-9][0-9]*))\Z")
+"""What Go's `strconv.ParseInt(s, 0, 64)` reads (after go-yaml has dropped every `_`)."""
+_GO_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?\Z")
+"""go-yaml v2's `yamlStyleFloat`."""
+_GO_DOT_FLOAT = re.compile(r"\.[0-9]+(?:[eE][-+]?[0-9]+)?\Z")
+"""What `strconv.ParseFloat` reads of a scalar starting with `.` (go-yaml's `.` hint)."""
+
+
+def _go_tag(value: str) -> str:
+    """The tag go-yaml v2's `resolve` gives a plain scalar (its timestamps are left as text for JSON, so they are
+    text here)."""
+    hint = _GO_HINT.get(value[:1]) if value else "N"
+    if hint is None:
+        return _STR
+    word = _GO_WORDS.get(value)
+    if word is not None:
+        return word
+    if hint == "M":
+        return _STR
+    if hint == ".":
+        return _FLOAT if _go_float(value) is not None else _STR
+    plain = value.replace("_", "")
+    if _go_int(plain) is not None:
+        return _INT
+    return _FLOAT if _GO_FLOAT.match(plain) and _go_float(plain) is not None else _STR
+
+
+def _go_int(text: str) -> int | None:
+    """`text` as `strconv.ParseInt(text, 0, 64)` reads it, else as `ParseUint` does (no sign), else None."""
+    m = _GO_INT.match(text)
+    if m is None:
+        return None
+    sign, binary, octal, hexadecimal, zero_octal, decimal = m.groups()
+    if binary is not None:
+        value = int(binary, 2)
+    elif octal is not None:
+        value = int(octal, 8)
+    elif hexadecimal is not None:
+        value = int(hexadecimal, 16)
+    elif zero_octal is not None:
+        value = int(zero_octal or "0", 8)
+    else:
+        value = int(decimal)
+    if sign == "-":
+        value = -value
+    if -(2**63) <= value < 2**63 or (not sign and value < 2**64):
+        return value
+    return None
+
+
+def _go_float(text: str) -> float | None:
+    """`text` (go-yaml's float forms and words) as go-yaml reads it; None when it overflows, which Go refuses."""
+    if text in _GO_NONFINITE:
+        return _GO_NONFINITE[text]
+    if not (_GO_FLOAT.match(text) or _GO_DOT_FLOAT.match(text)):
+        return None
+    value = float(text)
+    return None if value in (float("inf"), float("-inf")) else value
+
+
+_GO_NONFINITE = {word: float(word.replace(".", "")) for word, tag in _GO_WORDS.items() if tag == _FLOAT}
+
+
+def _go_number(node: Any, value: int | float | None) -> int | float:
+    """A number go-yaml gives, as Conftest's policies get it: through JSON into a float64 (past 2**53 an integer
+    is that float), an integral float below 1e21 written as an integer."""
+    import yaml
+
+    if value is None:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"cannot read {node.value[:40]!r} as !!{node.tag.rsplit(':', 1)[-1]}", node.start_mark
+        )
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{node.value!r} is not a finite number (JSON cannot hold it)", node.start_mark
+            )
+        if value.is_integer() and abs(value) <= _EXACT:
+            return int(value)
+    elif abs(value) > _EXACT:
+        return float(value)
+    return value
+
+
+_EXACT = 2**53
+
+
+@cache
 def _loader() -> Any:
     """The safe loader minus implicit timestamps: `expires: 2027-13-01` must reach the schema as text
     (and fail there with a message), not crash the date constructor."""
@@ -301,6 +431,13 @@ def _loader() -> Any:
 
     Loader.add_constructor("tag:yaml.org,2002:float", finite_float)
     Loader.add_constructor("tag:yaml.org,2002:set", set_as_map)
+
+    # A plain `=` resolves to YAML 1.1's `!!value`, which PyYAML's safe constructor cannot build ("unknown tag"
+    # for `op: =`): it is the text `=`, as every other YAML reader has it.
+    def value_as_text(loader: Any, node: Any) -> str:
+        return str(loader.construct_scalar(node))
+
+    Loader.add_constructor(_VALUE, value_as_text)
     return Loader
 
 

@@ -169,7 +169,7 @@ def _yaml(text: str, path: Path) -> tuple[Any, list[int | None]]:
 
     # The one YAML loader (limits on size, aliases and values JSON cannot hold), with each document's line.
     # (Its values are JSON-safe already: no second walk here.)
-    docs = load_documents(text, str(path), local_tags=True)  # (`!Ref`: go-yaml reads it, so Conftest does)
+    docs = load_documents(text, str(path), go_yaml=True)  # (Conftest, OPA and gator read YAML with go-yaml)
     if len(docs) <= 1:
         return (docs[0][0] if docs else None), []
     # Conftest keeps only non-empty documents of a multi-document file.
