@@ -25,6 +25,10 @@ ignores widths, so they could not be formatted as Go does.)
 Only a format computed at run time goes to the general function, which finds the verbs with a regular expression
 on every call: three times the evaluation time of a typical policy when every call went through it.
 
+regorus's `sprintf` also stops the whole evaluation when the array holds fewer or more arguments than the format
+has verbs, where OPA's prints Go's `%!s(MISSING)` and `%!(EXTRA string=x)` into the message: a call whose format
+and arguments are written in it gets that text spelled into the format and an appended function for the extras.
+
 regorus compiles the pattern of `regex.match` on every call, OPA once. A call whose pattern is a literal that
 `plain_regex` reads (a literal, a character class anchored at an end, alternatives of those) goes to an appended
 function testing the same thing with string built-ins; the pattern stays the call's first argument, and a value
@@ -68,6 +72,28 @@ _SUPPLIED = {
 # A rule body in each version's syntax: regorus evaluates the expression-only spelling (an object literal picked
 # from by `is_string`) twenty times slower (~90 µs a call). `%%` takes no argument.
 _QUOTE_V1 = "cg_compat_quote(q, a) := json.marshal(a) if { q; is_string(a) } else := a"
+# Go's `%!(EXTRA type=value, ...)` for arguments no verb takes, with the types OPA's `sprintf` hands Go: a string,
+# an int64 or float64 (a `*big.Int` past int64), and anything else as its Rego text.
+_EXTRA_BODY = (
+    ("string=", "x", "is_string(x)"),
+    ("int64=", "format_int(x, 10)", "is_number(x); round(x) == x; abs(x) < 9223372036854775808"),
+    ("float64=", 'sprintf("%v", [x])', "is_number(x); round(x) != x"),
+    ("*big.Int=", 'sprintf("%v", [x])', "is_number(x)"),
+)
+_EXTRA_ANY = ("string=", 'sprintf("%v", [x])')
+_EXTRA_ALL = 'cg_compat_extra(a) {} concat("", ["%!(EXTRA ", concat(", ", [cg_compat_extra_one(x) | x := a[_]]), ")"])'
+_EXTRA_V1 = (
+    _EXTRA_ALL.format(":="),
+    "cg_compat_extra_one(x) := "
+    + " else := ".join(f'concat("", ["{t}", {v}]) if {{ {c} }}' for t, v, c in _EXTRA_BODY)
+    + ' else := concat("", ["{}", {}])'.format(*_EXTRA_ANY),
+)
+_EXTRA_V0 = (
+    _EXTRA_ALL.format("="),
+    "cg_compat_extra_one(x) = "
+    + " else = ".join(f'concat("", ["{t}", {v}]) {{ {c} }}' for t, v, c in _EXTRA_BODY)
+    + ' else = concat("", ["{}", {}])'.format(*_EXTRA_ANY),
+)
 # `some x in c` over something that is not a collection: OPA finds no `x`, regorus stops with an error.
 _LENIENT_IN_V1 = 'cg_lenient_in(c) := c if { {"array", "object", "set"}[type_name(c)] } else := []'
 _LENIENT_IN_V0 = 'cg_lenient_in(c) = c { {"array", "object", "set"}[type_name(c)] } else = []'
@@ -117,7 +143,8 @@ def spell_out_imported_calls(source: str, *, v0: bool = False, lenient: bool = F
         renamed["sprintf"] = _SPRINTF_Q[0]
         supplies["sprintf"] = _SPRINTF_Q
     regexes = ("regex.match" in source or "re_match" in renamed) and not lenient
-    if not names and not renamed and not regexes and not lenient:
+    sprintfs = "sprintf" in source
+    if not names and not renamed and not regexes and not lenient and not sprintfs:
         return source
     used: set[str] = set()
     formats: dict[str, tuple[str, str]] = {}
@@ -125,12 +152,13 @@ def spell_out_imported_calls(source: str, *, v0: bool = False, lenient: bool = F
     patterns: dict[str, tuple[str, str]] = {}
     guarded: dict[str, str] = {}
     """Per built-in, the definition of its lenient function."""
-    quoted_in_place = False
+    needs: set[str] = set()
+    """What the calls respelled in place use: `quote` (`cg_compat_quote`), `extra` (`cg_compat_extra`)."""
     iterates = False
 
     def replace(m: re.Match[str], text: str) -> tuple[str, int]:
         """What `m` (a token of `text`) becomes, and where in `text` the scan goes on."""
-        nonlocal quoted_in_place, iterates
+        nonlocal iterates
         if m["some"] is not None:
             if not lenient:
                 return m[0], m.end()
@@ -141,13 +169,12 @@ def spell_out_imported_calls(source: str, *, v0: bool = False, lenient: bool = F
             return m[0], m.end()
         if head in names:
             return names[head] + m["tail"] + "(", m.end()
-        if quotes and head == "sprintf" and not m["tail"]:
+        if sprintfs and head == "sprintf" and not m["tail"]:
             literal = _FORMAT_LITERAL.match(text, m.end())
             fmt = _literal_text(literal) if literal else None
             if literal is not None and fmt is not None:
-                in_place = _sprintf_in_place(fmt, text, literal, rewrite)
+                in_place = _sprintf_in_place(fmt, text, literal, rewrite, needs)
                 if in_place is not None:
-                    quoted_in_place = quoted_in_place or in_place[0] != text[m.start() : in_place[1]]
                     return in_place
                 return _literal_sprintf(fmt, formats) + "(", m.end()
         if regexes and renamed.get(head + m["tail"], head + m["tail"]) == "regex.match":
@@ -173,8 +200,10 @@ def spell_out_imported_calls(source: str, *, v0: bool = False, lenient: bool = F
     out = rewrite(source)
     supplied = [supplies[name][1] for name in sorted(used) if name in supplies]
     supplied += [definition for _, definition in formats.values()]
-    if formats or quoted_in_place or "sprintf" in used:
+    if formats or "quote" in needs or "sprintf" in used:
         supplied.append(_QUOTE_V0 if v0 else _QUOTE_V1)
+    if "extra" in needs:
+        supplied += _EXTRA_V0 if v0 else _EXTRA_V1
     supplied += [definition for _, definition in patterns.values()]
     supplied += list(guarded.values())
     if iterates:
@@ -206,67 +235,108 @@ def _literal_text(m: re.Match[str]) -> str | None:
 
 
 def _sprintf_in_place(
-    fmt: str, text: str, literal: re.Match[str], rewrite: Callable[[str], str]
+    fmt: str, text: str, literal: re.Match[str], rewrite: Callable[[str], str], needs: set[str]
 ) -> tuple[str, int] | None:
-    """`sprintf(fmt, [a, b])` with `%q` spelled `%s` and each argument at a `%q` position quoted where it stands,
-    and the end of the call in `text`; None when the arguments are not an array literal with one element per
-    verb, or the format spans lines (a one-line literal in its place would move every line after it)."""
+    """`sprintf(fmt, [a, b])` respelled where it stands, and the end of the call in `text`: `%q` spelled `%s` with
+    its argument quoted, and, when the array holds fewer or more arguments than the format has verbs, Go's
+    `%!s(MISSING)` and `%!(EXTRA string=x)` written as OPA's `sprintf` writes them (regorus's stops the evaluation
+    instead). The call unchanged when none of that applies; None (the format's function) when the arguments are not
+    an array literal, or the format spans lines (a one-line literal in its place would move every line after it)."""
     verbs = [v for v in _VERB.finditer(fmt) if v[0] != "%%"]
     quoted = {i for i, v in enumerate(verbs) if v[0] == "%q"}
-    if not quoted:
-        return "sprintf(" + text[literal.start() : literal.end()], literal.end()
-    if "\n" in literal[0]:
-        return None
+    unchanged = ("sprintf(" + text[literal.start() : literal.end()], literal.end())
     elements = _array_elements(text, literal.end())
-    if elements is None or len(elements[0]) != len(verbs):
-        return None
-    spans, close = elements
-    parts = []
+    if elements is None or "\n" in literal[0]:
+        return None if quoted else unchanged
+    opened, spans, close = elements
+    if len(spans) == len(verbs) and not quoted:
+        return unchanged
+    made: list[str] = []  # the arguments' code as it will be, each with what follows it up to the next one
     for i, (start, end) in enumerate(spans):
-        element = text[start:end]
-        inner = rewrite(element.strip())
-        lead, trail = element[: len(element) - len(element.lstrip())], element[len(element.rstrip()) :]
-        parts.append(lead + (f"cg_compat_quote(true, {inner})" if i in quoted else inner) + trail)
-    opened = text.index("[", literal.end())
-    spelled = json.dumps(_spell_q(fmt, verbs, quoted))
-    return f"sprintf({spelled},{text[literal.end() : opened]}[{','.join(parts)}]", close
+        code = rewrite(text[start:end])
+        if i in quoted and i < len(verbs):
+            needs.add("quote")
+            code = f"cg_compat_quote(true, {code})"
+        made.append(code)
+    between = [text[end : spans[i + 1][0]] for i, (_, end) in enumerate(spans[:-1])]
+    spelled = _respell(fmt, verbs, quoted, len(spans))
+    if len(spans) > len(verbs):
+        needs.add("extra")
+        n = len(verbs)
+        extra = made[n] + "".join(sep + code for sep, code in zip(between[n:], made[n + 1 :], strict=True))
+        made, between = [*made[:n], f"cg_compat_extra([{extra}])"], between[:n]
+        spelled += "%s"
+    head = text[opened + 1 : spans[0][0]] if spans else ""
+    tail = text[spans[-1][1] : close - 1] if spans else text[opened + 1 : close - 1]
+    body = made[0] + "".join(sep + code for sep, code in zip(between, made[1:], strict=True)) if made else ""
+    return f"sprintf({json.dumps(spelled)},{text[literal.end() : opened]}[{head}{body}{tail}]", close
 
 
-def _array_elements(text: str, at: int) -> tuple[list[tuple[int, int]], int] | None:
-    """The spans of the elements of the array literal that opens at `at` (after blanks), and the end of its
-    `]`; None when something else is there (a variable, a comprehension) or it does not end."""
+def _respell(fmt: str, verbs: list[re.Match[str]], quoted: set[int], given: int) -> str:
+    """`fmt` with its `%q` verbs at `quoted` spelled `%s`, and the verbs from `given` on (no argument for them)
+    spelled as the text Go prints for them, `%!d(MISSING)`."""
+    spelled, last = [], 0
+    for i, verb in enumerate(verbs):
+        if i >= given:
+            instead = f"%%!{verb[0][-1]}(MISSING)"
+        elif i in quoted:
+            instead = "%s"
+        else:
+            continue
+        spelled += [fmt[last : verb.start()], instead]
+        last = verb.end()
+    spelled.append(fmt[last:])
+    return "".join(spelled)
+
+
+def _array_elements(text: str, at: int) -> tuple[int, list[tuple[int, int]], int] | None:
+    """For the array literal that opens at `at` (after blanks): where its `[` is, the span of each element's code
+    (without the blanks and comments around it), and the end of its `]`; None when something else is there (a
+    variable, a comprehension) or it does not end."""
     i = at
     while i < len(text) and text[i] in " \t\n\r":
         i += 1
     if i >= len(text) or text[i] != "[":
         return None
-    spans, start, depth = [], i + 1, 0
+    opened = i
+    spans: list[tuple[int, int]] = []
+    first = last = -1  # the current element's first and last code character
+    depth = 0
     i += 1
     while i < len(text):
         c = text[i]
+        if c == "#":
+            end = text.find("\n", i)
+            i = len(text) if end < 0 else end
+            continue
+        if c in " \t\r\n":
+            i += 1
+            continue
+        if depth == 0 and c in ",]":
+            if first >= 0:
+                spans.append((first, last + 1))
+            elif c == ",":
+                return None  # (an empty element, `[,]`; before `]`, nothing is `[]` or a trailing comma)
+            if c == "]":
+                return opened, spans, i + 1
+            first = last = -1
+            i += 1
+            continue
+        if depth == 0 and c == "|":
+            return None  # (a comprehension)
+        if first < 0:
+            first = i
         if c == '"' or c == "`":
             end = _string_end(text, i)
             if end is None:
                 return None
-            i = end
+            last, i = end - 1, end
             continue
-        if c == "#":
-            return None  # (a comment inside: left to the general path rather than read around)
         if c in "([{":
             depth += 1
-        elif c in ")}" or (c == "]" and depth):
+        elif c in ")]}":
             depth -= 1
-        elif c == "]":
-            if text[start:i].strip():
-                spans.append((start, i))
-            elif spans:
-                return None  # (a trailing comma)
-            return spans, i + 1
-        elif c == "," and depth == 0:
-            spans.append((start, i))
-            start = i + 1
-        elif c == "|" and depth == 0:
-            return None  # (a comprehension)
+        last = i
         i += 1
     return None
 
@@ -289,16 +359,6 @@ def _string_end(text: str, at: int) -> int | None:
     return None
 
 
-def _spell_q(fmt: str, verbs: list[re.Match[str]], quoted: set[int]) -> str:
-    """`fmt` with its `%q` verbs at `quoted` spelled `%s`."""
-    spelled, last = [], 0
-    for i in sorted(quoted):
-        spelled += [fmt[last : verbs[i].start()], "%s"]
-        last = verbs[i].end()
-    spelled.append(fmt[last:])
-    return "".join(spelled)
-
-
 def _literal_sprintf(fmt: str, formats: dict[str, tuple[str, str]]) -> str:
     """The function to call for `sprintf(fmt, ...)`: the built-in when `fmt` has no `%q` verb, else the one made
     for this format (kept in `formats`, by the format it calls `sprintf` with and the positions it quotes)."""
@@ -308,7 +368,7 @@ def _literal_sprintf(fmt: str, formats: dict[str, tuple[str, str]]) -> str:
     quoted = [i for i, v in enumerate(verbs) if v[0] == "%q"]
     if not quoted:
         return "sprintf"
-    body = json.dumps(_spell_q(fmt, verbs, set(quoted)))
+    body = json.dumps(_respell(fmt, verbs, set(quoted), len(verbs)))
     positions = ", ".join(map(str, quoted))
     key = f"{body} {positions}"
     if key not in formats:

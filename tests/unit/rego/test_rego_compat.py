@@ -146,6 +146,17 @@ SPRINTF_CASES = [
 ]
 
 
+# Arguments short of the verbs or past them: regorus's `sprintf` stops the evaluation, OPA's writes Go's
+# `%!s(MISSING)` and `%!(EXTRA string=x)`. Written in the call only (a variable's length is known at run time).
+ARITY_CASES = [
+    ('"%s and %s"', '["a"]'),
+    ('"%q then %d"', "[]"),
+    ('"plain"', '["x"]'),
+    ('"%s:"', '["a", 3, -7, 2.5, true, null, {"k": "v"}, [1, "x"], 12345678901234567890]'),
+    ('"%v"', '[\n  "a",\n  "b",  # more than asked for\n]'),
+]
+
+
 def _sprintf_policy(fmt: str, args: str, *, v1: bool, computed: bool = False, named: bool = False) -> str:
     """`x := sprintf(fmt, args)`, the format written in the call or (`computed`) read from a rule at run time, the
     arguments written in the call or (`named`) a rule's value."""
@@ -170,7 +181,8 @@ def test_regorus_refuses_the_q_verb_on_its_own() -> None:
     # Arguments written in the call are quoted where they stand; a rule's value goes to the format's function.
     [(*case, v1, False, named) for case in SPRINTF_CASES for v1 in (True, False) for named in (False, True)]
     # A format computed at run time takes the general function (its `%%q` reading is a known gap, not asked).
-    + [(*case, True, True, False) for case in SPRINTF_CASES if "%%q" not in case[0]],
+    + [(*case, True, True, False) for case in SPRINTF_CASES if "%%q" not in case[0]]
+    + [(*case, v1, False, False) for case in ARITY_CASES for v1 in (True, False)],
 )
 def test_sprintf_q_answers_as_opa(fmt: str, args: str, v1: bool, computed: bool, named: bool, tmp_path: Path) -> None:
     opa = go_tool("opa")
