@@ -327,10 +327,10 @@ def _array_elements(text: str, at: int) -> tuple[int, list[tuple[int, int]], int
         if first < 0:
             first = i
         if c == '"' or c == "`":
-            end = _string_end(text, i)
-            if end is None:
+            closed = _string_end(text, i)
+            if closed is None:
                 return None
-            last, i = end - 1, end
+            last, i = closed - 1, closed
             continue
         if c in "([{":
             depth += 1
