@@ -41,6 +41,7 @@ import json
 import re
 from collections.abc import Callable
 
+from gate.checks.rego import every_not
 from gate.checks.rego.builtin_args import ARGS
 from gate.checks.rego.plain_regex import conditions
 
@@ -55,6 +56,7 @@ _TOKEN = re.compile(
     # `some x in ref` (lenient mode wraps the ref; a call there is left to the call alternative)
     r"|(?<![\w.])(?P<some>some[ \t]+[A-Za-z_]\w*(?:[ \t]*,[ \t]*[A-Za-z_]\w*)?[ \t]+in[ \t]+)"
     r"(?P<ref>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*|\[[^\[\]\n]*\])*)(?![\w.(\[])"
+    r"|(?<![\w.])(?P<every>every)(?=[ \t])"
     r"|(?<![\w.])(?P<head>[A-Za-z_]\w*)(?P<tail>(?:\.[A-Za-z_]\w*)*)\("
 )
 
@@ -93,6 +95,14 @@ _EXTRA_V0 = (
     "cg_compat_extra_one(x) = "
     + " else = ".join(f'concat("", ["{t}", {v}]) {{ {c} }}' for t, v, c in _EXTRA_BODY)
     + ' else = concat("", ["{}", {}])'.format(*_EXTRA_ANY),
+)
+# `[path, value] := walk(x)` is OPA's spelling of the relation `walk(x, [path, value])`; regorus finds no
+# solution for the first (a rule walking the input for a value never fires), so a statement of that form on its
+# own line is respelled as the second.
+_WALK = re.compile(
+    r"^(?P<indent>[ \t]*)(?P<lhs>\[[^\[\]\n]*\]|[A-Za-z_]\w*)[ \t]*:?=[ \t]*walk\((?P<arg>[^()\n]*)\)"
+    r"(?P<rest>[ \t]*(?:#[^\n]*)?)$",
+    re.M,
 )
 # `some x in c` over something that is not a collection: OPA finds no `x`, regorus stops with an error.
 _LENIENT_IN_V1 = 'cg_lenient_in(c) := c if { {"array", "object", "set"}[type_name(c)] } else := []'
@@ -144,7 +154,8 @@ def spell_out_imported_calls(source: str, *, v0: bool = False, lenient: bool = F
         supplies["sprintf"] = _SPRINTF_Q
     regexes = ("regex.match" in source or "re_match" in renamed) and not lenient
     sprintfs = "sprintf" in source
-    if not names and not renamed and not regexes and not lenient and not sprintfs:
+    everys = "every" in source or "walk(" in source
+    if not names and not renamed and not regexes and not lenient and not sprintfs and not everys:
         return source
     used: set[str] = set()
     formats: dict[str, tuple[str, str]] = {}
@@ -159,6 +170,13 @@ def spell_out_imported_calls(source: str, *, v0: bool = False, lenient: bool = F
     def replace(m: re.Match[str], text: str) -> tuple[str, int]:
         """What `m` (a token of `text`) becomes, and where in `text` the scan goes on."""
         nonlocal iterates
+        if m["every"] is not None:
+            span = every_not.body(text, m.start())
+            if span is None:
+                return m[0], m.end()
+            opened, closed = span
+            head = rewrite(text[m.end() : opened + 1])
+            return m[0] + head + every_not.count_negations(rewrite(text[opened + 1 : closed])) + "}", closed + 1
         if m["some"] is not None:
             if not lenient:
                 return m[0], m.end()
@@ -197,7 +215,7 @@ def spell_out_imported_calls(source: str, *, v0: bool = False, lenient: bool = F
     def rewrite(text: str) -> str:
         return _rewrite(text, replace)
 
-    out = rewrite(source)
+    out = rewrite(_WALK.sub(r"\g<indent>walk(\g<arg>, \g<lhs>)\g<rest>", source) if "walk(" in source else source)
     supplied = [supplies[name][1] for name in sorted(used) if name in supplies]
     supplied += [definition for _, definition in formats.values()]
     if formats or "quote" in needs or "sprintf" in used:
