@@ -33,6 +33,10 @@ regorus compiles the pattern of `regex.match` on every call, OPA once. A call wh
 `plain_regex` reads (a literal, a character class anchored at an end, alternatives of those) goes to an appended
 function testing the same thing with string built-ins; the pattern stays the call's first argument, and a value
 that is not a string goes on to `regex.match` itself, so it fails with the built-in's own message.
+
+Two regorus answers that differ from OPA's are respelled here too: a `not` inside `every` (see `every_not`) and
+`[path, value] := walk(x)`, written as the relation `walk(x, [path, value])`. With `lenient` (the files whose
+evaluation stopped at a built-in's error, see `spell_out_imported_calls`), typed built-in calls are guarded.
 """
 
 from __future__ import annotations
@@ -74,6 +78,7 @@ _SUPPLIED = {
 # A rule body in each version's syntax: regorus evaluates the expression-only spelling (an object literal picked
 # from by `is_string`) twenty times slower (~90 µs a call). `%%` takes no argument.
 _QUOTE_V1 = "cg_compat_quote(q, a) := json.marshal(a) if { q; is_string(a) } else := a"
+_QUOTE_V0 = "cg_compat_quote(q, a) = json.marshal(a) { q; is_string(a) } else = a"
 # Go's `%!(EXTRA type=value, ...)` for arguments no verb takes, with the types OPA's `sprintf` hands Go: a string,
 # an int64 or float64 (a `*big.Int` past int64), and anything else as its Rego text.
 _EXTRA_BODY = (
@@ -107,7 +112,6 @@ _WALK = re.compile(
 # `some x in c` over something that is not a collection: OPA finds no `x`, regorus stops with an error.
 _LENIENT_IN_V1 = 'cg_lenient_in(c) := c if { {"array", "object", "set"}[type_name(c)] } else := []'
 _LENIENT_IN_V0 = 'cg_lenient_in(c) = c { {"array", "object", "set"}[type_name(c)] } else = []'
-_QUOTE_V0 = "cg_compat_quote(q, a) = json.marshal(a) { q; is_string(a) } else = a"
 _VERB = re.compile(r"%[-+# 0-9.]*[a-zA-Z%]")
 # A string literal (Rego's double-quoted strings escape as JSON's do; raw strings escape nothing) opening the
 # argument list, and the comma after it.
