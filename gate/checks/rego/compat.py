@@ -34,7 +34,7 @@ regorus compiles the pattern of `regex.match` on every call, OPA once. A call wh
 function testing the same thing with string built-ins; the pattern stays the call's first argument, and a value
 that is not a string goes on to `regex.match` itself, so it fails with the built-in's own message.
 
-Two regorus answers that differ from OPA's are respelled here too: a `not` inside `every` (see `every_not`) and
+Two regorus answers that differ from OPA's are respelled here too: a `not` inside `every` (see `negation`) and
 `[path, value] := walk(x)`, written as the relation `walk(x, [path, value])`. With `lenient` (the files whose
 evaluation stopped at a built-in's error, see `spell_out_imported_calls`), typed built-in calls are guarded.
 """
@@ -45,7 +45,7 @@ import json
 import re
 from collections.abc import Callable
 
-from gate.checks.rego import every_not
+from gate.checks.rego import negation
 from gate.checks.rego.builtin_args import ARGS
 from gate.checks.rego.plain_regex import conditions
 
@@ -61,6 +61,7 @@ _TOKEN = re.compile(
     r"|(?<![\w.])(?P<some>some[ \t]+[A-Za-z_]\w*(?:[ \t]*,[ \t]*[A-Za-z_]\w*)?[ \t]+in[ \t]+)"
     r"(?P<ref>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*|\[[^\[\]\n]*\])*)(?![\w.(\[])"
     r"|(?<![\w.])(?P<every>every)(?=[ \t])"
+    r"|(?<![\w.])(?P<neg>not)(?=[ \t])"
     r"|(?<![\w.])(?P<head>[A-Za-z_]\w*)(?P<tail>(?:\.[A-Za-z_]\w*)*)\("
 )
 
@@ -158,7 +159,7 @@ def spell_out_imported_calls(source: str, *, v0: bool = False, lenient: bool = F
         supplies["sprintf"] = _SPRINTF_Q
     regexes = ("regex.match" in source or "re_match" in renamed) and not lenient
     sprintfs = "sprintf" in source
-    everys = "every" in source or "walk(" in source
+    everys = "every" in source or "walk(" in source or "not" in source
     if not names and not renamed and not regexes and not lenient and not sprintfs and not everys:
         return source
     used: set[str] = set()
@@ -175,12 +176,21 @@ def spell_out_imported_calls(source: str, *, v0: bool = False, lenient: bool = F
         """What `m` (a token of `text`) becomes, and where in `text` the scan goes on."""
         nonlocal iterates
         if m["every"] is not None:
-            span = every_not.body(text, m.start())
+            span = negation.every_body(text, m.start())
             if span is None:
                 return m[0], m.end()
             opened, closed = span
             head = rewrite(text[m.end() : opened + 1])
-            return m[0] + head + every_not.count_negations(rewrite(text[opened + 1 : closed])) + "}", closed + 1
+            return m[0] + head + negation.count_negations(rewrite(text[opened + 1 : closed])) + "}", closed + 1
+        if m["neg"] is not None:
+            code, trail, end = negation.negated(text, m.start())
+            terms = negation.guards(code)
+            if not terms or any("\n" in term for term in terms):
+                return m[0], m.end()
+            keyword = text[m.start() : end - len(trail) - len(code)]
+            guarded_terms = "".join(f"_ = {rewrite(term.strip())}; " for term in terms)
+            statement = f"{guarded_terms}{keyword}{rewrite(code)}"
+            return (f"{{ {statement} }}" if negation.after_if(text, m.start()) else statement) + trail, end
         if m["some"] is not None:
             if not lenient:
                 return m[0], m.end()

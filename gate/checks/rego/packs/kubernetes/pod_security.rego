@@ -46,9 +46,13 @@ effective(ct, field) := value if {
 	value := pod_spec.securityContext[field]
 }
 
+# (A rule of its own rather than `not effective(...) == true`: OPA evaluates a call under `not` before the `not`,
+# so that spelling never fires where the field is unset, the case it is for.)
+runs_as_non_root(ct) if effective(ct, "runAsNonRoot") == true
+
 deny_run_as_root contains result if {
 	some ct in containers
-	not effective(ct, "runAsNonRoot") == true
+	not runs_as_non_root(ct)
 	result := finding_at("k8s/run-as-non-root", "HIGH", sprintf(
 		"%s: %s must set securityContext.runAsNonRoot: true (on the container or the pod)",
 		[subject, label(ct)],

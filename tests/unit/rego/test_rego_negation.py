@@ -1,7 +1,8 @@
-"""`not` inside `every`, and `walk` written as a value, answer as OPA answers them: regorus failed the whole
-`every` when a reference indexed by the loop variable was undefined (`every name in ["cpu", "memory"] { not
-c.resources.limits[name] }` on a container without limits fired in Conftest and not here), and found nothing for
-`[path, value] := walk(input)`. The reference is the real `opa eval` on the same documents."""
+"""`not` (inside `every`, and over a call) and `walk` written as a value answer as OPA answers them: regorus
+failed the whole `every` when a reference indexed by the loop variable was undefined (`every name in ["cpu",
+"memory"] { not c.resources.limits[name] }` on a container without limits fired in Conftest and not here),
+evaluated a call's arguments inside the `not` (see `NEGATIONS`), and found nothing for `[path, value] :=
+walk(input)`. The reference is the real `opa eval` on the same documents."""
 
 from __future__ import annotations
 
@@ -99,7 +100,7 @@ def test_only_statements_inside_every_are_respelled_and_lines_stay() -> None:
     assert "outside if { not input.z }" in out and '"every x in y { not z }"' in out
     assert "count([1 | input.x[n]]) == 0  # a comment after" in out
     assert "not input." not in out.split("called")[0]
-    assert 'not startswith(input.x[n], "z")' in out  # (a call under `not`: OPA hoists its arguments, see every_not)
+    assert 'not startswith(input.x[n], "z")' in out  # (a call under `not`: OPA hoists its arguments, see negation)
 
 
 WALK = """package t
@@ -140,3 +141,61 @@ def test_walk_as_a_value_answers_as_opa(tmp_path: Path) -> None:
     }
     assert len(theirs["paths"]) == 2
     assert len(spell_out_imported_calls(WALK).splitlines()) == len(WALK.splitlines())
+
+
+# `not` over a call: OPA's compiler evaluates the call's arguments (and the operands of a comparison other than
+# `==`) before the `not`, so an undefined one fails the body instead of making the `not` hold; regorus evaluated
+# them inside the `not`, and `not startswith(input.metadata.namespace, "kube-")` fired on a manifest without one.
+NEGATIONS = [
+    'not startswith(input.x.a, "z")',
+    'not startswith(input.nope, "z")',
+    'not startswith("zz", input.x.a)',
+    'not input.x.a == "z"',
+    'not input.x.a != "z"',
+    "not count(input.x.a) > 0",
+    "not count(input.l) == 3",
+    "not count(input.nope) == 3",
+    'not lower(input.x.a) == "z"',
+    "not f(input.x.a)",
+    "not f(input.one)",
+    'not contains(input.x.a, "z")',
+    'not regex.match("^a", input.x.a)',
+    "not is_string(input.x.a)",
+    "not input.x.a",
+    'not object.get(input.x, "a", false)',
+    "not input.nope < 3",
+    'not startswith(input.l[9], "z")',
+    'not startswith(input.l[0], "z")',
+    'not startswith(input.l[0], "a")',
+]
+
+
+@pytest.mark.parametrize("v1", [True, False])
+def test_not_over_a_call_answers_as_opa(tmp_path: Path, v1: bool) -> None:
+    opa = go_tool("opa")
+    head = "package t\n" + ("import rego.v1\n" if v1 else "import future.keywords.if\n")
+    rules = [f"r{i} := true if {{ {negation} }} else := false" for i, negation in enumerate(NEGATIONS)]
+    rules += [f"s{i} := true if {negation}" for i, negation in enumerate(NEGATIONS)]  # (one-line bodies)
+    source = head + "f(x) := true if x == 1\n" + "\n".join(rules) + "\n"
+    (tmp_path / "p.rego").write_text(source)
+    document = {"x": {}, "one": 1, "l": ["ab", "cd"]}
+    (tmp_path / "in.json").write_text(json.dumps(document))
+    flags = [] if v1 else ["--v0-compatible"]
+    done = subprocess.run(
+        [opa, "eval", *flags, "-f", "raw", "-d", str(tmp_path / "p.rego"), "-i", str(tmp_path / "in.json"), "data.t"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    theirs = json.loads(done.stdout)
+    engine = regorus.Engine()
+    add_module(engine, "p.rego", source, "v1" if v1 else "v0")
+    engine.set_input_json(json.dumps(document))
+    ours = json.loads(engine.eval_query_as_json("data.t"))["result"][0]["expressions"][0]["value"]
+    assert {k: v for k, v in ours.items() if k != "f"} == theirs
+    lines = source.splitlines()
+    # Every rule stays on its line (what is appended comes after the last).
+    assert [line.split()[0] for line in spell_out_imported_calls(source).splitlines()[: len(lines)]] == [
+        line.split()[0] for line in lines
+    ]
+    assert sum(theirs[f"r{i}"] for i in range(len(NEGATIONS))) not in (0, len(NEGATIONS))

@@ -1,0 +1,235 @@
+"""`not`, respelled so regorus answers it as OPA does.
+
+OPA's compiler moves the terms of a negated call out of the `not`: `not startswith(input.x, "a")` is
+`__local0__ = input.x; not startswith(__local0__, "a")`, so an undefined `input.x` fails the body where regorus
+found the `not` true (a rule firing on every manifest without the field). `guards` names those terms, and the
+rewrite puts `_ = term;` before the `not`, on the same line.
+
+Inside `every`, a second difference: regorus 0.9 gets `every n in names { not input.x[n] }` wrong. When the
+reference indexed by the loop variable is undefined (the key is missing), the whole `every` fails instead of
+that `not` holding, so the rule OPA fires does not fire (`every name in ["cpu", "memory"] { not
+c.resources.limits[name] }` on a container without limits). `count([1 | e]) == 0` means what `not e` means, for
+any expression `e` (no solution, or only `false`), and regorus evaluates it right, so every statement `not e` of
+an `every` body whose `e` is references and comparisons is written that way, on the same line (a `not` over a
+call has its guards instead).
+"""
+
+from __future__ import annotations
+
+import re
+
+_HEAD = re.compile(r"every[ \t]+[A-Za-z_]\w*(?:[ \t]*,[ \t]*[A-Za-z_]\w*)?[ \t]+in[ \t]")
+_NOT = re.compile(r"([ \t]*)not[ \t]+(?=\S)")
+
+
+def every_body(text: str, at: int) -> tuple[int, int] | None:
+    """For the `every` keyword at `at`: where its body's `{` and its closing `}` are; None when this is not an
+    `every` with a body (a rule named `every` in old Rego, text that does not close)."""
+    head = _HEAD.match(text, at)
+    if head is None:
+        return None
+    i, depth, domain = head.end(), 0, False
+    while i < len(text):
+        c = text[i]
+        if c in '"`#':
+            i = _skip(text, i)
+            domain = True
+            continue
+        if c == "{" and depth == 0 and domain:
+            close = _close(text, i)
+            return None if close is None else (i, close)
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+            if depth < 0:
+                return None
+        elif c == "\n" and depth == 0:
+            return None  # (the domain ends with its line)
+        if not c.isspace():
+            domain = True
+        i += 1
+    return None
+
+
+def count_negations(text: str) -> str:
+    """`text` (an `every` body) with each statement `not e` written `count([1 | e]) == 0`."""
+    out: list[str] = []
+    start = i = depth = 0
+    while i <= len(text):
+        c = text[i] if i < len(text) else "\n"
+        if c in '"`#' and i < len(text):
+            i = _skip(text, i)
+            continue
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+        elif c in "\n;" and depth == 0:
+            out += [_statement(text[start:i]), text[i : i + 1]]
+            start = i + 1
+        i += 1
+    return "".join(out)
+
+
+def _statement(statement: str) -> str:
+    m = _NOT.match(statement)
+    if m is None:
+        return statement
+    expression, trail = _split_comment(statement[m.end() :])
+    if _hoisted(expression):
+        return statement
+    return f"{m[1]}count([1 | {expression}]) == 0{trail}"
+
+
+_CALL = re.compile(r"(?<![\w.])[A-Za-z_][\w.]*\(")
+
+
+def _hoisted(expression: str) -> bool:
+    """Whether `not e` holds a call: OPA evaluates a call's arguments that are references with variables before
+    the `not` (`not startswith(input.x[n], "z")` fails when `input.x[n]` is undefined, where `not` of the whole
+    would hold), so only references and comparisons of them are respelled."""
+    code = re.sub(r'"(?:\\.|[^"\\])*"|`[^`]*`', '""', expression)
+    return _CALL.search(code) is not None
+
+
+def _split_comment(text: str) -> tuple[str, str]:
+    """(`text` without its trailing comment and blanks, what they were)."""
+    i = 0
+    while i < len(text):
+        if text[i] in '"`':
+            i = _skip(text, i)
+            continue
+        if text[i] == "#":
+            break
+        i += 1
+    code = text[:i].rstrip()
+    return code, text[len(code) :]
+
+
+def _skip(text: str, at: int) -> int:
+    """Past the string literal or comment that starts at `at` (to the end of the text when it does not end)."""
+    c = text[at]
+    if c == "#":
+        end = text.find("\n", at)
+        return len(text) if end < 0 else end
+    if c == "`":
+        end = text.find("`", at + 1)
+        return len(text) if end < 0 else end + 1
+    i = at + 1
+    while i < len(text) and text[i] not in '"\n':
+        i += 2 if text[i] == "\\" else 1
+    return i + 1
+
+
+def _close(text: str, at: int) -> int | None:
+    """Where the `}` matching the `{` at `at` is."""
+    depth, i = 0, at
+    while i < len(text):
+        c = text[i]
+        if c in '"`#':
+            i = _skip(text, i)
+            continue
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return None
+
+
+# --- what OPA evaluates before a `not` -----------------------------------------------------------------------
+
+_NOT_KEYWORD = re.compile(r"not[ \t]+")
+_COMPARISON = re.compile(r"==|!=|<=|>=|:=|[<>=]")
+_WILDCARD = re.compile(r"(?<![\w.])_(?![\w])")
+_AFTER_IF = re.compile(r"(?:^|[ \t])(?:if|else)[ \t]*$|\)[ \t]*if[ \t]*$")
+
+
+def negated(text: str, at: int) -> tuple[str, str, int]:
+    """For the `not` keyword at `at`: (its expression's code, what follows the code up to the statement's end,
+    the statement's end)."""
+    start = _NOT_KEYWORD.match(text, at)
+    assert start is not None
+    i, depth = start.end(), 0
+    while i < len(text):
+        c = text[i]
+        if c in '"`':
+            i = _skip(text, i)
+            continue
+        if c in "#\n;|" and depth == 0 or (c in ")]}" and depth == 0):
+            break
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+        i += 1
+    expression = text[start.end() : i]
+    code = expression.rstrip()
+    return code, expression[len(code) :], i
+
+
+def guards(code: str) -> list[str]:
+    """The terms of `not code` OPA evaluates before the `not` (its compiler moves them out), each as it must be
+    defined for the body to go on: the arguments of a call, the operands of a comparison other than `==` (of `==`,
+    only operands that are calls themselves). Literals are left out, and any term with `_` (OPA refuses those)."""
+    parts = _split_top(code, _COMPARISON)
+    if len(parts) > 1:
+        operators = {op for _, op in parts if op}
+        equality = operators <= {"==", "="}
+        terms = [term for term, _ in parts]
+        if ":=" in operators:
+            return []
+        return [t for t in terms if _needs_guard(t) and (not equality or _has_call(t))]
+    call = re.match(r"[A-Za-z_][\w.]*\(", code)
+    if call is None or _close(code, call.end() - 1) != len(code) - 1:
+        return []
+    arguments = [term for term, _ in _split_top(code[call.end() : -1], re.compile(","))]
+    return [t for t in arguments if _needs_guard(t)]
+
+
+def after_if(text: str, at: int) -> bool:
+    """Whether the `not` at `at` is a rule's whole one-line body (`r if not f(x)`), which takes no `;`."""
+    line_start = text.rfind("\n", 0, at) + 1
+    return _AFTER_IF.search(text[line_start:at]) is not None
+
+
+def _needs_guard(term: str) -> bool:
+    code = _without_strings(term.strip())
+    # A literal (`[false]`, `{"a": 1}`, `3`) is always defined; `_` inside is refused by OPA.
+    names = set(re.findall(r"(?<![\w.])[A-Za-z_]\w*", code)) - {"true", "false", "null"}
+    return bool(names) and not _WILDCARD.search(code)
+
+
+def _has_call(term: str) -> bool:
+    return re.search(r"(?<![\w.])[A-Za-z_][\w.]*\(", _without_strings(term)) is not None
+
+
+def _without_strings(text: str) -> str:
+    return re.sub(r'"(?:\\.|[^"\\])*"|`[^`]*`', '""', text)
+
+
+def _split_top(code: str, separator: re.Pattern[str]) -> list[tuple[str, str]]:
+    """`code` cut at `separator` outside brackets and strings: (piece, the separator after it, "" for the last)."""
+    pieces: list[tuple[str, str]] = []
+    start = i = depth = 0
+    while i < len(code):
+        c = code[i]
+        if c in '"`':
+            i = _skip(code, i)
+            continue
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+        elif depth == 0:
+            m = separator.match(code, i)
+            if m is not None:
+                pieces.append((code[start:i], m[0]))
+                start = i = m.end()
+                continue
+        i += 1
+    pieces.append((code[start:], ""))
+    return pieces
