@@ -143,7 +143,7 @@ def _close(text: str, at: int) -> int | None:
 # --- what OPA evaluates before a `not` -----------------------------------------------------------------------
 
 _NOT_KEYWORD = re.compile(r"not[ \t]+")
-_COMPARISON = re.compile(r"==|!=|<=|>=|:=|[<>=]")
+_COMPARISON = re.compile(r"==|!=|<=|>=|:=|[<>=]|(?<=[ \t])in(?=[ \t])")
 _WILDCARD = re.compile(r"(?<![\w.])_(?![\w])")
 _AFTER_IF = re.compile(r"(?:^|[ \t])(?:if|else)[ \t]*$|\)[ \t]*if[ \t]*$")
 

@@ -167,13 +167,16 @@ NEGATIONS = [
     'not startswith(input.l[9], "z")',
     'not startswith(input.l[0], "z")',
     'not startswith(input.l[0], "a")',
+    'not "a" in input.nope',
+    'not input.nope in {"x"}',
+    'not input.l[0] in {"x"}',
 ]
 
 
 @pytest.mark.parametrize("v1", [True, False])
 def test_not_over_a_call_answers_as_opa(tmp_path: Path, v1: bool) -> None:
     opa = go_tool("opa")
-    head = "package t\n" + ("import rego.v1\n" if v1 else "import future.keywords.if\n")
+    head = "package t\n" + ("import rego.v1\n" if v1 else "import future.keywords.if\nimport future.keywords.in\n")
     rules = [f"r{i} := true if {{ {negation} }} else := false" for i, negation in enumerate(NEGATIONS)]
     rules += [f"s{i} := true if {negation}" for i, negation in enumerate(NEGATIONS)]  # (one-line bodies)
     source = head + "f(x) := true if x == 1\n" + "\n".join(rules) + "\n"
