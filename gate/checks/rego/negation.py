@@ -145,7 +145,8 @@ def _close(text: str, at: int) -> int | None:
 _NOT_KEYWORD = re.compile(r"not[ \t]+")
 _COMPARISON = re.compile(r"==|!=|<=|>=|:=|[<>=]|(?<=[ \t])in(?=[ \t])")
 _WILDCARD = re.compile(r"(?<![\w.])_(?![\w])")
-_AFTER_IF = re.compile(r"(?:^|[ \t])(?:if|else)[ \t]*$|\)[ \t]*if[ \t]*$")
+_AFTER_IF = re.compile(r"(?:^|[ \t)])if[ \t]*$")
+_ELSE = re.compile(r"[ \t]else\b")
 
 
 def negated(text: str, at: int) -> tuple[str, str, int]:
@@ -159,7 +160,7 @@ def negated(text: str, at: int) -> tuple[str, str, int]:
         if c in '"`':
             i = _skip(text, i)
             continue
-        if c in "#\n;|" and depth == 0 or (c in ")]}" and depth == 0):
+        if depth == 0 and (c in "#\n;|)]}" or _ELSE.match(text, i)):
             break
         if c in "([{":
             depth += 1

@@ -179,6 +179,7 @@ def test_not_over_a_call_answers_as_opa(tmp_path: Path, v1: bool) -> None:
     head = "package t\n" + ("import rego.v1\n" if v1 else "import future.keywords.if\nimport future.keywords.in\n")
     rules = [f"r{i} := true if {{ {negation} }} else := false" for i, negation in enumerate(NEGATIONS)]
     rules += [f"s{i} := true if {negation}" for i, negation in enumerate(NEGATIONS)]  # (one-line bodies)
+    rules += [f"e{i} := true if {negation} else := false" for i, negation in enumerate(NEGATIONS)]
     source = head + "f(x) := true if x == 1\n" + "\n".join(rules) + "\n"
     (tmp_path / "p.rego").write_text(source)
     document = {"x": {}, "one": 1, "l": ["ab", "cd"]}
