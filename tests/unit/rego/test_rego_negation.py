@@ -24,6 +24,8 @@ RULES = {
     "nested": 'every n in ["a"] { every m in {"q"} { not input.y[m][n] } }',
     "domain_set": 'every n in {"a", "b"} {\n\t\tnot input.x[n]  # a comment after\n\t}',
     "positive": 'every n in ["a"] { input.x[n] }',
+    "one_call": 'every n in ["a"] { not startswith(input.x[n], "z") }',
+    "called": 'every n in ["a"] { not startswith(object.get(input.x, n, ""), "z") }',
 }
 DOCUMENTS = [
     {},
@@ -45,11 +47,17 @@ def _policy(v1: bool) -> str:
     return head + "".join(f"{name} := true if {{\n\t{rule}\n}} else := false\n" for name, rule in RULES.items())
 
 
-def _ours(source: str, document: object, v1: bool) -> dict[str, bool]:
+def _ours(source: str, document: object, v1: bool, *, lenient: bool = False) -> dict[str, bool]:
     engine = regorus.Engine()
-    add_module(engine, "p.rego", source, "v1" if v1 else "v0")
+    add_module(engine, "p.rego", source, "v1" if v1 else "v0", lenient=lenient)
     engine.set_input_json(json.dumps(document))
-    return {name: json.loads(engine.eval_rule_as_json(f"data.t.{name}")) for name in RULES}
+    try:
+        return {name: json.loads(engine.eval_rule_as_json(f"data.t.{name}")) for name in RULES}
+    except RuntimeError:
+        if lenient:
+            raise
+        # A built-in's type error (`startswith(true, ...)`): evaluated again lenient, as `check_file` does.
+        return _ours(source, document, v1, lenient=True)
 
 
 @pytest.mark.parametrize("v1", [True, False])
