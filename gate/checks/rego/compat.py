@@ -286,7 +286,7 @@ def _sprintf_in_place(
     made: list[str] = []  # the arguments' code as it will be, each with what follows it up to the next one
     for i, (start, end) in enumerate(spans):
         code = rewrite(text[start:end])
-        if i in quoted and i < len(verbs):
+        if i in quoted:
             needs.add("quote")
             code = f"cg_compat_quote(true, {code})"
         made.append(code)

@@ -54,22 +54,10 @@ def every_body(text: str, at: int) -> tuple[int, int] | None:
 
 def count_negations(text: str) -> str:
     """`text` (an `every` body) with each statement `not e` written `count([1 | e]) == 0`."""
-    out: list[str] = []
-    start = i = depth = 0
-    while i <= len(text):
-        c = text[i] if i < len(text) else "\n"
-        if c in '"`#' and i < len(text):
-            i = _skip(text, i)
-            continue
-        if c in "([{":
-            depth += 1
-        elif c in ")]}":
-            depth -= 1
-        elif c in "\n;" and depth == 0:
-            out += [_statement(text[start:i]), text[i : i + 1]]
-            start = i + 1
-        i += 1
-    return "".join(out)
+    return "".join(_statement(piece) + end for piece, end in _split_top(text, _STATEMENT_END))
+
+
+_STATEMENT_END = re.compile(r"[\n;]")
 
 
 def _statement(statement: str) -> str:
@@ -77,20 +65,10 @@ def _statement(statement: str) -> str:
     if m is None:
         return statement
     expression, trail = _split_comment(statement[m.end() :])
-    if _hoisted(expression):
+    # Only references and comparisons of them: a `not` over a call has its guards (see `guards`) instead.
+    if _has_call(expression):
         return statement
     return f"{m[1]}count([1 | {expression}]) == 0{trail}"
-
-
-_CALL = re.compile(r"(?<![\w.])[A-Za-z_][\w.]*\(")
-
-
-def _hoisted(expression: str) -> bool:
-    """Whether `not e` holds a call: OPA evaluates a call's arguments that are references with variables before
-    the `not` (`not startswith(input.x[n], "z")` fails when `input.x[n]` is undefined, where `not` of the whole
-    would hold), so only references and comparisons of them are respelled."""
-    code = re.sub(r'"(?:\\.|[^"\\])*"|`[^`]*`', '""', expression)
-    return _CALL.search(code) is not None
 
 
 def _split_comment(text: str) -> tuple[str, str]:
@@ -205,7 +183,10 @@ def _needs_guard(term: str) -> bool:
 
 
 def _has_call(term: str) -> bool:
-    return re.search(r"(?<![\w.])[A-Za-z_][\w.]*\(", _without_strings(term)) is not None
+    return _CALL.search(_without_strings(term)) is not None
+
+
+_CALL = re.compile(r"(?<![\w.])[A-Za-z_][\w.]*\(")
 
 
 def _without_strings(text: str) -> str:
@@ -213,12 +194,13 @@ def _without_strings(text: str) -> str:
 
 
 def _split_top(code: str, separator: re.Pattern[str]) -> list[tuple[str, str]]:
-    """`code` cut at `separator` outside brackets and strings: (piece, the separator after it, "" for the last)."""
+    """`code` cut at `separator` outside brackets, strings and comments: (piece, the separator after it, "" for
+    the last)."""
     pieces: list[tuple[str, str]] = []
     start = i = depth = 0
     while i < len(code):
         c = code[i]
-        if c in '"`':
+        if c in '"`#':
             i = _skip(code, i)
             continue
         if c in "([{":
