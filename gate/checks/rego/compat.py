@@ -47,6 +47,7 @@ from collections.abc import Callable
 
 from gate.checks.rego import negation
 from gate.checks.rego.builtin_args import ARGS
+from gate.checks.rego.builtin_values import VALUES
 from gate.checks.rego.plain_regex import conditions
 
 _IMPORT = re.compile(
@@ -427,14 +428,17 @@ def _plain_regex(pattern: str, patterns: dict[str, tuple[str, str]]) -> str | No
 
 def _guarded(builtin: str, guarded: dict[str, str], v0: bool) -> str:
     """The lenient function for `builtin` (its definition kept in `guarded`): the built-in's value when every
-    typed argument has one of its types, else undefined."""
+    typed argument has one of its types and a value it reads (`builtin_values`), else undefined."""
     name = "cg_lenient_" + builtin.replace(".", "_")
     if builtin not in guarded:
         types = ARGS[builtin]
         params = [f"a{i}" for i in range(len(types))]
         tests = [_type_test(p, t) for p, t in zip(params, types, strict=True) if t]
+        values = VALUES.get(builtin)
+        if values is not None:
+            tests += values.tests
         head = f"{name}({', '.join(params)})"
-        value = f"{builtin}({', '.join(params)})"
+        value = (values.value if values is not None else None) or f"{builtin}({', '.join(params)})"
         body = "; ".join(tests)
         guarded[builtin] = f"{head} = {value} {{ {body} }}" if v0 else f"{head} := {value} if {{ {body} }}"
     return name

@@ -1,0 +1,126 @@
+"""A built-in given a value of the right type that it cannot read (`to_number("abc")`, `semver.compare("latest",
+...)`, `base64.decode("!!")`, a bad regex) makes its expression undefined in OPA outside strict mode, which is how
+Conftest runs it; regorus stops the whole evaluation. The lenient policies guard such calls with the tests of
+`builtin_values`; every answer here is held to the real `opa eval` on the same documents."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from gate.checks.rego.builtin_args import ARGS
+from gate.checks.rego.builtin_values import VALUES
+from gate.checks.rego.check import check
+from tests.conftest import go_tool
+
+# (rule name, body): each rule calls one guarded built-in on a value of the document.
+RULES = [
+    ("to_number", "to_number(input.text) > 1"),
+    ("to_number any", "to_number(input.number) >= 0"),
+    ("semver newer", 'semver.compare(input.version, "1.0.0") > 0'),
+    ("semver older", 'semver.compare("1.0.0", input.version) > 0'),
+    ("base64", 'base64.decode(input.secret) != ""'),
+    ("json", "json.unmarshal(input.text).a == 1"),
+    ("yaml", "yaml.unmarshal(input.text).a == 1"),
+    ("units", "units.parse(input.cpu) < 1"),
+    ("bytes", "units.parse_bytes(input.memory) > 1000"),
+    ("rfc3339", "time.parse_rfc3339_ns(input.when) > 0"),
+    ("duration", "time.parse_duration_ns(input.period) > 1000"),
+    ("cidr", 'net.cidr_contains(input.network, "10.1.2.3")'),
+    ("address", 'net.cidr_contains("10.0.0.0/8", input.address)'),
+    ("regex", 'regex.match(input.pattern, "abc")'),
+    ("regex find", 'count(regex.find_n(input.pattern, "abcabc", -1)) > 0'),
+    ("regex split", 'count(regex.split(input.pattern, "a,b")) > 1'),
+    ("regex replace", 'regex.replace("abc", input.pattern, "x") != "abc"'),
+    ("regex submatch", 'count(regex.find_all_string_submatch_n(input.pattern, "abc", -1)) > 0'),
+    ("not semver", 'not semver.compare(input.version, "2.0.0") == -1'),
+    ("always", "true"),
+]
+
+GOOD = {
+    "text": '{"a": 1}',
+    "number": "42",
+    "version": "v1.2.3",
+    "secret": "c2VjcmV0",
+    "cpu": "500m",
+    "memory": "512Mi",
+    "when": "2024-01-02T03:04:05.5+02:00",
+    "period": "1h30m",
+    "network": "10.0.0.0/8",
+    "address": "10.1.0.0/16",
+    "pattern": "b|c",
+}
+BAD = {
+    "text": "abc",
+    "number": " 5",
+    "version": "latest",
+    "secret": "!!@",
+    "cpu": "1 core",
+    "memory": "10 K",
+    "when": "2024-01-02 03:04",
+    "period": "1 day",
+    "network": "10.0.0.1",
+    "address": "10.0.0.0/33",
+    "pattern": "([",
+}
+OTHER = {  # good values of another shape: plain numbers, a bare version, an address, an empty pattern
+    "text": "7",
+    "number": "-0.5e2",
+    "version": "2.0.0-rc.1",
+    "secret": "",
+    "cpu": "2",
+    "memory": "1.5Gi",
+    "when": "2024-12-31T23:59:59Z",
+    "period": "-300ms",
+    "network": "::/0",
+    "address": "::1",
+    "pattern": "",
+}
+
+
+def _policy(v0: bool) -> str:
+    head = "package main\n" if v0 else "package main\nimport rego.v1\n"
+    rule = 'deny["{name}"] {{ {body} }}\n' if v0 else 'deny contains "{name}" if {{ {body} }}\n'
+    return head + "".join(rule.format(name=name, body=body) for name, body in RULES)
+
+
+def _opa(policy: Path, document: Path, *, v0: bool) -> list[str]:
+    flags = ["--v0-compatible"] if v0 else []
+    done = subprocess.run(
+        [go_tool("opa"), "eval", *flags, "--format", "json", "-d", str(policy), "-i", str(document), "data.main.deny"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result = json.loads(done.stdout).get("result", [])
+    return sorted(result[0]["expressions"][0]["value"]) if result else []
+
+
+@pytest.mark.parametrize("v0", [False, True])
+def test_values_a_builtin_cannot_read_give_what_opa_gives(tmp_path: Path, v0: bool) -> None:
+    (tmp_path / "policy").mkdir()
+    (tmp_path / "policy" / "p.rego").write_text(_policy(v0))
+    answers = {}
+    for name, doc in (("good.json", GOOD), ("bad.json", BAD), ("other.json", OTHER)):
+        (tmp_path / name).write_text(json.dumps(doc))
+        (result,) = check([tmp_path / name], policies=[str(tmp_path / "policy")], root=tmp_path, workers=1)
+        theirs = _opa(tmp_path / "policy" / "p.rego", tmp_path / name, v0=v0)
+        assert sorted(r.msg for r in result.failures) == theirs, name
+        answers[name] = theirs
+    # The good values meet every guard (only the rules false on them stay quiet: v1.2.3 is newer than 1.0.0 and
+    # older than 2.0.0, and JSON text is no number); on the bad ones every guarded call is undefined, under a
+    # `not` too (OPA evaluates a negated call's arguments before the `not`).
+    quiet = {"semver older", "not semver", "to_number"}
+    assert answers["good.json"] == sorted(name for name, _ in RULES if name not in quiet)
+    assert answers["bad.json"] == ["always"]
+    assert {"to_number", "semver newer", "bytes", "rfc3339", "regex"} <= set(answers["other.json"])
+
+
+def test_every_guard_is_for_a_typed_builtin_with_its_parameters() -> None:
+    for builtin, guard in VALUES.items():
+        params = {f"a{i}" for i in range(len(ARGS[builtin]))}
+        used = {p for p in ("a0", "a1", "a2", "a3") if any(p in test for test in guard.tests)}
+        assert used and used <= params, builtin
