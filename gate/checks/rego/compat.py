@@ -74,6 +74,11 @@ _RENAMED = {"re_match": "regex.match", "net.cidr_overlap": "net.cidr_contains"}
 _SUPPLIED = {
     "any": ("cg_compat_any", "cg_compat_any(c) := count([e | e := c[_]; e == true]) > 0"),
     "all": ("cg_compat_all", "cg_compat_all(c) := count([e | e := c[_]; e != true]) == 0"),
+    # OPA's semver reads `v1.2.3` and answers false for a value that is not text; regorus refuses both.
+    "semver.is_valid": (
+        "cg_compat_semver_is_valid",
+        'cg_compat_semver_is_valid(v) := count([1 | is_string(v); semver.is_valid(trim_prefix(v, "v"))]) > 0',
+    ),
 }
 
 
