@@ -147,14 +147,16 @@ def imported_names(source: str) -> dict[str, str]:
     return names
 
 
-def spell_out_imported_calls(source: str, *, v0: bool = False, lenient: bool = False) -> str:
+def spell_out_imported_calls(source: str, *, v0: bool = False, lenient: bool = False, tag: str = "") -> str:
     """`source` with every call through a data import written with the import's full path, and deprecated
     built-ins under their current names; `v0`: the module is read as Rego v0 (the syntax of what is appended).
 
     `lenient`: every call of a built-in with typed arguments (`builtin_args`) goes through a function that is
     undefined when an argument's type is not one the built-in takes, and `some x in ref` iterates nothing when
     `ref` is not a collection, as OPA's evaluation (not in strict mode, as Conftest runs it) answers a built-in's
-    error; regorus stops the whole evaluation with the error instead."""
+    error; regorus stops the whole evaluation with the error instead.
+
+    `tag`: appended to the name of every function defined here for the module's calls (see `_HELPER`)."""
     names = imported_names(source)
     renamed = {old: new for old, new in _RENAMED.items() if old in source and not _defines(source, old)}
     renamed |= {old: new for old, (new, _) in _SUPPLIED.items() if old in source and not _defines(source, old)}
@@ -242,11 +244,19 @@ def spell_out_imported_calls(source: str, *, v0: bool = False, lenient: bool = F
         supplied.append(_QUOTE_V0 if v0 else _QUOTE_V1)
     if "extra" in needs:
         supplied += _EXTRA_V0 if v0 else _EXTRA_V1
+    supplied += [_typed_verb(verb, v0) for verb in sorted(needs) if verb in _TYPED_VERBS]
     supplied += [definition for _, definition in patterns.values()]
     supplied += list(guarded.values())
     if iterates:
         supplied.append(_LENIENT_IN_V0 if v0 else _LENIENT_IN_V1)
-    return out + "".join(f"\n{definition}" for definition in supplied) + ("\n" if supplied else "")
+    spelled = out + "".join(f"\n{definition}" for definition in supplied) + ("\n" if supplied else "")
+    return _HELPER.sub(lambda m: m[0] + tag, spelled) if tag and supplied else spelled
+
+
+_HELPER = re.compile(r"\bcg_(?:compat|lenient)_\w+")
+"""A function this module defines for its calls. Each file names its own (`tag`): regorus mixes up the evaluation
+plans of one function defined alike in several files of one package and called from each (`binding plan not
+found`, `invalid schedule`), which Conftest's own kubernetes example met."""
 
 
 def _rewrite(text: str, replace: Callable[[re.Match[str], str], tuple[str, int]]) -> str:
@@ -287,7 +297,12 @@ def _sprintf_in_place(
     if elements is None or "\n" in literal[0]:
         return None if quoted else unchanged
     opened, spans, close = elements
-    if len(spans) == len(verbs) and not quoted:
+    typed = {
+        i: v[0]
+        for i, v in enumerate(verbs[: len(spans)])
+        if v[0] in _TYPED_VERBS and not _PRINTS_ALIKE[v[0]].fullmatch(text[spans[i][0] : spans[i][1]].strip())
+    }
+    if len(spans) == len(verbs) and not quoted and not typed:
         return unchanged
     made: list[str] = []  # the arguments' code as it will be, each with what follows it up to the next one
     for i, (start, end) in enumerate(spans):
@@ -295,9 +310,12 @@ def _sprintf_in_place(
         if i in quoted:
             needs.add("quote")
             code = f"cg_compat_quote(true, {code})"
+        elif i in typed:
+            needs.add(typed[i])
+            code = f"{_TYPED_VERBS[typed[i]][0]}({code})"
         made.append(code)
     between = [text[end : spans[i + 1][0]] for i, (_, end) in enumerate(spans[:-1])]
-    spelled = _respell(fmt, verbs, quoted, len(spans))
+    spelled = _respell(fmt, verbs, quoted | {i for i, verb in typed.items() if verb == "%d"}, len(spans))
     if len(spans) > len(verbs):
         needs.add("extra")
         n = len(verbs)
@@ -311,8 +329,8 @@ def _sprintf_in_place(
 
 
 def _respell(fmt: str, verbs: list[re.Match[str]], quoted: set[int], given: int) -> str:
-    """`fmt` with its `%q` verbs at `quoted` spelled `%s`, and the verbs from `given` on (no argument for them)
-    spelled as the text Go prints for them, `%!d(MISSING)`."""
+    """`fmt` with its verbs at `quoted` (`%q`, `%d`: their arguments come as text) spelled `%s`, and the verbs from
+    `given` on (no argument for them) spelled as the text Go prints for them, `%!d(MISSING)`."""
     spelled, last = [], 0
     for i, verb in enumerate(verbs):
         if i >= given:
@@ -325,6 +343,47 @@ def _respell(fmt: str, verbs: list[re.Match[str]], quoted: set[int], given: int)
         last = verb.end()
     spelled.append(fmt[last:])
     return "".join(spelled)
+
+
+# What Go prints for a bare `%s` or `%d` given a value of another kind, as OPA's `sprintf` hands values to Go: an
+# integer as int64 (a `*big.Int` past it, which prints its digits), another number as float64, and anything but a
+# string or number as its Rego text (so `%s` of `true` is `true` in both engines). regorus prints `3` for `%s` of 3
+# and nothing for `%d` of "x". Each argument goes through the function of its verb; `%d` is then spelled `%s`.
+_INT64 = "is_number(x); round(x) == x; abs(x) < 9223372036854775808"
+_TYPED_VERBS = {
+    "%s": (
+        "cg_compat_verb_s",
+        (
+            ("x", "is_string(x)"),  # (first: the common case, one test; a call here costs ~1.5 µs)
+            ('concat("", ["%!s(int64=", format_int(x, 10), ")"])', _INT64),
+            ('concat("", ["%!s(float64=", sprintf("%v", [x]), ")"])', "is_number(x); round(x) != x"),
+            ("x", ""),
+        ),
+    ),
+    "%d": (
+        "cg_compat_verb_d",
+        (
+            ("format_int(x, 10)", _INT64),
+            ('sprintf("%v", [x])', "is_number(x); round(x) == x"),
+            ('concat("", ["%!d(float64=", sprintf("%v", [x]), ")"])', "is_number(x)"),
+            ('concat("", ["%!d(string=", x, ")"])', "is_string(x)"),
+            ('concat("", ["%!d(string=", sprintf("%v", [x]), ")"])', ""),
+        ),
+    ),
+}
+# Literal arguments both engines print alike under the verb: text under `%s`, an integer under `%d`.
+_PRINTS_ALIKE = {
+    "%s": re.compile(r'"(?:\\.|[^"\\\n])*"|`[^`]*`'),
+    "%d": re.compile(r"[0-9]{1,18}"),  # (not a negative one: regorus writes `--2` for -2)
+}
+
+
+def _typed_verb(verb: str, v0: bool) -> str:
+    """The definition of `verb`'s function (`_TYPED_VERBS`) in the module's own syntax."""
+    name, cases = _TYPED_VERBS[verb]
+    assign, cond = ("=", "{{ {} }}") if v0 else (":=", "if {{ {} }}")
+    parts = [f"{value} {cond.format(test)}" if test else value for value, test in cases]
+    return f"{name}(x) {assign} " + f" else {assign} ".join(parts)
 
 
 def _array_elements(text: str, at: int) -> tuple[int, list[tuple[int, int]], int] | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -187,7 +188,7 @@ def add_module(engine: Any, display: str, source: str, rego_version: str, *, len
     for v0 in order:
         engine.set_rego_v0(v0)
         try:
-            spelled = spell_out_imported_calls(source, v0=v0, lenient=lenient)
+            spelled = spell_out_imported_calls(source, v0=v0, lenient=lenient, tag=_module_tag(display))
             engine.add_policy(display, _rewrite_v0_sets(spelled, display) if v0 else spelled)
             return
         except RuntimeError as exc:
@@ -199,6 +200,11 @@ def add_module(engine: Any, display: str, source: str, rego_version: str, *, len
     # A v1 failure that only says "this is v0 syntax" is less useful than the v0 parser's own complaint.
     v0_hint = order[0] is False and any(hint in str(errors[0]) for hint in _V0_HINTS)
     raise policy_error(errors[-1] if v0_hint else errors[0]) from None
+
+
+def _module_tag(display: str) -> str:
+    # The same for a file in every worker and in the lenient compile: its helpers' names follow its name.
+    return f"_{zlib.crc32(display.encode()):08x}"
 
 
 def _version_order(source: str, rego_version: str) -> tuple[bool, ...]:

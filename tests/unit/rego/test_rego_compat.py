@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import regorus
 
+from gate.checks.rego.check import check
 from gate.checks.rego.compat import imported_names, spell_out_imported_calls
 from gate.checks.rego.engine import add_module
 from gate.errors import PolicyError
@@ -157,6 +158,21 @@ ARITY_CASES = [
 ]
 
 
+# A bare `%s` or `%d` given a value of another kind: Go's `%!s(int64=3)` and `%!d(string=x)` as OPA writes them,
+# where regorus writes `3` and nothing.
+TYPED_CASES = [
+    ('"%s"', "[3]"),
+    ('"%s %s %s %s"', "[1.5, -7, true, null]"),
+    ('"%s|%s"', '[[1, "a"], {"a": 1}]'),
+    ('"%d"', '["x"]'),
+    ('"%d %d %d"', "[3, 1.5, -2]"),
+    ('"%d|%s"', "[12345678901234567890, 12345678901234567890]"),
+    ('"%d|%d|%d|%d"', '[true, null, [1, "a"], {"k": 2}]'),
+    ('"%s=%d, %v %q"', '[concat("", ["k", "v"]), count([1, 2]), 3, "4"]'),
+    ('"%s is %d, not %d"', '["text", 12, -2]'),
+]
+
+
 def _sprintf_policy(fmt: str, args: str, *, v1: bool, computed: bool = False, named: bool = False) -> str:
     """`x := sprintf(fmt, args)`, the format written in the call or (`computed`) read from a rule at run time, the
     arguments written in the call or (`named`) a rule's value."""
@@ -182,7 +198,8 @@ def test_regorus_refuses_the_q_verb_on_its_own() -> None:
     [(*case, v1, False, named) for case in SPRINTF_CASES for v1 in (True, False) for named in (False, True)]
     # A format computed at run time takes the general function (its `%%q` reading is a known gap, not asked).
     + [(*case, True, True, False) for case in SPRINTF_CASES if "%%q" not in case[0]]
-    + [(*case, v1, False, False) for case in ARITY_CASES for v1 in (True, False)],
+    + [(*case, v1, False, False) for case in ARITY_CASES for v1 in (True, False)]
+    + [(*case, v1, False, False) for case in TYPED_CASES for v1 in (True, False)],
 )
 def test_sprintf_q_answers_as_opa(fmt: str, args: str, v1: bool, computed: bool, named: bool, tmp_path: Path) -> None:
     opa = go_tool("opa")
@@ -201,7 +218,8 @@ def test_sprintf_q_answers_as_opa(fmt: str, args: str, v1: bool, computed: bool,
 
 
 def test_sprintf_without_q_is_left_alone() -> None:
-    source = 'package t\nx := sprintf("%s is %d", ["a", 1])\ny := "%v"\n'
+    # (Text under `%s` and a non-negative integer under `%d` print alike in both engines: nothing to respell.)
+    source = 'package t\nx := sprintf("%s is %d", ["a", 1])\ny := "%v"\nz := sprintf("%v", [input.x])\n'
     assert spell_out_imported_calls(source) == source
     with_q = (
         'package t\nx := sprintf("%q", ["a"])  # one line\ny := sprintf("%s", [x])\nz := sprintf("%q", a)\n'
@@ -210,11 +228,50 @@ def test_sprintf_without_q_is_left_alone() -> None:
     lines = spell_out_imported_calls(with_q).splitlines()
     # Arguments written in the call: quoted where they stand (the built-in's speed; a function that picks the
     # positions at run time costs ~40 µs a call). A variable: the format's function, one for both calls. A call
-    # without %q keeps the built-in.
+    # without %q keeps the built-in, its `%s` argument written as Go prints it when it is a number.
     assert lines[1:5] == [
         'x := sprintf("%s", [cg_compat_quote(true, "a")])  # one line',
-        'y := sprintf("%s", [x])',
+        'y := sprintf("%s", [cg_compat_verb_s(x)])',
         'z := cg_compat_sprintf_1("%q", a)',
         'w := cg_compat_sprintf_1("%q", b)',
     ]
     assert not any("regex" in line for line in lines), "a literal format needs no verb search at run time"
+
+
+# Two files of one package, each calling the helper its `%s` argument goes through (the shape of Conftest's own
+# kubernetes example): regorus mixed up one function defined alike in both (`binding plan not found`).
+SHARED_PACKAGE = {
+    "kubernetes.rego": 'package kubernetes\nimport rego.v1\nis_deployment if input.kind == "Deployment"\n',
+    "deny.rego": (
+        "package main\nimport rego.v1\nimport data.kubernetes\nname := input.metadata.name\n"
+        "deny contains msg if {\n\tkubernetes.is_deployment\n\tnot input.spec.x\n"
+        '\tmsg = sprintf("%s has no x", [name])\n}\n'
+        "deny contains msg if {\n\tkubernetes.is_deployment\n"
+        '\tmsg = sprintf("%s, %d replicas", [name, input.spec.n])\n}\n'
+    ),
+    "labels.rego": (
+        "package main\nimport rego.v1\nimport data.kubernetes\nname := input.metadata.name\n"
+        "labelled if input.metadata.labels.app\n"
+        "deny contains msg if {\n\tkubernetes.is_deployment\n\tnot labelled\n"
+        '\tmsg = sprintf("%s unlabelled", [name])\n}\n'
+    ),
+}
+
+
+def test_helpers_of_files_in_one_package_answer_as_opa(tmp_path: Path) -> None:
+    (tmp_path / "policy").mkdir()
+    for name, source in SHARED_PACKAGE.items():
+        (tmp_path / "policy" / name).write_text(source)
+    doc = {"kind": "Deployment", "metadata": {"name": 7}, "spec": {"n": "three"}}
+    (tmp_path / "d.json").write_text(json.dumps(doc))
+    (result,) = check([tmp_path / "d.json"], policies=[str(tmp_path / "policy")], root=tmp_path, workers=1)
+    done = subprocess.run(
+        [go_tool("opa"), "eval", "--format", "json", "-d", str(tmp_path / "policy"), "-i", str(tmp_path / "d.json")]
+        + ["data.main.deny"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    theirs = sorted(json.loads(done.stdout)["result"][0]["expressions"][0]["value"])
+    assert sorted(r.msg for r in result.failures) == theirs
+    assert "%!s(int64=7) unlabelled" in theirs and "%!s(int64=7), %!d(string=three) replicas" in theirs
