@@ -71,6 +71,25 @@ _RENAMED = {"re_match": "regex.match", "net.cidr_overlap": "net.cidr_contains"}
 # OPA's deprecated `any`/`all` (true when some/every element of an array or set is `true`; `all` of nothing is
 # true), which regorus lacks; Gatekeeper's library still calls them. Each becomes a function appended to the
 # module, after its last line so no line moves; `:=` reads the same in Rego v0 and v1.
+# Rego v0's deprecated built-ins that regorus lacks (OPA refuses them in v1 modules): each is undefined for a value
+# of another kind, as OPA's error is outside strict mode.
+_SUPPLIED_V0 = {
+    "cast_array": (
+        "cg_compat_cast_array",
+        # (The comprehension in the body: regorus cannot schedule one in a function's head.)
+        "cg_compat_cast_array(x) = x { is_array(x) } else = y { is_set(x); y := [e | e := x[_]] }",
+    ),
+    "cast_set": (
+        "cg_compat_cast_set",
+        "cg_compat_cast_set(x) = x { is_set(x) } else = y { is_array(x); y := {e | e := x[_]} }",
+    ),
+    "cast_string": ("cg_compat_cast_string", "cg_compat_cast_string(x) = x { is_string(x) }"),
+    "cast_boolean": ("cg_compat_cast_boolean", "cg_compat_cast_boolean(x) = x { is_boolean(x) }"),
+    "cast_null": ("cg_compat_cast_null", "cg_compat_cast_null(x) = x { is_null(x) }"),
+    "cast_object": ("cg_compat_cast_object", "cg_compat_cast_object(x) = x { is_object(x) }"),
+    "set_diff": ("cg_compat_set_diff", "cg_compat_set_diff(a, b) = a - b { is_set(a); is_set(b) }"),
+}
+
 _SUPPLIED = {
     "any": ("cg_compat_any", "cg_compat_any(c) := count([e | e := c[_]; e == true]) > 0"),
     "all": ("cg_compat_all", "cg_compat_all(c) := count([e | e := c[_]; e != true]) == 0"),
@@ -159,8 +178,8 @@ def spell_out_imported_calls(source: str, *, v0: bool = False, lenient: bool = F
     `tag`: appended to the name of every function defined here for the module's calls (see `_HELPER`)."""
     names = imported_names(source)
     renamed = {old: new for old, new in _RENAMED.items() if old in source and not _defines(source, old)}
-    renamed |= {old: new for old, (new, _) in _SUPPLIED.items() if old in source and not _defines(source, old)}
-    supplies = dict(_SUPPLIED)
+    supplies = {**_SUPPLIED, **_SUPPLIED_V0} if v0 else dict(_SUPPLIED)
+    renamed |= {old: new for old, (new, _) in supplies.items() if old in source and not _defines(source, old)}
     quotes = "%q" in source and "sprintf" in source
     if quotes:
         renamed["sprintf"] = _SPRINTF_Q[0]
