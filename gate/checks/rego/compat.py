@@ -93,6 +93,12 @@ _SUPPLIED_V0 = {
 _SUPPLIED = {
     "any": ("cg_compat_any", "cg_compat_any(c) := count([e | e := c[_]; e == true]) > 0"),
     "all": ("cg_compat_all", "cg_compat_all(c) := count([e | e := c[_]; e != true]) == 0"),
+    # CIDR blocks are nested or apart: two meet exactly when one holds the other.
+    "net.cidr_intersects": (
+        "cg_compat_cidr_intersects",
+        "cg_compat_cidr_intersects(a, b) := "
+        "count([1 | net.cidr_contains(a, b)]) + count([1 | net.cidr_contains(b, a)]) > 0",
+    ),
     # OPA's semver reads `v1.2.3` and answers false for a value that is not text; regorus refuses both.
     "semver.is_valid": (
         "cg_compat_semver_is_valid",

@@ -301,6 +301,40 @@ DEPRECATED_V0 = [
 ]
 
 
+# A built-in regorus lacks, written with the ones it has.
+CIDR_INTERSECTS = [
+    'net.cidr_intersects("10.0.0.0/8", "10.1.0.0/16")',
+    'net.cidr_intersects("10.1.0.0/16", "10.0.0.0/8")',
+    'net.cidr_intersects("10.0.0.0/16", "10.1.0.0/16")',
+    'net.cidr_intersects("10.0.0.0/8", "::/0")',
+    'net.cidr_intersects("fd00::/8", "fd00:1::/32")',
+    'net.cidr_intersects("10.0.0.0/24", "10.0.0.128/25")',
+    'net.cidr_intersects("10.0.0.0/32", "10.0.0.0/32")',
+]
+
+
+@pytest.mark.parametrize("v0", [False, True])
+def test_cidr_intersects_answers_as_opa(tmp_path: Path, v0: bool) -> None:
+    rule = "r{} = v {{ v := {} }}\n" if v0 else "r{} := v if {{ v := {} }}\n"
+    source = ("package p\n" if v0 else "package p\nimport rego.v1\n") + "".join(
+        rule.format(i, e) for i, e in enumerate(CIDR_INTERSECTS)
+    )
+    (tmp_path / "p.rego").write_text(source)
+    flags = ["--v0-compatible"] if v0 else []
+    done = subprocess.run(
+        [go_tool("opa"), "eval", *flags, "--format", "json", "-d", str(tmp_path / "p.rego"), "data.p"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    theirs = json.loads(done.stdout)["result"][0]["expressions"][0]["value"]
+    engine = regorus.Engine()
+    add_module(engine, "p.rego", source, "v0" if v0 else "v1")
+    ours = {f"r{i}": json.loads(engine.eval_rule_as_json(f"data.p.r{i}")) for i in range(len(CIDR_INTERSECTS))}
+    assert ours == theirs
+    assert sorted(theirs.values()) == [False, False, True, True, True, True, True]
+
+
 def test_deprecated_v0_builtins_answer_as_opa(tmp_path: Path) -> None:
     source = "package p\n" + "".join(f"r{i} = v {{ v := {e} }}\n" for i, e in enumerate(DEPRECATED_V0))
     (tmp_path / "p.rego").write_text(source)
