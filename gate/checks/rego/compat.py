@@ -71,6 +71,22 @@ _RENAMED = {"re_match": "regex.match", "net.cidr_overlap": "net.cidr_contains"}
 # OPA's deprecated `any`/`all` (true when some/every element of an array or set is `true`; `all` of nothing is
 # true), which regorus lacks; Gatekeeper's library still calls them. Each becomes a function appended to the
 # module, after its last line so no line moves; `:=` reads the same in Rego v0 and v1.
+_SUPPLIED = {
+    "any": ("cg_compat_any", "cg_compat_any(c) := count([e | e := c[_]; e == true]) > 0"),
+    "all": ("cg_compat_all", "cg_compat_all(c) := count([e | e := c[_]; e != true]) == 0"),
+    # CIDR blocks are nested or apart: two meet exactly when one holds the other.
+    "net.cidr_intersects": (
+        "cg_compat_cidr_intersects",
+        "cg_compat_cidr_intersects(a, b) := "
+        "count([1 | net.cidr_contains(a, b)]) + count([1 | net.cidr_contains(b, a)]) > 0",
+    ),
+    # OPA's semver reads `v1.2.3` and answers false for a value that is not text; regorus refuses both.
+    "semver.is_valid": (
+        "cg_compat_semver_is_valid",
+        'cg_compat_semver_is_valid(v) := count([1 | is_string(v); semver.is_valid(trim_prefix(v, "v"))]) > 0',
+    ),
+}
+
 # Rego v0's deprecated built-ins that regorus lacks (OPA refuses them in v1 modules): each is undefined for a value
 # of another kind, as OPA's error is outside strict mode.
 _SUPPLIED_V0 = {
@@ -88,22 +104,6 @@ _SUPPLIED_V0 = {
     "cast_null": ("cg_compat_cast_null", "cg_compat_cast_null(x) = x { is_null(x) }"),
     "cast_object": ("cg_compat_cast_object", "cg_compat_cast_object(x) = x { is_object(x) }"),
     "set_diff": ("cg_compat_set_diff", "cg_compat_set_diff(a, b) = a - b { is_set(a); is_set(b) }"),
-}
-
-_SUPPLIED = {
-    "any": ("cg_compat_any", "cg_compat_any(c) := count([e | e := c[_]; e == true]) > 0"),
-    "all": ("cg_compat_all", "cg_compat_all(c) := count([e | e := c[_]; e != true]) == 0"),
-    # CIDR blocks are nested or apart: two meet exactly when one holds the other.
-    "net.cidr_intersects": (
-        "cg_compat_cidr_intersects",
-        "cg_compat_cidr_intersects(a, b) := "
-        "count([1 | net.cidr_contains(a, b)]) + count([1 | net.cidr_contains(b, a)]) > 0",
-    ),
-    # OPA's semver reads `v1.2.3` and answers false for a value that is not text; regorus refuses both.
-    "semver.is_valid": (
-        "cg_compat_semver_is_valid",
-        'cg_compat_semver_is_valid(v) := count([1 | is_string(v); semver.is_valid(trim_prefix(v, "v"))]) > 0',
-    ),
 }
 
 
@@ -281,7 +281,7 @@ def spell_out_imported_calls(source: str, *, v0: bool = False, lenient: bool = F
 _HELPER = re.compile(r"\bcg_(?:compat|lenient)_\w+")
 """A function this module defines for its calls. Each file names its own (`tag`): regorus mixes up the evaluation
 plans of one function defined alike in several files of one package and called from each (`binding plan not
-found`, `invalid schedule`), which Conftest's own kubernetes example met."""
+found`, `invalid schedule`): Conftest's own kubernetes example met it once its `%s` arguments went through one."""
 
 
 def _rewrite(text: str, replace: Callable[[re.Match[str], str], tuple[str, int]]) -> str:
