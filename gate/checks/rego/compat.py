@@ -177,11 +177,17 @@ def spell_out_imported_calls(source: str, *, v0: bool = False, lenient: bool = F
     built-ins under their current names; `v0`: the module is read as Rego v0 (the syntax of what is appended).
 
     `lenient`: every call of a built-in with typed arguments (`builtin_args`) goes through a function that is
-    undefined when an argument's type is not one the built-in takes, and `some x in ref` iterates nothing when
+    undefined when an argument's type is not one the built-in takes (or its value one it cannot read), so does
+    every arithmetic operation (`arithmetic`), and `some x in ref` iterates nothing when
     `ref` is not a collection, as OPA's evaluation (not in strict mode, as Conftest runs it) answers a built-in's
     error; regorus stops the whole evaluation with the error instead.
 
     `tag`: appended to the name of every function defined here for the module's calls (see `_HELPER`)."""
+    arithmetic_used: set[str] = set()
+    if lenient:
+        from gate.checks.rego import arithmetic
+
+        source, arithmetic_used = arithmetic.guard(source, v0=v0)
     names = imported_names(source)
     renamed = {old: new for old, new in _RENAMED.items() if old in source and not _defines(source, old)}
     supplies = {**_SUPPLIED, **_SUPPLIED_V0} if v0 else dict(_SUPPLIED)
@@ -274,6 +280,10 @@ def spell_out_imported_calls(source: str, *, v0: bool = False, lenient: bool = F
     supplied += list(guarded.values())
     if iterates:
         supplied.append(_LENIENT_IN_V0 if v0 else _LENIENT_IN_V1)
+    if arithmetic_used:
+        from gate.checks.rego import arithmetic
+
+        supplied += arithmetic.definitions(arithmetic_used, v0=v0)
     spelled = out + "".join(f"\n{definition}" for definition in supplied) + ("\n" if supplied else "")
     return _HELPER.sub(lambda m: m[0] + tag, spelled) if tag and supplied else spelled
 

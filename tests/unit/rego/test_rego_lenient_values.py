@@ -129,3 +129,57 @@ def test_every_guard_is_for_a_typed_builtin_with_its_parameters() -> None:
         params = {f"a{i}" for i in range(len(ARGS[builtin]))}
         used = {p for p in ("a0", "a1", "a2", "a3") if any(p in test for test in guard.tests)}
         assert used and used <= params, builtin
+
+
+# Arithmetic where OPA's operator errs (a value of another type, a division or remainder by zero, a remainder of a
+# fraction): undefined in OPA, a stop in regorus. Nested, bracketed, over lines and after non-ASCII text.
+ARITHMETIC = [
+    ("sum", "input.a + 1 > 2"),
+    ("nested", "(input.a + input.b) * 2 > 4"),
+    ("ratio", "input.used / input.total > 0.5"),
+    ("remainder", "input.a % input.b == 1"),
+    ("fraction", "input.f % 2 == 1"),
+    ("sets", 'count({"x", "y"} - {t | some t in input.tags}) == 1'),
+    ("minus", "input.a - input.b < 5"),
+    ("lines", "x := input.a *\n\t\tinput.b\n\tx > 1"),
+    ("ünïcode", 'msg := "é"; count([v | some v in input.list; v * 2 > 2]) > 0'),
+    ("always", "true"),
+]
+
+
+def _arithmetic_policy(v0: bool) -> str:
+    head = "package main\nimport future.keywords.in\n" if v0 else "package main\nimport rego.v1\n"
+    rule = 'deny["{name}"] {{\n\t{body}\n}}\n' if v0 else 'deny contains "{name}" if {{\n\t{body}\n}}\n'
+    return head + "".join(rule.format(name=name, body=body) for name, body in ARITHMETIC)
+
+
+@pytest.mark.parametrize("v0", [False, True])
+def test_arithmetic_that_errs_gives_what_opa_gives(tmp_path: Path, v0: bool) -> None:
+    (tmp_path / "policy").mkdir()
+    (tmp_path / "policy" / "p.rego").write_text(_arithmetic_policy(v0))
+    documents = {
+        "numbers.json": {"a": 3, "b": 2, "used": 3, "total": 4, "f": 3, "tags": ["x"], "list": [1, 2]},
+        "text.json": {"a": "3", "b": "2", "used": "3", "total": "4", "f": "3", "tags": "x", "list": ["1"]},
+        "zeros.json": {"a": 3, "b": 0, "used": 1, "total": 0, "f": 2.5, "tags": ["x", "y"], "list": [0]},
+    }
+    answers = {}
+    for name, doc in documents.items():
+        (tmp_path / name).write_text(json.dumps(doc))
+        (result,) = check([tmp_path / name], policies=[str(tmp_path / "policy")], root=tmp_path, workers=1)
+        theirs = _opa(tmp_path / "policy" / "p.rego", tmp_path / name, v0=v0)
+        assert sorted(r.msg for r in result.failures) == theirs, name
+        answers[name] = theirs
+    assert len(answers["numbers.json"]) == len(ARITHMETIC)  # every rule holds on numbers
+    assert answers["text.json"] == ["always"]  # every operation errs in OPA: undefined
+    assert "ratio" not in answers["zeros.json"] and "fraction" not in answers["zeros.json"]
+
+
+def test_arithmetic_respelled_keeps_every_line() -> None:
+    from gate.checks.rego.arithmetic import guard
+
+    source = _arithmetic_policy(False)
+    out, used = guard(source, v0=False)
+    assert used == {"add", "sub", "mul", "div", "mod"}
+    assert out.count("\n") == source.count("\n")
+    assert out.splitlines()[6] == "\tcg_lenient_arith_mul(cg_lenient_arith_add(input.a, input.b), 2) > 4"
+    assert guard('package p\nx := "a + b"  # 1 - 2\n', v0=False) == ('package p\nx := "a + b"  # 1 - 2\n', set())
