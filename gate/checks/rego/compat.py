@@ -183,6 +183,10 @@ def spell_out_imported_calls(source: str, *, v0: bool = False, lenient: bool = F
     error; regorus stops the whole evaluation with the error instead.
 
     `tag`: appended to the name of every function defined here for the module's calls (see `_HELPER`)."""
+    if "rego.metadata.rule()" in source:
+        from gate.checks.rego import metadata
+
+        source = metadata.respell(source, v0=v0)
     arithmetic_used: set[str] = set()
     if lenient:
         from gate.checks.rego import arithmetic
