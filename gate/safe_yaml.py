@@ -70,6 +70,15 @@ def load_documents(
     return list(_documents(text, origin, error, max_bytes, None, keep_empty=False, go_yaml=go_yaml))
 
 
+def first_document(text: str, origin: str, *, go_yaml: bool = False, first_line: int = 1) -> tuple[Any, int | None]:
+    """The first document of a YAML stream, as go-yaml's `Unmarshal` reads one (the rest is not read), and the line
+    it starts on counting from `first_line`; (None, None) for an empty or comment-only text. Limits and errors as
+    `load_documents`."""
+    for value, line in _documents(text, origin, InputError, MAX_INPUT_BYTES, None, keep_empty=True, go_yaml=go_yaml):
+        return value, (line + first_line - 1 if value is not None else None)
+    return None, None
+
+
 def _documents(
     text: str,
     origin: str,
@@ -310,7 +319,6 @@ _GO_WORDS = {
     **dict.fromkeys(("", "~", "null", "Null", "NULL"), "tag:yaml.org,2002:null"),
     **dict.fromkeys((".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"), _FLOAT),
     **dict.fromkeys(("-.inf", "-.Inf", "-.INF"), _FLOAT),
-    "<<": "tag:yaml.org,2002:merge",
 }
 """go-yaml v2's `resolveMap`: words decided by a look-up, case as written."""
 _GO_HINT = {**dict.fromkeys("+-", "S"), **dict.fromkeys("0123456789", "D"), **dict.fromkeys("yYnNtTfFoO~", "M")}
@@ -328,7 +336,8 @@ def _go_tag(value: str) -> str:
     text here)."""
     hint = _GO_HINT.get(value[:1]) if value else "N"
     if hint is None:
-        return _STR
+        # (A plain `<<` key merges: go-yaml's decoder looks for the text itself, whatever `resolve` says.)
+        return _MERGE if value == "<<" else _STR
     word = _GO_WORDS.get(value)
     if word is not None:
         return word

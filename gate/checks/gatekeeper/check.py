@@ -57,8 +57,8 @@ def run(
     from gate.checks.rego.documents import load_documents
 
     files = [p for p in inputs if p.suffix.lower() in _STRUCTURED]
-    read = [(d.value, p, d.line) for p in files for d in load_documents(p)]
-    extra = [d.value for p in inventory_files for d in load_documents(p)]
+    read = [(d.value, p, d.line) for p in files for d in load_documents(p, stream=True)]
+    extra = [d.value for p in inventory_files for d in load_documents(p, stream=True)]
     every = [v for v, _, _ in read] + extra
     namespaces = namespaces_of(every)
     subjects = [s for v, p, line in read if (s := subject(v, _relative(p, root), line, namespaces)) is not None]

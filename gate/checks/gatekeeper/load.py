@@ -87,7 +87,7 @@ def documents(entries: Sequence[str]) -> list[tuple[Any, str, int | None]]:
         for path in [root] if explicit else _yaml_files(root):
             if path.suffix.lower() not in _YAML:
                 continue
-            docs = [(d.value, str(path), d.line) for d in load_documents(path) if is_gatekeeper(d.value)]
+            docs = [(d.value, str(path), d.line) for d in load_documents(path, stream=True) if is_gatekeeper(d.value)]
             if explicit and not docs:
                 raise PolicyError("neither a Rego policy nor a Gatekeeper ConstraintTemplate or constraint", path=entry)
             found += docs

@@ -172,6 +172,32 @@ def imported_names(source: str) -> dict[str, str]:
     return names
 
 
+_PACKAGE = re.compile(r"^[ \t]*package[ \t]+(?P<path>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)", re.M)
+
+
+def _spell_out_own_package(source: str) -> str:
+    """`source` with every reference through an import of its own package, or of one above it (`package main`
+    with `import data.main`, then `main.kind`), written out in full (`data.main.kind`). regorus reads such a
+    reference as the whole package document, its own rule included, and stops at "recursion detected" (or, with
+    one file, finds nothing); OPA reads the rule. Strings, comments and the package and import lines are left as
+    they are."""
+    package = _PACKAGE.search(source)
+    if package is None:
+        return source
+    own = "data." + package["path"]
+    aliases = {
+        alias: path for alias, path in imported_names(source).items() if own == path or own.startswith(path + ".")
+    }
+    if not aliases:
+        return source
+    token = re.compile(
+        r'"(?:\\.|[^"\\\n])*"|`[^`]*`|#[^\n]*|^[ \t]*(?:package|import)\b[^\n]*'
+        r"|(?<![\w.])(?P<alias>" + "|".join(re.escape(a) for a in sorted(aliases)) + r")(?=[.\[])",
+        re.M,
+    )
+    return token.sub(lambda m: aliases[m["alias"]] if m["alias"] else m[0], source)
+
+
 def spell_out_imported_calls(source: str, *, v0: bool = False, lenient: bool = False, tag: str = "") -> str:
     """`source` with every call through a data import written with the import's full path, and deprecated
     built-ins under their current names; `v0`: the module is read as Rego v0 (the syntax of what is appended).
@@ -187,6 +213,7 @@ def spell_out_imported_calls(source: str, *, v0: bool = False, lenient: bool = F
         from gate.checks.rego import metadata
 
         source = metadata.respell(source, v0=v0)
+    source = _spell_out_own_package(source)
     arithmetic_used: set[str] = set()
     if lenient:
         from gate.checks.rego import arithmetic

@@ -51,15 +51,16 @@ def parse_input(path: Path) -> Any:
     return _parse(path)[0]
 
 
-def load_documents(path: Path) -> tuple[Document, ...]:
-    """The documents Conftest evaluates one by one: a top-level list is split into its elements."""
-    value, lines = _parse(path)
+def load_documents(path: Path, *, stream: bool = False) -> tuple[Document, ...]:
+    """The documents Conftest evaluates one by one: a top-level list is split into its elements. `stream`: a YAML
+    file's documents as a YAML stream holds them, empty ones left out (how gator reads its inputs)."""
+    value, lines = _parse(path, stream=stream)
     if isinstance(value, list):
         return tuple(Document(v, lines[i] if i < len(lines) else None) for i, v in enumerate(value))
     return (Document(value),)
 
 
-def _parse(path: Path) -> tuple[Any, Sequence[int | None]]:
+def _parse(path: Path, *, stream: bool = False) -> tuple[Any, Sequence[int | None]]:
     kind = input_kind(path)
     if kind is None:
         raise InputError("not a YAML, JSON, TOML or Dockerfile input", path=str(path))
@@ -74,7 +75,7 @@ def _parse(path: Path) -> tuple[Any, Sequence[int | None]]:
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read: {exc}", path=str(path)) from exc
     if kind == "yaml":
-        return _yaml(text, path)
+        return _yaml_stream(text, path) if stream else _yaml(text, path)
     if kind == "json":
         return _json(text, path), ()
     if kind == "toml":
@@ -165,16 +166,47 @@ def _plain(value: Any) -> Any:
 
 
 def _yaml(text: str, path: Path) -> tuple[Any, list[int | None]]:
-    from gate.safe_yaml import load_documents
+    from gate.safe_yaml import first_document
 
-    # The one YAML loader (limits on size, aliases and values JSON cannot hold), with each document's line.
-    # (Its values are JSON-safe already: no second walk here.)
-    docs = load_documents(text, str(path), go_yaml=True)  # (Conftest, OPA and gator read YAML with go-yaml)
+    # Documents as Conftest's YAML parser cuts them: the text split at each `---` line (`\n---\n`, or `\r\n---\r\n`
+    # in a file with a CRLF anywhere), each piece read as one document (its first; an empty or comment-only piece
+    # is null, and is evaluated as null). A file without such a line is one document. The one YAML loader reads
+    # each piece (limits on size, aliases and values JSON cannot hold; go-yaml's scalars, as Conftest, OPA and
+    # gator read YAML); its values are JSON-safe already, so no second walk here.
+    pieces = _conftest_pieces(text)
+    if len(pieces) == 1:
+        return first_document(text, str(path), go_yaml=True)[0], []
+    values: list[Any] = []
+    lines: list[int | None] = []
+    for piece, start in pieces:
+        value, line = first_document(piece, str(path), go_yaml=True, first_line=start)
+        values.append(value)
+        lines.append(start if line is None else line)  # (an empty piece is where it starts: two are two findings)
+    return values, lines
+
+
+def _yaml_stream(text: str, path: Path) -> tuple[Any, list[int | None]]:
+    from gate.safe_yaml import load_documents as yaml_documents
+
+    docs = yaml_documents(text, str(path), go_yaml=True)
     if len(docs) <= 1:
         return (docs[0][0] if docs else None), []
-    # Conftest keeps only non-empty documents of a multi-document file.
     kept = [(v, line) for v, line in docs if v is not None]
     return [v for v, _ in kept], [line for _, line in kept]
+
+
+def _conftest_pieces(text: str) -> list[tuple[str, int]]:
+    """Conftest's `separateSubDocuments`: each piece and the line (1-based) it starts on."""
+    newline = "\r\n" if "\r\n" in text else "\n"
+    separator = f"{newline}---{newline}"
+    parts = text.split(separator)
+    if text.startswith("%"):  # a directive belongs to the first document
+        parts = [text] if len(parts) <= 2 else [parts[0] + separator + parts[1], *parts[2:]]
+    pieces, line = [], 1
+    for part in parts:
+        pieces.append((part, line))
+        line += part.count("\n") + 2  # (the separator's own two line ends)
+    return pieces
 
 
 # --- Dockerfile: Conftest's parser/docker shape -------------------------------------------------------------

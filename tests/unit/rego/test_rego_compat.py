@@ -357,3 +357,46 @@ def test_deprecated_v0_builtins_answer_as_opa(tmp_path: Path) -> None:
             ours[f"r{i}"] = value
     assert ours == theirs
     assert len(theirs) == 11  # (the eight values of another kind are undefined in both)
+
+
+# A package that imports itself (or a package above it) and reads its rules through the import, as every file of
+# some public libraries does: regorus read `main.kind` as the whole package and stopped at "recursion detected"
+# (two files), or found nothing (one file).
+OWN_PACKAGE = {
+    "a.rego": (
+        "package main\nimport rego.v1\nimport data.main\nkind := input.kind\n"
+        'deny contains msg if { msg := main.kind; main.labels["app"] }\nlabels := input.metadata.labels\n'
+    ),
+    "b.rego": (
+        'package main\nimport rego.v1\nimport data.main\nwarn contains msg if { msg := sprintf("%s", [main.kind]) }\n'
+    ),
+    "lib.rego": (
+        'package lib.k8s\nimport rego.v1\nimport data.lib\nis_pod if input.kind == "Pod"\n'
+        "named := lib.k8s.name if lib.k8s.is_pod\nname := input.metadata.name\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("files", [["a.rego"], ["a.rego", "b.rego", "lib.rego"]])
+def test_reading_rules_through_an_import_of_the_own_package_answers_as_opa(tmp_path: Path, files: list[str]) -> None:
+    (tmp_path / "policy").mkdir()
+    for name in files:
+        (tmp_path / "policy" / name).write_text(OWN_PACKAGE[name])
+    (tmp_path / "d.json").write_text('{"kind": "Pod", "metadata": {"name": "p", "labels": {"app": "x"}}}')
+    engine = regorus.Engine()
+    for name in files:
+        add_module(engine, name, OWN_PACKAGE[name], "v1")
+    engine.set_input_json((tmp_path / "d.json").read_text())
+    queries = {"a.rego": "data.main.deny", "b.rego": "data.main.warn", "lib.rego": "data.lib.k8s.named"}
+    for query in (queries[name] for name in files):
+        done = subprocess.run(
+            [go_tool("opa"), "eval", "--format", "json", "-d", str(tmp_path / "policy"), "-i", str(tmp_path / "d.json")]
+            + [query],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        result = json.loads(done.stdout).get("result")
+        theirs = result[0]["expressions"][0]["value"] if result else "<undefined>"
+        assert json.loads(engine.eval_rule_as_json(query)) == theirs, query
+    assert "main.kind" not in spell_out_imported_calls(OWN_PACKAGE["a.rego"]).replace("data.main.kind", "")
