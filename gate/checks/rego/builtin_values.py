@@ -19,10 +19,21 @@ class ValueGuard(NamedTuple):
     """Rego expressions over the parameters `a0`, `a1`, ...; all must hold for the built-in to be called."""
     value: str | None = None
     """The call in place of `builtin(a0, ...)`, or None for that."""
+    text_value: str | None = None
+    """The call in place of `builtin(a0)` when `a0` is text (the value of a second clause), or None for `value`."""
 
 
-# JSON's number syntax (what OPA's `to_number` and regorus both read the same way), at most a three-digit exponent.
-_NUMBER = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]{1,3})?$"
+# What OPA's `to_number` reads of text: a sign, digits with single `_` between them, a fraction that may be
+# empty on either side of the point (`.5`, `5.`), leading zeros (`022`), and an exponent that keeps the number
+# finite (so at most 308).
+_DIGITS = r"[0-9](_?[0-9])*"
+_NUMBER = rf"^[-+]?({_DIGITS}(\.({_DIGITS})?)?|\.{_DIGITS})([eE][-+]?([0-9]{{1,2}}|[0-2][0-9]{{2}}|30[0-8]))?$"
+# The same text in JSON's syntax, which regorus reads: no `_` or `+`, no leading zeros, a digit on both sides of
+# the point or none.
+_AS_JSON = (
+    'regex.replace(regex.replace(regex.replace(trim_prefix(replace(a0, "_", ""), "+"), `^(-?)0+([0-9])`, "${1}${2}"),'
+    ' `^(-?)\\.`, "${1}0."), `\\.([eE]|$)`, "${1}")'
+)
 # A decimal with an optional SI or IEC unit (`units.parse_bytes`: `10KiB`, `1.5Mi`, `512M`; `units.parse`: `500m`).
 _UNITS = r"^-?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?([kKmMgGtTpPeE][iI]?)?[bB]?$"
 # Go's `time.Parse(time.RFC3339, ...)`: upper-case T and Z, fields in range (not each month's length).
@@ -51,7 +62,8 @@ def _ip_or_cidr(param: str) -> str:
 
 VALUES: dict[str, ValueGuard] = {
     "to_number": ValueGuard(
-        (f"count([1 | not is_string(a0)]) + count([1 | is_string(a0); {_matches(_NUMBER, 'a0')}]) > 0",)
+        (f"count([1 | not is_string(a0)]) + count([1 | is_string(a0); {_matches(_NUMBER, 'a0')}]) > 0",),
+        text_value=f"to_number({_AS_JSON})",
     ),
     # OPA's semver reads a leading `v`; regorus's does not.
     "semver.compare": ValueGuard(

@@ -61,6 +61,9 @@ _TOKEN = re.compile(
     # `some x in ref` (lenient mode wraps the ref; a call there is left to the call alternative)
     r"|(?<![\w.])(?P<some>some[ \t]+[A-Za-z_]\w*(?:[ \t]*,[ \t]*[A-Za-z_]\w*)?[ \t]+in[ \t]+)"
     r"(?P<ref>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*|\[[^\[\]\n]*\])*)(?![\w.(\[])"
+    # `some x in f(...)` (lenient mode wraps the call's value)
+    r"|(?<![\w.])(?P<somecall>some[ \t]+[A-Za-z_]\w*(?:[ \t]*,[ \t]*[A-Za-z_]\w*)?[ \t]+in[ \t]+)"
+    r"(?=[A-Za-z_][\w.]*\()"
     r"|(?<![\w.])(?P<every>every)(?=[ \t])"
     r"|(?<![\w.])(?P<neg>not)(?=[ \t])"
     r"|(?<![\w.])(?P<head>[A-Za-z_]\w*)(?P<tail>(?:\.[A-Za-z_]\w*)*)\("
@@ -172,6 +175,72 @@ def imported_names(source: str) -> dict[str, str]:
     return names
 
 
+# Two rule forms OPA reads and regorus refuses or misreads, each a whole top-level line: a function defined by
+# its head alone (`f("*", _)`, true for those arguments; regorus: "rule must have a body"), and a partial rule
+# whose key iterates a reference (`volumes[pod.spec.volumes[_]]`; regorus: "item cannot be indexed" where the
+# reference is undefined, which OPA reads as no key).
+_HEAD_ONLY_FUNCTION = re.compile(r"^(?P<head>[A-Za-z_][\w.]*\([^()\n=:{}]*\))(?P<trail>[ \t]*(?:#[^\n]*)?)$", re.M)
+_ITERATED_KEY = re.compile(
+    r"^(?P<name>[A-Za-z_]\w*)\[(?P<key>[A-Za-z_][\w.]*(?:\[[^\[\]\n]*\])*\[_\](?:\.[A-Za-z_]\w*)*)\]"
+    r"(?P<value>[ \t]*(?::=|=)[^\n{}#]*?)?(?P<trail>[ \t]*(?:#[^\n]*)?)$",
+    re.M,
+)
+
+
+def _give_bodies(source: str, *, v0: bool) -> str:
+    """`source` with those two forms given the body OPA reads into them, on the same line; only lines that start a
+    statement at the top level (outside every bracket) are read, so a body's own lines stay as they are."""
+    functions = "(" in source and _HEAD_ONLY_FUNCTION.search(source) is not None
+    keys = "[_]" in source and _ITERATED_KEY.search(source) is not None
+    if not functions and not keys:
+        return source
+    top = _top_level_starts(source)
+    assign = "=" if v0 else ":="
+
+    def function(m: re.Match[str]) -> str:
+        return f"{m['head']} {assign} true{m['trail']}" if m.start() in top else m[0]
+
+    def bound(m: re.Match[str]) -> str:
+        value = m["value"] or ""
+        if m.start() not in top or (not v0 and not value):
+            return m[0]  # (a Rego v1 `p[x]` without a value is not this form)
+        opener = "{" if v0 else "if {"
+        return f"{m['name']}[cg_compat_key]{value} {opener} cg_compat_key := {m['key']} }}{m['trail']}"
+
+    if functions:
+        source = _HEAD_ONLY_FUNCTION.sub(function, source)
+        top = _top_level_starts(source) if keys else top
+    return _ITERATED_KEY.sub(bound, source) if keys else source
+
+
+def _top_level_starts(source: str) -> set[int]:
+    """Offsets of the lines that begin outside every bracket, string and comment."""
+    starts = {0}
+    depth = 0
+    i, n = 0, len(source)
+    while i < n:
+        c = source[i]
+        if c == "#":
+            end = source.find("\n", i)
+            i = n if end < 0 else end
+            continue
+        if c == '"':
+            i += 1
+            while i < n and source[i] not in '"\n':
+                i += 2 if source[i] == "\\" else 1
+        elif c == "`":
+            end = source.find("`", i + 1)
+            i = n if end < 0 else end
+        elif c in "{[(":
+            depth += 1
+        elif c in "}])":
+            depth = max(depth - 1, 0)
+        elif c == "\n" and depth == 0:
+            starts.add(i + 1)
+        i += 1
+    return starts
+
+
 _PACKAGE = re.compile(r"^[ \t]*package[ \t]+(?P<path>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)", re.M)
 
 
@@ -214,6 +283,7 @@ def spell_out_imported_calls(source: str, *, v0: bool = False, lenient: bool = F
 
         source = metadata.respell(source, v0=v0)
     source = _spell_out_own_package(source)
+    source = _give_bodies(source, v0=v0)
     arithmetic_used: set[str] = set()
     if lenient:
         from gate.checks.rego import arithmetic
@@ -266,6 +336,12 @@ def spell_out_imported_calls(source: str, *, v0: bool = False, lenient: bool = F
                 return m[0], m.end()
             iterates = True
             return f"{m['some']}cg_lenient_in({m['ref']})", m.end()
+        if m["somecall"] is not None:
+            close = _call_end(text, m.end()) if lenient else None
+            if close is None:
+                return m[0], m.end()
+            iterates = True
+            return f"{m['somecall']}cg_lenient_in({rewrite(text[m.end() : close])})", close
         head = m["head"]
         if head is None:
             return m[0], m.end()
@@ -452,6 +528,31 @@ def _typed_verb(verb: str, v0: bool) -> str:
     return f"{name}(x) {assign} " + f" else {assign} ".join(parts)
 
 
+def _call_end(text: str, at: int) -> int | None:
+    """The end of the call that starts at `at` (a name, then its bracketed arguments), or None when it does not end
+    on its own line."""
+    i = text.find("(", at)
+    depth = 0
+    while 0 <= i < len(text):
+        c = text[i]
+        if c in '"`':
+            end = _string_end(text, i)
+            if end is None:
+                return None
+            i = end
+            continue
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        elif c == "#" or c == "\n":
+            return None
+        i += 1
+    return None
+
+
 def _array_elements(text: str, at: int) -> tuple[int, list[tuple[int, int]], int] | None:
     """For the array literal that opens at `at` (after blanks): where its `[` is, the span of each element's code
     (without the blanks and comments around it), and the end of its `]`; None when something else is there (a
@@ -569,8 +670,14 @@ def _guarded(builtin: str, guarded: dict[str, str], v0: bool) -> str:
             tests += values.tests
         head = f"{name}({', '.join(params)})"
         value = (values.value if values is not None else None) or f"{builtin}({', '.join(params)})"
-        body = "; ".join(tests)
-        guarded[builtin] = f"{head} = {value} {{ {body} }}" if v0 else f"{head} := {value} if {{ {body} }}"
+        clauses = [(value, tests)]
+        if values is not None and values.text_value is not None:
+            # (Text takes a clause of its own: the two conditions never hold together.)
+            clauses = [(value, [*tests, "not is_string(a0)"]), (values.text_value, [*tests, "is_string(a0)"])]
+        guarded[builtin] = "\n".join(
+            f"{head} = {call} {{ {'; '.join(body)} }}" if v0 else f"{head} := {call} if {{ {'; '.join(body)} }}"
+            for call, body in clauses
+        )
     return name
 
 

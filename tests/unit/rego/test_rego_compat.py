@@ -400,3 +400,72 @@ def test_reading_rules_through_an_import_of_the_own_package_answers_as_opa(tmp_p
         theirs = result[0]["expressions"][0]["value"] if result else "<undefined>"
         assert json.loads(engine.eval_rule_as_json(query)) == theirs, query
     assert "main.kind" not in spell_out_imported_calls(OWN_PACKAGE["a.rego"]).replace("data.main.kind", "")
+
+
+# Two rule forms OPA reads and regorus refused (found by public libraries): a function defined by its head alone,
+# and a partial rule whose key iterates a reference that may be undefined.
+BODILESS_V0 = """package p
+f("*", _)
+f(x, "any")
+star = true { f("*", 1) }
+any_port = true { f(2, "any") }
+none = true { f(1, 2) }
+volumes[pod.volumes[_]]
+names[input.items[_].name] := 1
+pod := input.spec
+no_volumes = true { count(volumes) == 0 }
+deny[msg] {
+count(input.spec)
+msg := "x"
+}
+"""
+
+
+@pytest.mark.parametrize(
+    "document", [{"spec": {}}, {"spec": {"volumes": ["a", "b"]}, "items": [{"name": "n"}]}, {"spec": {"volumes": 3}}]
+)
+@pytest.mark.parametrize("v0", [True, False])
+def test_bodiless_rules_answer_as_opa(tmp_path: Path, document: dict[str, object], v0: bool) -> None:
+    source = BODILESS_V0
+    if not v0:  # the same rules in Rego v1
+        source = (
+            source.replace("package p\n", "package p\nimport rego.v1\n")
+            .replace(" = true {", " := true if {")
+            .replace("volumes[pod.volumes[_]]\n", "volumes contains v if { v := pod.volumes[_] }\n")
+            .replace("deny[msg] {", "deny contains msg if {")
+        )
+    (tmp_path / "p.rego").write_text(source)
+    (tmp_path / "i.json").write_text(json.dumps(document))
+    flags = ["--v0-compatible"] if v0 else []
+    done = subprocess.run(
+        [
+            go_tool("opa"),
+            "eval",
+            *flags,
+            "--format",
+            "json",
+            "-d",
+            str(tmp_path / "p.rego"),
+            "-i",
+            str(tmp_path / "i.json"),
+        ]
+        + ["data.p"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    theirs = json.loads(done.stdout)["result"][0]["expressions"][0]["value"]
+    engine = regorus.Engine()
+    add_module(engine, "p.rego", source, "v0" if v0 else "v1")
+    engine.set_input_json(json.dumps(document))
+    for name in ("star", "any_port", "none", "names", "no_volumes", "deny"):
+        ours = json.loads(engine.eval_rule_as_json(f"data.p.{name}"))
+        assert (ours if ours != "<undefined>" else None) == theirs.get(name), name
+    assert theirs["star"] is True and theirs["any_port"] is True and "none" not in theirs
+
+
+def test_a_body_line_that_looks_like_a_rule_is_left_alone() -> None:
+    out = spell_out_imported_calls(BODILESS_V0, v0=True)
+    assert out.splitlines()[11:14] == ["count(input.spec)", 'msg := "x"', "}"]
+    assert out.splitlines()[1] == 'f("*", _) = true'
+    assert out.count("\n") == BODILESS_V0.count("\n")

@@ -183,3 +183,43 @@ def test_arithmetic_respelled_keeps_every_line() -> None:
     assert out.count("\n") == source.count("\n")
     assert out.splitlines()[6] == "\tcg_lenient_arith_mul(cg_lenient_arith_add(input.a, input.b), 2) > 4"
     assert guard('package p\nx := "a + b"  # 1 - 2\n', v0=False) == ('package p\nx := "a + b"  # 1 - 2\n', set())
+
+
+def test_some_in_a_call_that_is_no_collection_iterates_nothing(tmp_path: Path) -> None:
+    # `some f in object.get(input, "xs", [])` with `xs: null`: OPA iterates nothing, regorus stopped the run.
+    (tmp_path / "policy").mkdir()
+    (tmp_path / "policy" / "p.rego").write_text(
+        "package main\nimport rego.v1\n"
+        'deny contains f if { some f in object.get(input, "xs", []) }\n'
+        'deny contains k if { some k, _ in json.unmarshal(input.text) }\ndeny contains "after" if true\n'
+    )
+    for name, doc in (("null.json", {"xs": None, "text": "3"}), ("list.json", {"xs": ["a"], "text": '{"k": 1}'})):
+        (tmp_path / name).write_text(json.dumps(doc))
+        (result,) = check([tmp_path / name], policies=[str(tmp_path / "policy")], root=tmp_path, workers=1)
+        assert sorted(r.msg for r in result.failures) == _opa(tmp_path / "policy" / "p.rego", tmp_path / name, v0=False)
+    assert sorted(r.msg for r in result.failures) == ["a", "after", "k"]
+
+
+# Text OPA's `to_number` reads beyond JSON's syntax (underscores between digits, a sign, leading zeros, a bare
+# point) and text it refuses; regorus refused all of it.
+NUMBER_TEXTS = [
+    ("1_000", 1000), ("+22", 22), ("022", 22), ("00000000000000000001", 1), (".5", 0.5), ("5.", 5), ("-.5e1", -5),
+    ("-022", -22), ("1_0.5", 10.5), ("5.e3", 5000), ("+0", 0), ("1e+3", 1000), ("1__0", None), ("_1", None),
+    ("1_", None), ("1e400", None), ("0x10", None), (" 5", None), ("inf", None),
+]  # fmt: skip
+
+
+def test_to_number_reads_the_text_opa_reads(tmp_path: Path) -> None:
+    (tmp_path / "policy").mkdir()
+    rules = [
+        f'deny contains "{text}" if to_number(input.vs[{i}]) == {value}'
+        if value is not None
+        else f'deny contains "{text}" if {{ x := to_number(input.vs[{i}]); x == x }}'
+        for i, (text, value) in enumerate(NUMBER_TEXTS)
+    ]
+    (tmp_path / "policy" / "p.rego").write_text("package main\nimport rego.v1\n" + "\n".join(rules) + "\n")
+    (tmp_path / "n.json").write_text(json.dumps({"vs": [text for text, _ in NUMBER_TEXTS]}))
+    (result,) = check([tmp_path / "n.json"], policies=[str(tmp_path / "policy")], root=tmp_path, workers=1)
+    theirs = _opa(tmp_path / "policy" / "p.rego", tmp_path / "n.json", v0=False)
+    assert sorted(r.msg for r in result.failures) == theirs
+    assert theirs == sorted(text for text, value in NUMBER_TEXTS if value is not None)
