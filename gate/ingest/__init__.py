@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any, overload
@@ -70,10 +71,40 @@ def _read_bytes(path: Path) -> bytes | memoryview:
 def _decode(data: bytes | memoryview, path: Path) -> Any:
     import orjson
 
+    if bytes(data[:3]) == b"\xef\xbb\xbf":
+        data = data[3:]  # a UTF-8 byte order mark, as Windows tools write (Go's readers, Conftest's too, skip it)
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
+        if "surrogate" in str(exc):
+            return without_lone_surrogates(data, path, exc)
         raise InputError(f"not valid JSON ({_json_reason(exc, data)})", path=str(path)) from None
+
+
+def without_lone_surrogates(data: bytes | memoryview, path: Path, exc: Exception) -> Any:
+    """JSON whose strings hold an escaped lone surrogate (`"\\ud800"`), which orjson refuses: read as Go's decoder
+    reads it, the lone half becoming U+FFFD."""
+    import json
+
+    try:
+        value = json.loads(bytes(data).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raise InputError(f"not valid JSON ({_json_reason(exc, data)})", path=str(path)) from None
+    return replace_lone_surrogates(value)
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def replace_lone_surrogates(value: Any) -> Any:
+    """`value` with every lone UTF-16 surrogate in its strings (keys too) replaced by U+FFFD."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [replace_lone_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {replace_lone_surrogates(k): replace_lone_surrogates(v) for k, v in value.items()}
+    return value
 
 
 _REASONS = {

@@ -174,3 +174,18 @@ def test_remediation_walks_the_same_way(tree: Path, tmp_path: Path) -> None:
         tree / "Dockerfile",
         tree / "svc" / "Dockerfile-dev",
     ]
+
+
+def test_a_report_with_a_byte_order_mark_or_a_lone_surrogate_is_read_not_skipped(tmp_path: Path) -> None:
+    # Windows tools write a UTF-8 BOM; a lone `\ud800` escape is U+FFFD to Go's decoder. Both were skipped in a
+    # folder walk ("not valid JSON") and the run passed; Conftest and Trivy's readers take both.
+    tree = tmp_path / "t"
+    tree.mkdir()
+    (tree / "bom.json").write_bytes(b"\xef\xbb\xbf" + TRIVY_HIGH.encode())
+    (tree / "surrogate.json").write_text(TRIVY_HIGH.replace('"openssl"', '"openssl\\ud800"').replace("1111", "2222"))
+    done = gate(tree, ".", "--json", "out.json")
+    assert done.returncode == 1, done.stderr
+    result = json.loads((tree / "out.json").read_text())
+    assert sorted(f["id"] for f in result["findings"]) == ["CVE-2024-1111", "CVE-2024-2222"]
+    assert {f["package"] for f in result["findings"]} == {"openssl", "openssl\ufffd"}
+    assert result["skipped"] == []

@@ -138,9 +138,14 @@ def _read(path: Path) -> bytes:
 
 def _json(text: str, path: Path) -> Any:
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"invalid JSON at line {exc.lineno}: {exc.msg}", path=str(path)) from exc
+    if "\\u" in text:  # (an escaped lone surrogate is U+FFFD to Go's decoder, as to Conftest)
+        from gate.ingest import replace_lone_surrogates
+
+        return replace_lone_surrogates(value)
+    return value
 
 
 def _toml(text: str, path: Path) -> Any:

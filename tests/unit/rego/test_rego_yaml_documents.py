@@ -64,3 +64,14 @@ def test_a_null_document_is_evaluated_as_conftest_evaluates_it(tmp_path: Path) -
     (ours,) = check([tmp_path / "m" / "chart.yaml"], policies=[str(tmp_path / "policy")], root=tmp_path, workers=1)
     assert len(ours.failures) == len(theirs["failures"]) == 3
     assert ours.successes == theirs["successes"]
+
+
+def test_json_inputs_with_a_byte_order_mark_or_a_lone_surrogate_read_as_conftest_reads_them(tmp_path: Path) -> None:
+    (tmp_path / "bom.json").write_bytes(b'\xef\xbb\xbf{"a": 1}')
+    (tmp_path / "surrogate.json").write_text('{"name": "x\\ud800y", "\\udc00": ["\\ud83d\\ude00"]}')
+    for name in ("bom.json", "surrogate.json"):
+        done = subprocess.run(
+            [go_tool("conftest"), "parse", name], cwd=tmp_path, capture_output=True, text=True, check=True
+        )
+        assert parse_input(tmp_path / name) == json.loads(done.stdout), name
+    assert parse_input(tmp_path / "surrogate.json") == {"name": "x\ufffdy", "\ufffd": ["\U0001f600"]}
