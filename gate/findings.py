@@ -82,6 +82,12 @@ def read_reports(
     if inputs.skipped:
         reports.append(Report(tool="container-gate", path=inputs.skipped[0].report, skipped=inputs.skipped))
     reports.extend(_dockerfile_reports(dockerfiles, config))
+    if settings.policy and inputs.unread and notes is not None:
+        kinds = ", ".join(sorted({p.suffix.lower() for p in inputs.unread}))
+        notes.append(
+            f"{len(inputs.unread)} file(s) in formats Conftest reads and the Rego mode does not ({kinds}) were not"
+            f" judged, {inputs.unread[0]} first; judge them with conftest"
+        )
     if settings.policy:
         reports.extend(
             _rego_reports(

@@ -12,6 +12,8 @@ from gate.model import Skipped
 
 REPORT_SUFFIXES = (".json", ".sarif")
 CONFIG_SUFFIXES = (".yaml", ".yml", ".toml")
+UNREAD_SUFFIXES = (".tf", ".tfvars", ".hcl", ".ini", ".xml", ".cue", ".edn", ".jsonnet", ".vcl", ".properties")
+"""Formats Conftest reads (HCL, INI, XML, CUE, ...) and the Rego mode does not: said, never silently left out."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +31,8 @@ class Inputs:
     """YAML/TOML files named on the command line: without policies that is a mistake worth an error."""
     skipped: tuple[Skipped, ...] = ()
     """Files met while walking that are not read: special files, symlinks leaving the walked folder."""
+    unread: tuple[Path, ...] = ()
+    """Files met while walking in a format Conftest reads and the Rego mode does not (`UNREAD_SUFFIXES`)."""
 
 
 def is_dockerfile(path: Path) -> bool:
@@ -44,6 +48,7 @@ def collect(paths: list[str], *, exclude: set[Path]) -> Inputs:
     configs: list[Path] = []
     explicit_configs: list[Path] = []
     skipped: list[Skipped] = []
+    unread: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if not path.exists() and not path.is_symlink():
@@ -56,6 +61,9 @@ def collect(paths: list[str], *, exclude: set[Path]) -> Inputs:
                 # (Resolved only when the name matches: a walk over thousands of files would resolve each.)
                 if file.name in excluded_names and file.resolve() in exclude:
                     continue
+                if file.suffix.lower() in UNREAD_SUFFIXES:
+                    unread.append(file)
+                    continue
                 _classify(file, explicit=False, reports=found, dockerfiles=dockerfiles, configs=configs)
         else:
             walk.regular_file(path)
@@ -67,6 +75,7 @@ def collect(paths: list[str], *, exclude: set[Path]) -> Inputs:
         _unique(configs),
         _unique(explicit_configs),
         tuple(skipped),
+        _unique(unread),
     )
 
 

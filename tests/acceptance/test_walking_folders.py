@@ -189,3 +189,17 @@ def test_a_report_with_a_byte_order_mark_or_a_lone_surrogate_is_read_not_skipped
     assert sorted(f["id"] for f in result["findings"]) == ["CVE-2024-1111", "CVE-2024-2222"]
     assert {f["package"] for f in result["findings"]} == {"openssl", "openssl\ufffd"}
     assert result["skipped"] == []
+
+
+def test_files_in_formats_only_conftest_reads_are_named_not_silently_left_out(tmp_path: Path) -> None:
+    tree = tmp_path / "t"
+    (tree / "policy").mkdir(parents=True)
+    (tree / "policy" / "p.rego").write_text('package main\nimport rego.v1\ndeny contains "x" if input.kind == "Pod"\n')
+    (tree / "pod.yaml").write_text("kind: Pod\n")
+    (tree / "main.tf").write_text('resource "aws_s3_bucket" "b" {}\n')
+    (tree / "app.ini").write_text("[a]\nb = 1\n")
+    done = gate(tree, ".", "--policy", "policy", "--fail-on", "NONE", "--json", "out.json")
+    assert done.returncode == 0, done.stderr
+    notes = json.loads((tree / "out.json").read_text())["notes"]
+    assert any("2 file(s)" in n and ".ini, .tf" in n and "conftest" in n for n in notes), notes
+    assert ".tf" in done.stdout + done.stderr
