@@ -52,12 +52,22 @@ def test_plain_scalars_read_as_conftest_reads_them(tmp_path: Path) -> None:
     assert {"y", "1e3", "0o17", "1:20"} <= set(differs), "PyYAML's own rules would read these otherwise"
 
 
-@pytest.mark.parametrize(("text", "problem"), [("a: .inf\n", "not a finite number"), ("a: !!int 1.5\n", "as !!int")])
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [("a: .inf\n", "not a finite number"), ("a: !!int 1.5\n", "as !!int"), ("a:\n  ~: z\n", "a null used as a key")],
+)
 def test_what_go_yaml_refuses_is_an_error_naming_the_file(tmp_path: Path, text: str, problem: str) -> None:
     (tmp_path / "bad.yaml").write_text(text)
     with pytest.raises(InputError, match=problem) as raised:
         parse_input(tmp_path / "bad.yaml")
     assert raised.value.path == str(tmp_path / "bad.yaml")
+
+
+def test_conftest_refuses_a_null_key_too(tmp_path: Path) -> None:
+    (tmp_path / "k.yaml").write_text("a:\n  ~: z\n")
+    done = subprocess.run([go_tool("conftest"), "parse", "k.yaml"], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode != 0 and "unsupported map key" in done.stderr
+    assert load_text("a:\n  ~: z\n", "c.yml") == {"a": {"null": "z"}}  # (our own files: PyYAML's reading)
 
 
 def test_config_files_keep_yaml_1_1_as_pyyaml_reads_it() -> None:
