@@ -45,7 +45,7 @@ import json
 import re
 from collections.abc import Callable
 
-from gate.checks.rego import negation
+from gate.checks.rego import negation, shapes
 from gate.checks.rego.builtin_args import ARGS
 from gate.checks.rego.builtin_values import VALUES
 from gate.checks.rego.plain_regex import conditions
@@ -58,7 +58,7 @@ _IMPORT = re.compile(
 # so `data.lib.f(` and `x.alias(` keep their meaning.
 _TOKEN = re.compile(
     r'"(?:\\.|[^"\\\n])*"|`[^`]*`|#[^\n]*'
-    # `some x in ref` (lenient mode wraps the ref; a call there is left to the call alternative)
+    # `some x in ref` (lenient mode wraps the ref)
     r"|(?<![\w.])(?P<some>some[ \t]+[A-Za-z_]\w*(?:[ \t]*,[ \t]*[A-Za-z_]\w*)?[ \t]+in[ \t]+)"
     r"(?P<ref>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*|\[[^\[\]\n]*\])*)(?![\w.(\[])"
     # `some x in f(...)` (lenient mode wraps the call's value)
@@ -175,98 +175,6 @@ def imported_names(source: str) -> dict[str, str]:
     return names
 
 
-# Two rule forms OPA reads and regorus refuses or misreads, each a whole top-level line: a function defined by
-# its head alone (`f("*", _)`, true for those arguments; regorus: "rule must have a body"), and a partial rule
-# whose key iterates a reference (`volumes[pod.spec.volumes[_]]`; regorus: "item cannot be indexed" where the
-# reference is undefined, which OPA reads as no key).
-_HEAD_ONLY_FUNCTION = re.compile(r"^(?P<head>[A-Za-z_][\w.]*\([^()\n=:{}]*\))(?P<trail>[ \t]*(?:#[^\n]*)?)$", re.M)
-_ITERATED_KEY = re.compile(
-    r"^(?P<name>[A-Za-z_]\w*)\[(?P<key>[A-Za-z_][\w.]*(?:\[[^\[\]\n]*\])*\[_\](?:\.[A-Za-z_]\w*)*)\]"
-    r"(?P<value>[ \t]*(?::=|=)[^\n{}#]*?)?(?P<trail>[ \t]*(?:#[^\n]*)?)$",
-    re.M,
-)
-
-
-def _give_bodies(source: str, *, v0: bool) -> str:
-    """`source` with those two forms given the body OPA reads into them, on the same line; only lines that start a
-    statement at the top level (outside every bracket) are read, so a body's own lines stay as they are."""
-    functions = "(" in source and _HEAD_ONLY_FUNCTION.search(source) is not None
-    keys = "[_]" in source and _ITERATED_KEY.search(source) is not None
-    if not functions and not keys:
-        return source
-    top = _top_level_starts(source)
-    assign = "=" if v0 else ":="
-
-    def function(m: re.Match[str]) -> str:
-        return f"{m['head']} {assign} true{m['trail']}" if m.start() in top else m[0]
-
-    def bound(m: re.Match[str]) -> str:
-        value = m["value"] or ""
-        if m.start() not in top or (not v0 and not value):
-            return m[0]  # (a Rego v1 `p[x]` without a value is not this form)
-        opener = "{" if v0 else "if {"
-        return f"{m['name']}[cg_compat_key]{value} {opener} cg_compat_key := {m['key']} }}{m['trail']}"
-
-    if functions:
-        source = _HEAD_ONLY_FUNCTION.sub(function, source)
-        top = _top_level_starts(source) if keys else top
-    return _ITERATED_KEY.sub(bound, source) if keys else source
-
-
-def _top_level_starts(source: str) -> set[int]:
-    """Offsets of the lines that begin outside every bracket, string and comment."""
-    starts = {0}
-    depth = 0
-    i, n = 0, len(source)
-    while i < n:
-        c = source[i]
-        if c == "#":
-            end = source.find("\n", i)
-            i = n if end < 0 else end
-            continue
-        if c == '"':
-            i += 1
-            while i < n and source[i] not in '"\n':
-                i += 2 if source[i] == "\\" else 1
-        elif c == "`":
-            end = source.find("`", i + 1)
-            i = n if end < 0 else end
-        elif c in "{[(":
-            depth += 1
-        elif c in "}])":
-            depth = max(depth - 1, 0)
-        elif c == "\n" and depth == 0:
-            starts.add(i + 1)
-        i += 1
-    return starts
-
-
-_PACKAGE = re.compile(r"^[ \t]*package[ \t]+(?P<path>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)", re.M)
-
-
-def _spell_out_own_package(source: str) -> str:
-    """`source` with every reference through an import of its own package, or of one above it (`package main`
-    with `import data.main`, then `main.kind`), written out in full (`data.main.kind`). regorus reads such a
-    reference as the whole package document, its own rule included, and stops at "recursion detected" (or, with
-    one file, finds nothing); OPA reads the rule. Strings, comments and the package and import lines are left as
-    they are."""
-    package = _PACKAGE.search(source)
-    if package is None:
-        return source
-    own = "data." + package["path"]
-    aliases = {
-        alias: path for alias, path in imported_names(source).items() if own == path or own.startswith(path + ".")
-    }
-    if not aliases:
-        return source
-    token = re.compile(
-        r'"(?:\\.|[^"\\\n])*"|`[^`]*`|#[^\n]*|^[ \t]*(?:package|import)\b[^\n]*'
-        r"|(?<![\w.])(?P<alias>" + "|".join(re.escape(a) for a in sorted(aliases)) + r")(?=[.\[])",
-        re.M,
-    )
-    return token.sub(lambda m: aliases[m["alias"]] if m["alias"] else m[0], source)
-
-
 def spell_out_imported_calls(source: str, *, v0: bool = False, lenient: bool = False, tag: str = "") -> str:
     """`source` with every call through a data import written with the import's full path, and deprecated
     built-ins under their current names; `v0`: the module is read as Rego v0 (the syntax of what is appended).
@@ -282,8 +190,8 @@ def spell_out_imported_calls(source: str, *, v0: bool = False, lenient: bool = F
         from gate.checks.rego import metadata
 
         source = metadata.respell(source, v0=v0)
-    source = _spell_out_own_package(source)
-    source = _give_bodies(source, v0=v0)
+    source = shapes.spell_out_own_package(source, imported_names(source))
+    source = shapes.give_bodies(source, v0=v0)
     arithmetic_used: set[str] = set()
     if lenient:
         from gate.checks.rego import arithmetic
