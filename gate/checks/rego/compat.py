@@ -70,6 +70,8 @@ _TOKEN = re.compile(
 )
 
 
+_BARE_NAME = re.compile(r"[A-Za-z_]\w*")
+
 _RENAMED = {"re_match": "regex.match", "net.cidr_overlap": "net.cidr_contains"}
 # OPA's deprecated `any`/`all` (true when some/every element of an array or set is `true`; `all` of nothing is
 # true), which regorus lacks; Gatekeeper's library still calls them. Each becomes a function appended to the
@@ -112,8 +114,15 @@ _SUPPLIED_V0 = {
 
 # A rule body in each version's syntax: regorus evaluates the expression-only spelling (an object literal picked
 # from by `is_string`) twenty times slower (~90 µs a call). `%%` takes no argument.
-_QUOTE_V1 = "cg_compat_quote(q, a) := json.marshal(a) if { q; is_string(a) } else := a"
-_QUOTE_V0 = "cg_compat_quote(q, a) = json.marshal(a) { q; is_string(a) } else = a"
+# (OPA hands Go anything but a string or number as its Rego text, so `%q` of null is `"null"`.)
+_QUOTE_V1 = (
+    "cg_compat_quote(q, a) := json.marshal(a) if { q; is_string(a) } "
+    'else := json.marshal(sprintf("%v", [a])) if { q; not is_number(a) } else := a'
+)
+_QUOTE_V0 = (
+    "cg_compat_quote(q, a) = json.marshal(a) { q; is_string(a) } "
+    'else = json.marshal(sprintf("%v", [a])) { q; not is_number(a) } else = a'
+)
 # Go's `%!(EXTRA type=value, ...)` for arguments no verb takes, with the types OPA's `sprintf` hands Go: a string,
 # an int64 or float64 (a `*big.Int` past int64), and anything else as its Rego text.
 _EXTRA_BODY = (
@@ -150,7 +159,7 @@ _LENIENT_IN_V0 = 'cg_lenient_in(c) = c { {"array", "object", "set"}[type_name(c)
 _VERB = re.compile(r"%[-+# 0-9.]*[a-zA-Z%]")
 # A string literal (Rego's double-quoted strings escape as JSON's do; raw strings escape nothing) opening the
 # argument list, and the comma after it.
-_FORMAT_LITERAL = re.compile(r'[ \t]*(?:"(?P<quoted>(?:\\.|[^"\\\n])*)"|`(?P<raw>[^`]*)`)[ \t]*,')
+_FORMAT_LITERAL = re.compile(r'(?P<lead>[ \t\r\n]*)(?:"(?P<quoted>(?:\\.|[^"\\\n])*)"|`(?P<raw>[^`]*)`)[ \t]*,')
 # The general function, for a format computed at run time: the same verbs found by regorus on every call.
 _SPRINTF_Q = (
     "cg_compat_sprintf",
@@ -232,7 +241,9 @@ def spell_out_imported_calls(source: str, *, v0: bool = False, lenient: bool = F
             return m[0] + head + negation.count_negations(rewrite(text[opened + 1 : closed])) + "}", closed + 1
         if m["neg"] is not None:
             code, trail, end = negation.negated(text, m.start())
-            terms = negation.guards(code)
+            # (A bare name is a bound local or a rule: guarding it adds nothing, and regorus, reading `_ = x` as a
+            # place that may bind `x`, schedules it before `x := f(...)` and refuses the rule.)
+            terms = [term for term in negation.guards(code) if not _BARE_NAME.fullmatch(term.strip())]
             if not terms or any("\n" in term for term in terms):
                 return m[0], m.end()
             keyword = text[m.start() : end - len(trail) - len(code)]
@@ -290,6 +301,8 @@ def spell_out_imported_calls(source: str, *, v0: bool = False, lenient: bool = F
         supplied.append(_QUOTE_V0 if v0 else _QUOTE_V1)
     if "extra" in needs:
         supplied += _EXTRA_V0 if v0 else _EXTRA_V1
+    if "pad" in needs:
+        supplied += _PAD_V0 if v0 else _PAD_V1
     supplied += [_typed_verb(verb, v0) for verb in sorted(needs) if verb in _TYPED_VERBS]
     supplied += [definition for _, definition in patterns.values()]
     supplied += list(guarded.values())
@@ -344,7 +357,7 @@ def _sprintf_in_place(
     quoted = {i for i, v in enumerate(verbs) if v[0] == "%q"}
     unchanged = ("sprintf(" + text[literal.start() : literal.end()], literal.end())
     elements = _array_elements(text, literal.end())
-    if elements is None or "\n" in literal[0]:
+    if elements is None or "\n" in literal[0][len(literal["lead"]) :]:
         return None if quoted else unchanged
     opened, spans, close = elements
     typed = {
@@ -352,7 +365,8 @@ def _sprintf_in_place(
         for i, v in enumerate(verbs[: len(spans)])
         if v[0] in _TYPED_VERBS and not _PRINTS_ALIKE[v[0]].fullmatch(text[spans[i][0] : spans[i][1]].strip())
     }
-    if len(spans) == len(verbs) and not quoted and not typed:
+    padded = {i: m for i, v in enumerate(verbs[: len(spans)]) if (m := _PADDED.fullmatch(v[0]))}
+    if len(spans) == len(verbs) and not quoted and not typed and not padded:
         return unchanged
     made: list[str] = []  # the arguments' code as it will be, each with what follows it up to the next one
     for i, (start, end) in enumerate(spans):
@@ -363,9 +377,20 @@ def _sprintf_in_place(
         elif i in typed:
             needs.add(typed[i])
             code = f"{_TYPED_VERBS[typed[i]][0]}({code})"
+        elif i in padded:
+            pad = padded[i]
+            verb = f"%{pad['kind']}"
+            if verb in _TYPED_VERBS:
+                needs.add(verb)
+                code = f"{_TYPED_VERBS[verb][0]}({code})"
+            else:
+                code = f'sprintf("%v", [{code}])'
+            needs.add("pad")
+            code = f"cg_compat_pad({code}, {pad['width']}, {'true' if pad['left'] else 'false'})"
         made.append(code)
     between = [text[end : spans[i + 1][0]] for i, (_, end) in enumerate(spans[:-1])]
-    spelled = _respell(fmt, verbs, quoted | {i for i, verb in typed.items() if verb == "%d"}, len(spans))
+    as_text = quoted | {i for i, verb in typed.items() if verb == "%d"} | set(padded)
+    spelled = _respell(fmt, verbs, as_text, len(spans))
     if len(spans) > len(verbs):
         needs.add("extra")
         n = len(verbs)
@@ -375,7 +400,8 @@ def _sprintf_in_place(
     head = text[opened + 1 : spans[0][0]] if spans else ""
     tail = text[spans[-1][1] : close - 1] if spans else text[opened + 1 : close - 1]
     body = made[0] + "".join(sep + code for sep, code in zip(between, made[1:], strict=True)) if made else ""
-    return f"sprintf({json.dumps(spelled)},{text[literal.end() : opened]}[{head}{body}{tail}]", close
+    lead = literal["lead"]  # (a format on the line after `sprintf(` stays there)
+    return f"sprintf({lead}{json.dumps(spelled)},{text[literal.end() : opened]}[{head}{body}{tail}]", close
 
 
 def _respell(fmt: str, verbs: list[re.Match[str]], quoted: set[int], given: int) -> str:
@@ -421,6 +447,18 @@ _TYPED_VERBS = {
         ),
     ),
 }
+# A verb with a width (`%-40s`, `%8d`), which regorus does not read (it prints `40s` and drops the argument): the
+# argument written as its verb writes it, then padded with spaces to the width, on the left unless `-` says right.
+_PADDED = re.compile(r"%(?P<left>-?)(?P<width>[1-9][0-9]{0,2})(?P<kind>[sdv])")
+_PAD = (
+    'cg_compat_pad(s, w, left) {a} concat("", [s, cg_compat_spaces(w - count(s))]) {c1} '
+    'else {a} concat("", [cg_compat_spaces(w - count(s)), s])',
+    # (The comprehension in the body: regorus cannot schedule one in a function's head.)
+    'cg_compat_spaces(n) {a} s {c2} else {a} ""',
+)
+_SPACES = 'n > 0; s := concat("", [" " | numbers.range(1, n)[_]])'
+_PAD_V1 = tuple(d.format(a=":=", c1="if { left }", c2=f"if {{ {_SPACES} }}") for d in _PAD)
+_PAD_V0 = tuple(d.format(a="=", c1="{ left }", c2=f"{{ {_SPACES} }}") for d in _PAD)
 # Literal arguments both engines print alike under the verb: text under `%s`, an integer under `%d`.
 _PRINTS_ALIKE = {
     "%s": re.compile(r'"(?:\\.|[^"\\\n])*"|`[^`]*`'),

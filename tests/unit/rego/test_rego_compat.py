@@ -170,6 +170,12 @@ TYPED_CASES = [
     ('"%d|%d|%d|%d"', '[true, null, [1, "a"], {"k": 2}]'),
     ('"%s=%d, %v %q"', '[concat("", ["k", "v"]), count([1, 2]), 3, "4"]'),
     ('"%s is %d, not %d"', '["text", 12, -2]'),
+    # Widths: padded with spaces, on the right with `-` (regorus printed `10s` and dropped the argument).
+    ('"%-10s|%5d|%4v|"', '["ab", -42, true]'),
+    ('"%3s|%-3d|%2s|"', '["long text", 12345, "x"]'),
+    ('"%-6s:%s"', '["é", concat("", ["x", "y"])]'),
+    ('\n\t\t"%-8s :: %s"', '["ab", 3]'),  # the format on the line after `sprintf(`
+    ('"%q %q %q %q"', '[null, true, [1, "a"], {"k": 2}]'),  # `%q` of other kinds quotes their Rego text
 ]
 
 
