@@ -475,3 +475,27 @@ def test_a_body_line_that_looks_like_a_rule_is_left_alone() -> None:
     assert out.splitlines()[11:14] == ["count(input.spec)", 'msg := "x"', "}"]
     assert out.splitlines()[1] == 'f("*", _) = true'
     assert out.count("\n") == BODILESS_V0.count("\n")
+
+
+def test_a_not_over_a_call_of_a_local_set_by_a_function_compiles(tmp_path: Path) -> None:
+    # (Scalr's AMI policy: a guard `_ = ami` before `not` let regorus schedule it ahead of `ami := f(...)`.)
+    source = (
+        'package p\nimport rego.v1\nallowed := ["a"]\nhas(arr, e) if arr[_] == e\n'
+        "pick(x) := v if { v := x.c } else := v if { v := x.r }\n"
+        "deny contains ami if {\n\twalk(input.root, [path, value])\n"
+        "\tami := pick(value.e)\n\tnot has(allowed, ami)\n}\n"
+    )
+    (tmp_path / "p.rego").write_text(source)
+    (tmp_path / "i.json").write_text('{"root": {"m": {"e": {"c": "a"}}, "n": {"e": {"r": "b"}}, "o": {}}}')
+    done = subprocess.run(
+        [go_tool("opa"), "eval", "--format", "json", "-d", str(tmp_path / "p.rego"), "-i", str(tmp_path / "i.json")]
+        + ["data.p.deny"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    engine = regorus.Engine()
+    add_module(engine, "p.rego", source, "v1")
+    engine.set_input_json((tmp_path / "i.json").read_text())
+    theirs = json.loads(done.stdout)["result"][0]["expressions"][0]["value"]
+    assert json.loads(engine.eval_rule_as_json("data.p.deny")) == theirs == ["b"]
