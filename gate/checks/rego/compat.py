@@ -303,6 +303,8 @@ def spell_out_imported_calls(source: str, *, v0: bool = False, lenient: bool = F
         supplied += _EXTRA_V0 if v0 else _EXTRA_V1
     if "pad" in needs:
         supplied += _PAD_V0 if v0 else _PAD_V1
+    if "%f" in needs:
+        supplied += _VERB_F_V0 if v0 else _VERB_F_V1
     supplied += [_typed_verb(verb, v0) for verb in sorted(needs) if verb in _TYPED_VERBS]
     supplied += [definition for _, definition in patterns.values()]
     supplied += list(guarded.values())
@@ -366,7 +368,8 @@ def _sprintf_in_place(
         if v[0] in _TYPED_VERBS and not _PRINTS_ALIKE[v[0]].fullmatch(text[spans[i][0] : spans[i][1]].strip())
     }
     padded = {i: m for i, v in enumerate(verbs[: len(spans)]) if (m := _PADDED.fullmatch(v[0]))}
-    if len(spans) == len(verbs) and not quoted and not typed and not padded:
+    floats = {i: m for i, v in enumerate(verbs[: len(spans)]) if (m := _FLOAT_VERB.fullmatch(v[0]))}
+    if len(spans) == len(verbs) and not quoted and not typed and not padded and not floats:
         return unchanged
     made: list[str] = []  # the arguments' code as it will be, each with what follows it up to the next one
     for i, (start, end) in enumerate(spans):
@@ -377,6 +380,11 @@ def _sprintf_in_place(
         elif i in typed:
             needs.add(typed[i])
             code = f"{_TYPED_VERBS[typed[i]][0]}({code})"
+        elif i in floats:
+            precision = floats[i]["precision"]
+            needs.add("%f")
+            fmt_f = f"%.{precision}f" if precision is not None else "%.6f"
+            code = f'cg_compat_verb_f({code}, {precision if precision is not None else -1}, "{fmt_f}")'
         elif i in padded:
             pad = padded[i]
             verb = f"%{pad['kind']}"
@@ -389,7 +397,7 @@ def _sprintf_in_place(
             code = f"cg_compat_pad({code}, {pad['width']}, {'true' if pad['left'] else 'false'})"
         made.append(code)
     between = [text[end : spans[i + 1][0]] for i, (_, end) in enumerate(spans[:-1])]
-    as_text = quoted | {i for i, verb in typed.items() if verb == "%d"} | set(padded)
+    as_text = quoted | {i for i, verb in typed.items() if verb == "%d"} | set(padded) | set(floats)
     spelled = _respell(fmt, verbs, as_text, len(spans))
     if len(spans) > len(verbs):
         needs.add("extra")
@@ -459,6 +467,25 @@ _PAD = (
 _SPACES = 'n > 0; s := concat("", [" " | numbers.range(1, n)[_]])'
 _PAD_V1 = tuple(d.format(a=":=", c1="if { left }", c2=f"if {{ {_SPACES} }}") for d in _PAD)
 _PAD_V0 = tuple(d.format(a="=", c1="{ left }", c2=f"{{ {_SPACES} }}") for d in _PAD)
+# `%f` and `%.Nf` given a value that is no float, as Go writes it (regorus writes `6` and nothing): an integer as
+# `%!f(int64=06)` (its digits zero-padded to the precision), one past int64 as `%!f(big.Int=...)`, anything else as
+# its text cut to the precision (`%!f(string=50)`); a float through `%.Nf` (bare `%f` is Go's `%.6f`).
+_FLOAT_VERB = re.compile(r"%(?:\.(?P<precision>[0-9]{1,2}))?f")
+_VERB_F = (
+    'cg_compat_verb_f(x, p, f) {a} concat("", ["%!f(int64=", cg_compat_digits(x, p), ")"]) {i}{{ ' + _INT64 + " }} "
+    'else {a} concat("", ["%!f(big.Int=", sprintf("%v", [x]), ")"]) {i}{{ is_number(x); round(x) == x }} '
+    "else {a} sprintf(f, [x]) {i}{{ is_number(x) }} "
+    'else {a} concat("", ["%!f(string=", cg_compat_cut(x, p), ")"]) {i}{{ is_string(x) }} '
+    'else {a} concat("", ["%!f(string=", cg_compat_cut(sprintf("%v", [x]), p), ")"])',
+    "cg_compat_digits(x, p) {a} s {i}{{ d := format_int(abs(x), 10); "
+    's := concat("", [cg_compat_minus(x), cg_compat_zeros(p - count(d)), d]) }}',
+    'cg_compat_minus(x) {a} "-" {i}{{ x < 0 }} else {a} ""',
+    # (The comprehension in the body: regorus cannot schedule one in a function's head.)
+    'cg_compat_zeros(n) {a} z {i}{{ n > 0; z := concat("", ["0" | numbers.range(1, n)[_]]) }} else {a} ""',
+    "cg_compat_cut(s, p) {a} substring(s, 0, p) {i}{{ p >= 0 }} else {a} s",
+)
+_VERB_F_V1 = tuple(d.format(a=":=", i="if ") for d in _VERB_F)
+_VERB_F_V0 = tuple(d.format(a="=", i="") for d in _VERB_F)
 # Literal arguments both engines print alike under the verb: text under `%s`, an integer under `%d`.
 _PRINTS_ALIKE = {
     "%s": re.compile(r'"(?:\\.|[^"\\\n])*"|`[^`]*`'),

@@ -176,6 +176,10 @@ TYPED_CASES = [
     ('"%-6s:%s"', '["é", concat("", ["x", "y"])]'),
     ('\n\t\t"%-8s :: %s"', '["ab", 3]'),  # the format on the line after `sprintf(`
     ('"%q %q %q %q"', '[null, true, [1, "a"], {"k": 2}]'),  # `%q` of other kinds quotes their Rego text
+    # `%f` of what is no float: Go's `%!f(int64=06)`, the text cut to the precision (regorus wrote `6` and nothing).
+    ('"$%.2f|%.2f|%.2f|%.2f|%.2f"', '[6, -6, 1000, "500", 2.5]'),
+    ('"%f|%f|%f|%.1f"', '[0.1, 3, "ab", 12.34]'),
+    ('"%.2f|%.3f|%.1f"', "[true, null, 12345678901234567890]"),
 ]
 
 
