@@ -9,10 +9,9 @@ the module (its spans), not from the text, so strings, comments and precedence n
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import regorus
+from gate.checks.rego.probe import module_ast
 
 _OPS = {"Add": "add", "Sub": "sub", "Mul": "mul", "Div": "div", "Mod": "mod"}
 _NUMBERS = "is_number(a); is_number(b)"
@@ -32,12 +31,8 @@ def guard(source: str, *, v0: bool) -> tuple[str, set[str]]:
     operations used; unchanged (and none) when regorus cannot parse it as it stands."""
     if not any(op in source for op in "+-*/%"):
         return source, set()
-    probe = regorus.Engine()
-    probe.set_rego_v0(v0)
-    try:
-        probe.add_policy("probe.rego", source)
-        tree = json.loads(probe.get_ast_as_json())
-    except (RuntimeError, ValueError):
+    tree = module_ast(source, v0=v0)
+    if tree is None:
         return source, set()
     raw = source.encode()
     used: set[str] = set()

@@ -115,13 +115,9 @@ _SUPPLIED_V0 = {
 # A rule body in each version's syntax: regorus evaluates the expression-only spelling (an object literal picked
 # from by `is_string`) twenty times slower (~90 µs a call). `%%` takes no argument.
 # (OPA hands Go anything but a string or number as its Rego text, so `%q` of null is `"null"`.)
-_QUOTE_V1 = (
-    "cg_compat_quote(q, a) := json.marshal(a) if { q; is_string(a) } "
-    'else := json.marshal(sprintf("%v", [a])) if { q; not is_number(a) } else := a'
-)
-_QUOTE_V0 = (
-    "cg_compat_quote(q, a) = json.marshal(a) { q; is_string(a) } "
-    'else = json.marshal(sprintf("%v", [a])) { q; not is_number(a) } else = a'
+_QUOTE = (
+    "cg_compat_quote(q, a) {a} json.marshal(a) {i}{{ q; is_string(a) }} "
+    'else {a} json.marshal(sprintf("%v", [a])) {i}{{ q; not is_number(a) }} else {a} a',
 )
 # Go's `%!(EXTRA type=value, ...)` for arguments no verb takes, with the types OPA's `sprintf` hands Go: a string,
 # an int64 or float64 (a `*big.Int` past int64), and anything else as its Rego text.
@@ -298,13 +294,15 @@ def spell_out_imported_calls(source: str, *, v0: bool = False, lenient: bool = F
     supplied = [supplies[name][1] for name in sorted(used) if name in supplies]
     supplied += [definition for _, definition in formats.values()]
     if formats or "quote" in needs or "sprintf" in used:
-        supplied.append(_QUOTE_V0 if v0 else _QUOTE_V1)
+        supplied += _in_syntax(_QUOTE, v0)
     if "extra" in needs:
         supplied += _EXTRA_V0 if v0 else _EXTRA_V1
     if "pad" in needs:
-        supplied += _PAD_V0 if v0 else _PAD_V1
+        supplied += _in_syntax(_PAD, v0)
     if "%f" in needs:
-        supplied += _VERB_F_V0 if v0 else _VERB_F_V1
+        supplied += _in_syntax(_VERB_F, v0)
+    if "pad" in needs or "%f" in needs:
+        supplied += _in_syntax(_REPEAT, v0)
     supplied += [_typed_verb(verb, v0) for verb in sorted(needs) if verb in _TYPED_VERBS]
     supplied += [definition for _, definition in patterns.values()]
     supplied += list(guarded.values())
@@ -459,14 +457,12 @@ _TYPED_VERBS = {
 # argument written as its verb writes it, then padded with spaces to the width, on the left unless `-` says right.
 _PADDED = re.compile(r"%(?P<left>-?)(?P<width>[1-9][0-9]{0,2})(?P<kind>[sdv])")
 _PAD = (
-    'cg_compat_pad(s, w, left) {a} concat("", [s, cg_compat_spaces(w - count(s))]) {c1} '
-    'else {a} concat("", [cg_compat_spaces(w - count(s)), s])',
-    # (The comprehension in the body: regorus cannot schedule one in a function's head.)
-    'cg_compat_spaces(n) {a} s {c2} else {a} ""',
+    'cg_compat_pad(s, w, left) {a} concat("", [s, cg_compat_repeat(" ", w - count(s))]) {i}{{ left }} '
+    'else {a} concat("", [cg_compat_repeat(" ", w - count(s)), s])',
 )
-_SPACES = 'n > 0; s := concat("", [" " | numbers.range(1, n)[_]])'
-_PAD_V1 = tuple(d.format(a=":=", c1="if { left }", c2=f"if {{ {_SPACES} }}") for d in _PAD)
-_PAD_V0 = tuple(d.format(a="=", c1="{ left }", c2=f"{{ {_SPACES} }}") for d in _PAD)
+# `n` copies of `c` (none for n <= 0), for the widths and the precisions. (The comprehension in the body: regorus
+# cannot schedule one in a function's head.)
+_REPEAT = ('cg_compat_repeat(c, n) {a} r {i}{{ n > 0; r := concat("", [c | numbers.range(1, n)[_]]) }} else {a} ""',)
 # `%f` and `%.Nf` given a value that is no float, as Go writes it (regorus writes `6` and nothing): an integer as
 # `%!f(int64=06)` (its digits zero-padded to the precision), one past int64 as `%!f(big.Int=...)`, anything else as
 # its text cut to the precision (`%!f(string=50)`); a float through `%.Nf` (bare `%f` is Go's `%.6f`).
@@ -478,14 +474,17 @@ _VERB_F = (
     'else {a} concat("", ["%!f(string=", cg_compat_cut(x, p), ")"]) {i}{{ is_string(x) }} '
     'else {a} concat("", ["%!f(string=", cg_compat_cut(sprintf("%v", [x]), p), ")"])',
     "cg_compat_digits(x, p) {a} s {i}{{ d := format_int(abs(x), 10); "
-    's := concat("", [cg_compat_minus(x), cg_compat_zeros(p - count(d)), d]) }}',
+    's := concat("", [cg_compat_minus(x), cg_compat_repeat("0", p - count(d)), d]) }}',
     'cg_compat_minus(x) {a} "-" {i}{{ x < 0 }} else {a} ""',
-    # (The comprehension in the body: regorus cannot schedule one in a function's head.)
-    'cg_compat_zeros(n) {a} z {i}{{ n > 0; z := concat("", ["0" | numbers.range(1, n)[_]]) }} else {a} ""',
     "cg_compat_cut(s, p) {a} substring(s, 0, p) {i}{{ p >= 0 }} else {a} s",
 )
-_VERB_F_V1 = tuple(d.format(a=":=", i="if ") for d in _VERB_F)
-_VERB_F_V0 = tuple(d.format(a="=", i="") for d in _VERB_F)
+
+
+def _in_syntax(definitions: tuple[str, ...], v0: bool) -> list[str]:
+    """Definitions written with `{a}` (the head's assignment) and `{i}` (before a body) in the module's syntax."""
+    return [d.format(a="=", i="") if v0 else d.format(a=":=", i="if ") for d in definitions]
+
+
 # Literal arguments both engines print alike under the verb: text under `%s`, an integer under `%d`.
 _PRINTS_ALIKE = {
     "%s": re.compile(r'"(?:\\.|[^"\\\n])*"|`[^`]*`'),
@@ -504,26 +503,9 @@ def _typed_verb(verb: str, v0: bool) -> str:
 def _call_end(text: str, at: int) -> int | None:
     """The end of the call that starts at `at` (a name, then its bracketed arguments), or None when it does not end
     on its own line."""
-    i = text.find("(", at)
-    depth = 0
-    while 0 <= i < len(text):
-        c = text[i]
-        if c in '"`':
-            end = _string_end(text, i)
-            if end is None:
-                return None
-            i = end
-            continue
-        if c in "([{":
-            depth += 1
-        elif c in ")]}":
-            depth -= 1
-            if depth == 0:
-                return i + 1
-        elif c == "#" or c == "\n":
-            return None
-        i += 1
-    return None
+    opened = text.find("(", at)
+    closed = negation.matching_bracket(text, opened) if opened >= 0 else None
+    return None if closed is None or "\n" in text[at:closed] else closed + 1
 
 
 def _array_elements(text: str, at: int) -> tuple[int, list[tuple[int, int]], int] | None:

@@ -220,17 +220,14 @@ def _version_order(source: str, rego_version: str) -> tuple[bool, ...]:
 def _rewrite_v0_sets(source: str, display: str) -> str:
     """In Rego v0, `p[x] if { ... }` (future.keywords) is a partial set; regorus reads it as an object, so
     the head is respelled `p contains x` on the same line, which both agree is a set."""
-    import regorus
+    from gate.checks.rego.probe import module_ast
 
-    probe = regorus.Engine()
-    probe.set_rego_v0(True)
-    try:
-        probe.add_policy(display, source)
-    except RuntimeError:
+    ast = module_ast(source, v0=True, name=display)
+    if ast is None:
         return source
     raw = source.encode()
     edits = []
-    for rule in json.loads(probe.get_ast_as_json())[0]["ast"]["rules"]:
+    for rule in ast["rules"]:
         head = rule.get("Spec", {}).get("head", {}).get("Compr")
         if head and head.get("assign") is None and "RefBrack" in head["refr"]:
             base = head["refr"]["RefBrack"]["refr"]

@@ -15,7 +15,7 @@ import json
 import re
 from typing import Any
 
-import regorus
+from gate.checks.rego.probe import module_ast
 
 CALL = "rego.metadata.rule()"
 _AUTHOR = re.compile(r"^(?P<name>.*?)\s*<(?P<email>[^<>]*)>\s*$")
@@ -26,18 +26,14 @@ def respell(source: str, *, v0: bool) -> str:
     parse it as it stands."""
     if CALL not in source:
         return source
-    probe = regorus.Engine()
-    probe.set_rego_v0(v0)
-    try:
-        probe.add_policy("probe.rego", source)
-        modules = json.loads(probe.get_ast_as_json())
-    except (RuntimeError, ValueError):
+    ast = module_ast(source, v0=v0)
+    if ast is None:
         return source
     blocks = _blocks(source)
     raw = source.encode()
     call = CALL.encode()
     out, at = [], 0
-    for rule in modules[0]["ast"]["rules"]:
+    for rule in ast["rules"]:
         (spec,) = rule.values()
         span = spec["span"]
         literal = json.dumps(_rule_view(blocks.get(span["line"]))).encode()

@@ -36,7 +36,7 @@ def every_body(text: str, at: int) -> tuple[int, int] | None:
             domain = True
             continue
         if c == "{" and depth == 0 and domain:
-            close = _close(text, i)
+            close = matching_bracket(text, i)
             return None if close is None else (i, close)
         if c in "([{":
             depth += 1
@@ -100,8 +100,8 @@ def _skip(text: str, at: int) -> int:
     return i + 1
 
 
-def _close(text: str, at: int) -> int | None:
-    """Where the `}` matching the `{` at `at` is."""
+def matching_bracket(text: str, at: int) -> int | None:
+    """Where the bracket matching the one at `at` is (strings and comments skipped)."""
     depth, i = 0, at
     while i < len(text):
         c = text[i]
@@ -163,7 +163,7 @@ def guards(code: str) -> list[str]:
             return []
         return [t for t in terms if _needs_guard(t) and (not equality or _has_call(t))]
     call = re.match(r"[A-Za-z_][\w.]*\(", code)
-    if call is None or _close(code, call.end() - 1) != len(code) - 1:
+    if call is None or matching_bracket(code, call.end() - 1) != len(code) - 1:
         return []
     arguments = [term for term, _ in _split_top(code[call.end() : -1], re.compile(","))]
     return [t for t in arguments if _needs_guard(t)]
