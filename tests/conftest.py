@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -64,6 +67,25 @@ def go_tool(name: str) -> str:
     if not path.is_file():
         missing(f"{name} (build it with .ci/build-go-tools.sh {name})")
     return str(path)
+
+
+UNDEFINED = object()
+"""What `opa_eval` answers for a query without a result."""
+
+
+def opa_eval(data: Path, query: str, *, input: Path | None = None, v0: bool = False) -> Any:
+    """The value of `query`'s first expression as the real `opa eval` gives it over the policies or data at `data`
+    (with `input` as the input document, `v0` as `--v0-compatible`), or `UNDEFINED`."""
+    flags = ["--v0-compatible"] if v0 else []
+    flags += ["-i", str(input)] if input is not None else []
+    done = subprocess.run(
+        [go_tool("opa"), "eval", *flags, "--format", "json", "-d", str(data), query],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result = json.loads(done.stdout).get("result")
+    return result[0]["expressions"][0]["value"] if result else UNDEFINED
 
 
 @pytest.fixture

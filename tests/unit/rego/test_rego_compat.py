@@ -15,7 +15,7 @@ from gate.checks.rego.check import check
 from gate.checks.rego.compat import imported_names, spell_out_imported_calls
 from gate.checks.rego.engine import add_module
 from gate.errors import PolicyError
-from tests.conftest import go_tool
+from tests.conftest import UNDEFINED, go_tool, opa_eval
 
 LIB = (
     "package lib.helpers\n"
@@ -275,14 +275,7 @@ def test_helpers_of_files_in_one_package_answer_as_opa(tmp_path: Path) -> None:
     doc = {"kind": "Deployment", "metadata": {"name": 7}, "spec": {"n": "three"}}
     (tmp_path / "d.json").write_text(json.dumps(doc))
     (result,) = check([tmp_path / "d.json"], policies=[str(tmp_path / "policy")], root=tmp_path, workers=1)
-    done = subprocess.run(
-        [go_tool("opa"), "eval", "--format", "json", "-d", str(tmp_path / "policy"), "-i", str(tmp_path / "d.json")]
-        + ["data.main.deny"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    theirs = sorted(json.loads(done.stdout)["result"][0]["expressions"][0]["value"])
+    theirs = sorted(opa_eval(tmp_path / "policy", "data.main.deny", input=tmp_path / "d.json"))
     assert sorted(r.msg for r in result.failures) == theirs
     assert "%!s(int64=7) unlabelled" in theirs and "%!s(int64=7), %!d(string=three) replicas" in theirs
 
@@ -330,14 +323,7 @@ def test_cidr_intersects_answers_as_opa(tmp_path: Path, v0: bool) -> None:
         rule.format(i, e) for i, e in enumerate(CIDR_INTERSECTS)
     )
     (tmp_path / "p.rego").write_text(source)
-    flags = ["--v0-compatible"] if v0 else []
-    done = subprocess.run(
-        [go_tool("opa"), "eval", *flags, "--format", "json", "-d", str(tmp_path / "p.rego"), "data.p"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    theirs = json.loads(done.stdout)["result"][0]["expressions"][0]["value"]
+    theirs = opa_eval(tmp_path / "p.rego", "data.p", v0=v0)
     engine = regorus.Engine()
     add_module(engine, "p.rego", source, "v0" if v0 else "v1")
     ours = {f"r{i}": json.loads(engine.eval_rule_as_json(f"data.p.r{i}")) for i in range(len(CIDR_INTERSECTS))}
@@ -349,14 +335,7 @@ def test_deprecated_v0_builtins_answer_as_opa(tmp_path: Path) -> None:
     source = "package p\n" + "".join(f"r{i} = v {{ v := {e} }}\n" for i, e in enumerate(DEPRECATED_V0))
     (tmp_path / "p.rego").write_text(source)
     (tmp_path / "i.json").write_text(json.dumps({"n": 1, "list": [1, 2]}))
-    done = subprocess.run(
-        [go_tool("opa"), "eval", "--v0-compatible", "--format", "json", "-d", str(tmp_path / "p.rego")]
-        + ["-i", str(tmp_path / "i.json"), "data.p"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    theirs = json.loads(done.stdout)["result"][0]["expressions"][0]["value"]
+    theirs = opa_eval(tmp_path / "p.rego", "data.p", input=tmp_path / "i.json", v0=True)
     engine = regorus.Engine()
     add_module(engine, "p.rego", source, "v0")
     engine.set_input_json((tmp_path / "i.json").read_text())
@@ -399,15 +378,8 @@ def test_reading_rules_through_an_import_of_the_own_package_answers_as_opa(tmp_p
     engine.set_input_json((tmp_path / "d.json").read_text())
     queries = {"a.rego": "data.main.deny", "b.rego": "data.main.warn", "lib.rego": "data.lib.k8s.named"}
     for query in (queries[name] for name in files):
-        done = subprocess.run(
-            [go_tool("opa"), "eval", "--format", "json", "-d", str(tmp_path / "policy"), "-i", str(tmp_path / "d.json")]
-            + [query],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        result = json.loads(done.stdout).get("result")
-        theirs = result[0]["expressions"][0]["value"] if result else "<undefined>"
+        theirs = opa_eval(tmp_path / "policy", query, input=tmp_path / "d.json")
+        theirs = "<undefined>" if theirs is UNDEFINED else theirs
         assert json.loads(engine.eval_rule_as_json(query)) == theirs, query
     assert "main.kind" not in spell_out_imported_calls(OWN_PACKAGE["a.rego"]).replace("data.main.kind", "")
 
@@ -446,25 +418,7 @@ def test_bodiless_rules_answer_as_opa(tmp_path: Path, document: dict[str, object
         )
     (tmp_path / "p.rego").write_text(source)
     (tmp_path / "i.json").write_text(json.dumps(document))
-    flags = ["--v0-compatible"] if v0 else []
-    done = subprocess.run(
-        [
-            go_tool("opa"),
-            "eval",
-            *flags,
-            "--format",
-            "json",
-            "-d",
-            str(tmp_path / "p.rego"),
-            "-i",
-            str(tmp_path / "i.json"),
-        ]
-        + ["data.p"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    theirs = json.loads(done.stdout)["result"][0]["expressions"][0]["value"]
+    theirs = opa_eval(tmp_path / "p.rego", "data.p", input=tmp_path / "i.json", v0=v0)
     engine = regorus.Engine()
     add_module(engine, "p.rego", source, "v0" if v0 else "v1")
     engine.set_input_json(json.dumps(document))
@@ -491,15 +445,8 @@ def test_a_not_over_a_call_of_a_local_set_by_a_function_compiles(tmp_path: Path)
     )
     (tmp_path / "p.rego").write_text(source)
     (tmp_path / "i.json").write_text('{"root": {"m": {"e": {"c": "a"}}, "n": {"e": {"r": "b"}}, "o": {}}}')
-    done = subprocess.run(
-        [go_tool("opa"), "eval", "--format", "json", "-d", str(tmp_path / "p.rego"), "-i", str(tmp_path / "i.json")]
-        + ["data.p.deny"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
     engine = regorus.Engine()
     add_module(engine, "p.rego", source, "v1")
     engine.set_input_json((tmp_path / "i.json").read_text())
-    theirs = json.loads(done.stdout)["result"][0]["expressions"][0]["value"]
+    theirs = opa_eval(tmp_path / "p.rego", "data.p.deny", input=tmp_path / "i.json")
     assert json.loads(engine.eval_rule_as_json("data.p.deny")) == theirs == ["b"]

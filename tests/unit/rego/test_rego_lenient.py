@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import subprocess
 from pathlib import Path
 from types import ModuleType
 
@@ -17,7 +16,7 @@ from gate.checks.rego.builtin_args import ARGS
 from gate.checks.rego.check import check
 from gate.checks.rego.compat import spell_out_imported_calls
 from gate.errors import PolicyError
-from tests.conftest import go_tool
+from tests.conftest import UNDEFINED, go_tool, opa_eval
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -78,15 +77,8 @@ def test_the_argument_table_is_what_opa_declares() -> None:
 
 
 def _opa(policy: Path, document: Path, query: str, *, v0: bool = False) -> list[str]:
-    flags = ["--v0-compatible"] if v0 else []
-    done = subprocess.run(
-        [go_tool("opa"), "eval", *flags, "--format", "json", "-d", str(policy), "-i", str(document), query],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    result = json.loads(done.stdout).get("result", [])
-    return sorted(result[0]["expressions"][0]["value"]) if result else []
+    value = opa_eval(policy, query, input=document, v0=v0)
+    return [] if value is UNDEFINED else sorted(value)
 
 
 @pytest.mark.parametrize("v0", [False, True])

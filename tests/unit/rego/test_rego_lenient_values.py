@@ -6,7 +6,6 @@ Conftest runs it; regorus stops the whole evaluation. The lenient policies guard
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ import pytest
 from gate.checks.rego.builtin_args import ARGS
 from gate.checks.rego.builtin_values import VALUES
 from gate.checks.rego.check import check
-from tests.conftest import go_tool
+from tests.conftest import UNDEFINED, opa_eval
 
 # (rule name, body): each rule calls one guarded built-in on a value of the document.
 RULES = [
@@ -93,15 +92,8 @@ def _policy(v0: bool) -> str:
 
 
 def _opa(policy: Path, document: Path, *, v0: bool) -> list[str]:
-    flags = ["--v0-compatible"] if v0 else []
-    done = subprocess.run(
-        [go_tool("opa"), "eval", *flags, "--format", "json", "-d", str(policy), "-i", str(document), "data.main.deny"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    result = json.loads(done.stdout).get("result", [])
-    return sorted(result[0]["expressions"][0]["value"]) if result else []
+    value = opa_eval(policy, "data.main.deny", input=document, v0=v0)
+    return [] if value is UNDEFINED else sorted(value)
 
 
 @pytest.mark.parametrize("v0", [False, True])

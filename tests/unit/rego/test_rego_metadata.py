@@ -4,7 +4,6 @@ regorus lacks the built-in. Every value here is held to the real `opa eval` of t
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ import regorus
 from gate.checks.rego.check import check
 from gate.checks.rego.compat import spell_out_imported_calls
 from gate.checks.rego.engine import add_module
-from tests.conftest import go_tool
+from tests.conftest import opa_eval
 
 # Rules whose value is what `rego.metadata.rule()` answers in them: every field kind OPA normalises, each scope,
 # a block above a function, a blank line between block and rule, an indented block (no annotation to OPA), a
@@ -80,14 +79,7 @@ NAMES = ["full", "document", "entry", "called", "gap", "indented", "twice", "non
 
 
 def _opa_values(path: Path, *, v0: bool = False) -> dict[str, object]:
-    flags = ["--v0-compatible"] if v0 else []
-    done = subprocess.run(
-        [go_tool("opa"), "eval", *flags, "--format", "json", "-d", str(path), "data.m"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    value = json.loads(done.stdout)["result"][0]["expressions"][0]["value"]
+    value = opa_eval(path, "data.m", v0=v0)
     return {name: value[name] for name in NAMES if name in value}
 
 
