@@ -70,8 +70,6 @@ _TOKEN = re.compile(
 )
 
 
-_BARE_NAME = re.compile(r"[A-Za-z_]\w*")
-
 _RENAMED = {"re_match": "regex.match", "net.cidr_overlap": "net.cidr_contains"}
 # OPA's deprecated `any`/`all` (true when some/every element of an array or set is `true`; `all` of nothing is
 # true), which regorus lacks; Gatekeeper's library still calls them. Each becomes a function appended to the
@@ -237,9 +235,7 @@ def spell_out_imported_calls(source: str, *, v0: bool = False, lenient: bool = F
             return m[0] + head + negation.count_negations(rewrite(text[opened + 1 : closed])) + "}", closed + 1
         if m["neg"] is not None:
             code, trail, end = negation.negated(text, m.start())
-            # (A bare name is a bound local or a rule: guarding it adds nothing, and regorus, reading `_ = x` as a
-            # place that may bind `x`, schedules it before `x := f(...)` and refuses the rule.)
-            terms = [term for term in negation.guards(code) if not _BARE_NAME.fullmatch(term.strip())]
+            terms = negation.guards(code)
             if not terms or any("\n" in term for term in terms):
                 return m[0], m.end()
             keyword = text[m.start() : end - len(trail) - len(code)]

@@ -177,9 +177,16 @@ def after_if(text: str, at: int) -> bool:
 
 def _needs_guard(term: str) -> bool:
     code = _without_strings(term.strip())
+    # A bare name is a bound local or a rule: guarding it adds nothing, and regorus, reading `_ = x` as a place
+    # that may bind `x`, schedules it before `x := f(...)` and refuses the rule.
+    if _BARE_NAME.fullmatch(code):
+        return False
     # A literal (`[false]`, `{"a": 1}`, `3`) is always defined; `_` inside is refused by OPA.
     names = set(re.findall(r"(?<![\w.])[A-Za-z_]\w*", code)) - {"true", "false", "null"}
     return bool(names) and not _WILDCARD.search(code)
+
+
+_BARE_NAME = re.compile(r"[A-Za-z_]\w*")
 
 
 def _has_call(term: str) -> bool:
