@@ -193,7 +193,7 @@ def spell_out_imported_calls(source: str, *, v0: bool = False, lenient: bool = F
         from gate.checks.rego import metadata
 
         source = metadata.respell(source, v0=v0)
-    source = shapes.spell_out_own_package(source, imported_names(source))
+    source = shapes.spell_out_imported_refs(source, imported_names(source))
     source = shapes.give_bodies(source, v0=v0)
     arithmetic_used: set[str] = set()
     if lenient:

@@ -76,20 +76,21 @@ def _top_level_starts(source: str) -> set[int]:
 _PACKAGE = re.compile(r"^[ \t]*package[ \t]+(?P<path>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)", re.M)
 
 
-def spell_out_own_package(source: str, imports: dict[str, str]) -> str:
-    """`source` with every reference through an import of its own package, or of one above it (`package main`
-    with `import data.main`, then `main.kind`), written out in full (`data.main.kind`); `imports`: each imported
-    name's `data.` path. regorus reads such a
-    reference as the whole package document, its own rule included, and stops at "recursion detected" (or, with
-    one file, finds nothing); OPA reads the rule. Strings, comments and the package and import lines are left as
-    they are."""
+def spell_out_imported_refs(source: str, imports: dict[str, str]) -> str:
+    """`source` with every reference through a data import (`import data.lib.core as c`, then `c.kind`) written
+    out in full (`data.lib.core.kind`); `imports`: each imported name's `data.` path. Strings, comments and the
+    package and import lines are left as they are.
+
+    regorus resolves such a name wrongly in two ways, where OPA reads the rule: through an import of the module's
+    own package, or of one above it (`package main` with `import data.main`, then `main.kind`), it reads the whole
+    package document, its own rule included, and stops at "recursion detected" (or, with one file, finds
+    nothing); and once a rule of another module that imports this one has been evaluated, `not c.is_gatekeeper`
+    in a function here can come out true while `c.is_gatekeeper` is true (Red Hat CoP's konstraint library, on a
+    Gatekeeper review input)."""
     package = _PACKAGE.search(source)
-    if package is None:
+    if package is None or not imports:
         return source
-    own = "data." + package["path"]
-    aliases = {alias: path for alias, path in imports.items() if own == path or own.startswith(path + ".")}
-    if not aliases:
-        return source
+    aliases = dict(imports)
     token = re.compile(
         r'"(?:\\.|[^"\\\n])*"|`[^`]*`|#[^\n]*|^[ \t]*(?:package|import)\b[^\n]*'
         r"|(?<![\w.])(?P<alias>" + "|".join(re.escape(a) for a in sorted(aliases)) + r")(?=[.\[])",

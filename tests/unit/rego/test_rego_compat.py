@@ -76,7 +76,7 @@ def test_strings_comments_rule_refs_and_other_heads_are_kept() -> None:
     assert '# h.tag("comment") stays' in out
     assert '"h.tag(x) in a string"' in out
     assert "`h.tag(raw)`" in out
-    assert 'ok if h.allowed["a"]' in out
+    assert 'ok if data.lib.helpers.allowed["a"]' in out  # (rule references too: see the konstraint test below)
     assert 'x.h("y")' in out
     assert 'full := data.lib.helpers.tag("z")' in out
     assert 'called := data.lib.helpers.tag("w")' in out
@@ -382,6 +382,34 @@ def test_reading_rules_through_an_import_of_the_own_package_answers_as_opa(tmp_p
         theirs = "<undefined>" if theirs is UNDEFINED else theirs
         assert json.loads(engine.eval_rule_as_json(query)) == theirs, query
     assert "main.kind" not in spell_out_imported_calls(OWN_PACKAGE["a.rego"]).replace("data.main.kind", "")
+
+
+# regorus, once a rule of a module that imports `lib.os` has read a rule there, evaluated `not c.is_gatekeeper` in a
+# function of `lib.os` as true while `c.is_gatekeeper` was true: Red Hat CoP's konstraint library gave a violation
+# on a Gatekeeper review input that OPA does not. The shape of that library, cut down to its three parts.
+KONSTRAINT_LIKE = {
+    "core.rego": (
+        "package lib.core\ndefault is_gatekeeper = false\nis_gatekeeper { input.review.object }\n"
+        "resource = input.review.object { is_gatekeeper }\nresource = input { not is_gatekeeper }\n"
+        "kind = resource.kind\n"
+    ),
+    "os.rego": "package lib.os\nimport data.lib.core as c\nkind_of = c.kind\nactive(x) { not c.is_gatekeeper }\n",
+    "trig.rego": 'package trig\nimport data.lib.os\nv[msg] { k := os.kind_of; os.active("X"); msg := k }\n',
+}
+
+
+def test_a_negated_reference_through_an_import_answers_as_opa_after_another_module_read_it(tmp_path: Path) -> None:
+    (tmp_path / "policy").mkdir()
+    engine = regorus.Engine()
+    for name, text in KONSTRAINT_LIKE.items():
+        (tmp_path / "policy" / name).write_text(text)
+        add_module(engine, name, text, "v0")
+    for review in ({"review": {"object": {"kind": "Deployment"}}}, {"kind": "Deployment"}):
+        (tmp_path / "in.json").write_text(json.dumps(review))
+        engine.set_input_json(json.dumps(review))
+        theirs = opa_eval(tmp_path / "policy", "data.trig.v", input=tmp_path / "in.json", v0=True)
+        assert json.loads(engine.eval_rule_as_json("data.trig.v")) == theirs, review
+    assert theirs == ["Deployment"]  # (outside Gatekeeper the function holds: the test can tell the two apart)
 
 
 # Two rule forms OPA reads and regorus refused (found by public libraries): a function defined by its head alone,
