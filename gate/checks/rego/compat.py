@@ -200,7 +200,6 @@ def spell_out_imported_calls(source: str, *, v0: bool = False, lenient: bool = F
         from gate.checks.rego import arithmetic
 
         source, arithmetic_used = arithmetic.guard(source, v0=v0)
-    names = imported_names(source)
     renamed = {old: new for old, new in _RENAMED.items() if old in source and not _defines(source, old)}
     supplies = {**_SUPPLIED, **_SUPPLIED_V0} if v0 else dict(_SUPPLIED)
     renamed |= {old: new for old, (new, _) in supplies.items() if old in source and not _defines(source, old)}
@@ -211,7 +210,7 @@ def spell_out_imported_calls(source: str, *, v0: bool = False, lenient: bool = F
     regexes = ("regex.match" in source or "re_match" in renamed) and not lenient
     sprintfs = "sprintf" in source
     everys = "every" in source or "walk(" in source or "not" in source
-    if not names and not renamed and not regexes and not lenient and not sprintfs and not everys:
+    if not renamed and not regexes and not lenient and not sprintfs and not everys:
         return source
     used: set[str] = set()
     formats: dict[str, tuple[str, str]] = {}
@@ -256,8 +255,6 @@ def spell_out_imported_calls(source: str, *, v0: bool = False, lenient: bool = F
         head = m["head"]
         if head is None:
             return m[0], m.end()
-        if head in names:
-            return names[head] + m["tail"] + "(", m.end()
         if sprintfs and head == "sprintf" and not m["tail"]:
             literal = _FORMAT_LITERAL.match(text, m.end())
             fmt = _literal_text(literal) if literal else None

@@ -73,27 +73,22 @@ def _top_level_starts(source: str) -> set[int]:
     return starts
 
 
-_PACKAGE = re.compile(r"^[ \t]*package[ \t]+(?P<path>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)", re.M)
-
-
 def spell_out_imported_refs(source: str, imports: dict[str, str]) -> str:
-    """`source` with every reference through a data import (`import data.lib.core as c`, then `c.kind`) written
-    out in full (`data.lib.core.kind`); `imports`: each imported name's `data.` path. Strings, comments and the
-    package and import lines are left as they are.
+    """`source` with every reference and call through a data import (`import data.lib.core as c`, then `c.kind`,
+    `c.f(x)`, or `f(x)` after `import data.lib.f`) written out in full (`data.lib.core.kind`); `imports`: each
+    imported name's `data.` path. Strings, comments and the package and import lines are left as they are.
 
     regorus resolves such a name wrongly in two ways, where OPA reads the rule: through an import of the module's
     own package, or of one above it (`package main` with `import data.main`, then `main.kind`), it reads the whole
     package document, its own rule included, and stops at "recursion detected" (or, with one file, finds
     nothing); and once a rule of another module that imports this one has been evaluated, `not c.is_gatekeeper`
     in a function here can come out true while `c.is_gatekeeper` is true (Red Hat CoP's konstraint library, on a
-    Gatekeeper review input)."""
-    package = _PACKAGE.search(source)
-    if package is None or not imports:
+    Gatekeeper review input). It finds no function called through an import either."""
+    if not imports:
         return source
-    aliases = dict(imports)
     token = re.compile(
         r'"(?:\\.|[^"\\\n])*"|`[^`]*`|#[^\n]*|^[ \t]*(?:package|import)\b[^\n]*'
-        r"|(?<![\w.])(?P<alias>" + "|".join(re.escape(a) for a in sorted(aliases)) + r")(?=[.\[])",
+        r"|(?<![\w.])(?P<alias>" + "|".join(re.escape(a) for a in sorted(imports)) + r")(?=[.\[(])",
         re.M,
     )
-    return token.sub(lambda m: aliases[m["alias"]] if m["alias"] else m[0], source)
+    return token.sub(lambda m: imports[m["alias"]] if m["alias"] else m[0], source)
