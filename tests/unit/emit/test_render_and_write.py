@@ -115,7 +115,14 @@ def test_the_json_result_made_in_batches_is_the_same_bytes(corpus: Path, batch: 
     verdict, ctx = corpus_verdict(corpus, REPORT), corpus_ctx(corpus)
     assert len(verdict.decisions) == 5  # full and partial batches, one batch, one finding per batch
     whole = json_emitter.EMITTER.render_bytes(verdict, ctx)
-    assert b"".join(json_emitter.EMITTER.render_chunks(verdict, ctx, batch=batch)) == whole
+    assert b"".join(json_emitter.EMITTER.render_chunks(verdict, ctx, batch=batch, whole_up_to=0)) == whole
+
+
+def test_a_small_json_result_is_made_in_one_piece(corpus: Path) -> None:
+    verdict, ctx = corpus_verdict(corpus, REPORT), corpus_ctx(corpus)
+    chunks = list(json_emitter.EMITTER.render_chunks(verdict, ctx, batch=1, whole_up_to=5))
+    assert chunks == [json_emitter.EMITTER.render_bytes(verdict, ctx)]
+    assert len(list(json_emitter.EMITTER.render_chunks(verdict, ctx, batch=1, whole_up_to=4))) == 7
 
 
 def test_an_empty_json_result_made_in_batches_is_the_same_bytes(corpus: Path) -> None:
