@@ -626,14 +626,15 @@ class _FindingMaker:
 
     def rule(self, r: RegoResult, default: Severity) -> tuple[str, Severity, str, tuple[tuple[str, str], ...], str]:
         """(id, severity, description, properties, original id): a function of the rule, its metadata and the
-        default severity, kept per rule when every metadata value is text (`1` and `1.0` are equal keys but
-        different JSON)."""
+        default severity, kept per rule and metadata (see `_metadata_key`)."""
         key: tuple[Any, ...] | None = None
-        if self.share and all(type(value) is str for _, value in r.metadata):
-            key = (r.namespace, r.rule, r.metadata, default)
-            known = self.rules.get(key)
-            if known is not None:
-                return known
+        if self.share:
+            metadata = _metadata_key(r.metadata)
+            if metadata is not None:
+                key = (r.namespace, r.rule, metadata, default)
+                known = self.rules.get(key)
+                if known is not None:
+                    return known
         meta = dict(r.metadata)
         given = meta.get("id")
         description = meta.get("description")
@@ -672,6 +673,22 @@ class _FindingMaker:
             if self.share:
                 self.suppressions[namespace] = known
         return known
+
+
+def _metadata_key(metadata: tuple[tuple[str, Any], ...]) -> tuple[tuple[str, Any], ...] | None:
+    """Metadata as a key that tells apart what JSON tells apart: text as it is, any other value as its JSON with
+    sorted keys (`1` and `1.0`, `1` and `true` are equal in Python but not in JSON; a `details` object is not
+    hashable at all); None when orjson cannot write a value (an integer past 64 bits), so nothing is shared."""
+    if all(type(value) is str for _, value in metadata):
+        return metadata
+    import orjson
+
+    try:
+        return tuple(
+            (k, v) if type(v) is str else (k, orjson.dumps(v, option=orjson.OPT_SORT_KEYS)) for k, v in metadata
+        )
+    except TypeError:
+        return None
 
 
 def _severity(word: Any, default: Severity) -> Severity:

@@ -64,6 +64,26 @@ def test_object_results_carry_id_severity_location_and_metadata(tmp_path: Path, 
     assert found["odd grade"].severity is Severity.HIGH
 
 
+def test_metadata_equal_in_python_but_not_in_json_keeps_its_own_properties(tmp_path: Path, write) -> None:  # type: ignore[no-untyped-def]
+    # Findings of one rule share what its metadata decides; `1`, `1.0` and `true` are one key to Python.
+    write(
+        "policy/p.rego",
+        V1 + 'deny contains {"msg": sprintf("n=%v", [n]), "n": n} if some n in input.ns\n'
+        'warn contains {"msg": sprintf("d=%v", [n]), "details": {"n": n}} if some n in input.ns\n',
+    )
+    doc = write("a.json", '{"ns": [1, true, 2]}')
+    (report,) = evaluate([doc], policies=[str(tmp_path / "policy")], root=tmp_path)
+    got = sorted((f.title, f.prop("details"), f.prop("n")) for f in report.findings)
+    assert got == [
+        ("d=1", '{"n": 1}', None),
+        ("d=2", '{"n": 2}', None),
+        ("d=true", '{"n": true}', None),
+        ("n=1", None, "1"),
+        ("n=2", None, "2"),
+        ("n=true", None, "true"),
+    ]
+
+
 def test_object_result_without_msg_is_a_policy_error(tmp_path: Path, write) -> None:  # type: ignore[no-untyped-def]
     write("policy/p.rego", V1 + 'deny contains {"message": "no msg key"} if true\n')
     with pytest.raises(PolicyError, match='"msg" field must be present'):
