@@ -11,7 +11,8 @@ the corpus and a large generated report both ways and compares every output byte
   SIGBUS: a crash, never a pass).
 - `memo`: `functools.lru_cache` for pure helpers called with the same few values thousands of times.
 - `render_in_child_from`: the size from which the JSON result renders in a forked child beside the other outputs.
-- `json_in_batches`: the JSON result written a batch of findings at a time (forked or not), never whole in memory.
+- `json_in_batches`: a large JSON result written a batch of findings at a time (forked or not), never whole in
+  memory (up to `gate.emit.json.WHOLE_UP_TO` findings it is made in one piece: fewer copies, same bytes).
 - `threaded_gzip_from`: the size from which the SARIF size check compresses two halves on two threads.
 - `rego_workers`: how many forked workers evaluate Rego inputs side by side (one per core, enough files each).
 - `rego_batch`: how many input files a Rego worker takes from the shared queue at a time, and sends back at once
