@@ -178,7 +178,7 @@ class JsonEmitter:
         import orjson
 
         decisions = _ordered(verdict)
-        if len(decisions) <= whole_up_to:
+        if len(decisions) <= whole_up_to or not decisions:
             doc = _document(verdict, ctx, decisions, _findings(decisions))
             yield orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
             return

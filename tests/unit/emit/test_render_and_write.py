@@ -125,13 +125,14 @@ def test_a_small_json_result_is_made_in_one_piece(corpus: Path) -> None:
     assert len(list(json_emitter.EMITTER.render_chunks(verdict, ctx, batch=1, whole_up_to=4))) == 7
 
 
-def test_an_empty_json_result_made_in_batches_is_the_same_bytes(corpus: Path) -> None:
+def test_an_empty_json_result_made_by_render_chunks_is_the_same_bytes(corpus: Path) -> None:
     from gate.model import Severity, Verdict
 
     verdict, ctx = Verdict(decisions=(), fail_on=Severity.HIGH), corpus_ctx(corpus)
     whole = json_emitter.EMITTER.render_bytes(verdict, ctx)
     assert b'"findings": []' in whole
     assert b"".join(json_emitter.EMITTER.render_chunks(verdict, ctx)) == whole
+    assert b"".join(json_emitter.EMITTER.render_chunks(verdict, ctx, whole_up_to=-1)) == whole
 
 
 def test_the_json_result_alone_is_written_in_batches_here_with_the_same_bytes(corpus: Path, tmp_path: Path) -> None:

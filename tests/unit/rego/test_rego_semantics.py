@@ -84,6 +84,15 @@ def test_metadata_equal_in_python_but_not_in_json_keeps_its_own_properties(tmp_p
     ]
 
 
+def test_metadata_orjson_cannot_write_is_not_shared_and_breaks_nothing() -> None:
+    # (regorus hands numbers past 64 bits back as floats; a 128-bit integer can still reach here from Python.)
+    from gate.checks.rego.check import _metadata_key
+
+    assert _metadata_key((("n", 2**70),)) is None
+    assert _metadata_key((("id", "X-1"),)) == (("id", "X-1"),)
+    assert _metadata_key((("d", {"b": 1, "a": [True]}),)) == (("d", b'{"a":[true],"b":1}'),)
+
+
 def test_object_result_without_msg_is_a_policy_error(tmp_path: Path, write) -> None:  # type: ignore[no-untyped-def]
     write("policy/p.rego", V1 + 'deny contains {"message": "no msg key"} if true\n')
     with pytest.raises(PolicyError, match='"msg" field must be present'):
