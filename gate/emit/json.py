@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
 from gate.decide.licenses import inventory
@@ -17,7 +17,7 @@ FORMAT_VERSION = "1"
 def document(verdict: Verdict, ctx: EmitContext) -> dict[str, Any]:
     """The result as plain data, in the shape of `gate/schemas/result.schema.json`."""
     decisions = _ordered(verdict)
-    return _document(verdict, ctx, decisions, _findings(decisions))
+    return _document(verdict, ctx, decisions, [_finding(d) for d in decisions])
 
 
 def _ordered(verdict: Verdict) -> list[Decision]:
@@ -71,10 +71,6 @@ def _license_inventory(verdict: Verdict) -> dict[str, Any]:
             for r in found.rows
         ],
     }
-
-
-def _findings(decisions: Sequence[Decision]) -> list[dict[str, Any]]:
-    return [_finding(d) for d in decisions]
 
 
 def _finding(d: Decision) -> dict[str, Any]:
@@ -177,18 +173,17 @@ class JsonEmitter:
         top-level object, so each batch, dumped as its own array, is shifted right by one level (two spaces)."""
         import orjson
 
-        decisions = _ordered(verdict)
-        if len(decisions) <= whole_up_to or not decisions:
-            doc = _document(verdict, ctx, decisions, _findings(decisions))
-            yield orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+        if len(verdict.decisions) <= whole_up_to or not verdict.decisions:
+            yield self.render_bytes(verdict, ctx)
             return
+        decisions = _ordered(verdict)
         head = orjson.dumps(
             _document(verdict, ctx, decisions, _SLOT), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE
         )
         before, after = head.split(orjson.dumps(_SLOT), 1)
         yield before + b"[\n"
         for start in range(0, len(decisions), batch):
-            part = orjson.dumps(_findings(decisions[start : start + batch]), option=orjson.OPT_INDENT_2)
+            part = orjson.dumps([_finding(d) for d in decisions[start : start + batch]], option=orjson.OPT_INDENT_2)
             # `[\n  {...},\n  {...}\n]` → its items two spaces deeper; JSON strings hold no raw newline.
             items = b"  " + part[2:-2].replace(b"\n", b"\n  ")
             yield items if start == 0 else b",\n" + items
