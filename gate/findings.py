@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,9 @@ from gate.inputs import Inputs
 from gate.model import Report, Skipped
 from gate.settings import Settings
 
-if TYPE_CHECKING:  # the parser is imported only when a Dockerfile is among the inputs
+if TYPE_CHECKING:
+    from gate.checks.rego.check import RegoStandby
+    from gate.checks.rego.limits import Limits  # the parser is imported only when a Dockerfile is among the inputs
     from gate.dockerfile import Dockerfile
 
 
@@ -27,11 +30,12 @@ class Findings:
     notes: tuple[str, ...] = ()
 
 
-def read(inputs: Inputs, settings: Settings) -> Findings:
-    """The findings stage: Dockerfiles parsed once, then every reader, check and policy."""
+def read(inputs: Inputs, settings: Settings, *, standby: RegoStandby | None = None) -> Findings:
+    """The findings stage: Dockerfiles parsed once, then every reader, check and policy (`standby`: the
+    policies' compile started by `rego_standby`)."""
     dockerfiles = parse_dockerfiles(inputs.dockerfiles)
     notes: list[str] = []
-    reports = read_reports(inputs, settings, dockerfiles, notes)
+    reports = read_reports(inputs, settings, dockerfiles, notes, standby=standby)
     if settings.kev or settings.epss:
         from gate.exploits import enrich
         from gate.ingest import exploits
@@ -54,6 +58,8 @@ def read_reports(
     settings: Settings,
     dockerfiles: Mapping[Path, Dockerfile],
     notes: list[str] | None = None,
+    *,
+    standby: RegoStandby | None = None,
 ) -> list[Report]:
     """Every report, Dockerfile check and Rego evaluation the inputs call for (each file read once);
     what the run should tell the user besides findings is appended to `notes`."""
@@ -94,6 +100,7 @@ def read_reports(
                 [*inputs.configs, *inputs.explicit_configs, *inputs.dockerfiles, *rego_json],
                 settings,
                 notes if notes is not None else [],
+                standby,
             )
         )
     elif inputs.explicit_configs:
@@ -146,14 +153,42 @@ def _dockerfile_reports(dockerfiles: Mapping[Path, Dockerfile], config: GateConf
     return [dockerfile_rules.check(model, rules_config) for model in dockerfiles.values()]
 
 
-def _rego_reports(targets: Sequence[Path], settings: Settings, notes: list[str]) -> list[Report]:
-    """Conftest-mode and Gatekeeper-mode results: `--policy` entries holding Rego go to the first, the
-    ConstraintTemplates and constraints found in YAML among them to the second (a folder may hold both)."""
-    from gate.checks.gatekeeper.load import load as load_gatekeeper
+def rego_standby(settings: Settings) -> RegoStandby | None:
+    """The Conftest-mode compile of `--policy`, started now so that it overlaps reading the inputs, when every
+    entry holds Rego (so the run will compile exactly these); None otherwise, or on the plain path."""
+    from gate import speed
+
+    policy = settings.policy
+    if not (policy and speed.ENABLED and hasattr(os, "fork")) or settings.inventory:
+        return None
+    if not all(_holds_rego(entry, gatekeeper_found=True) for entry in policy):
+        return None
+    from gate.checks.rego import check as rego
+
+    return rego.prestart(
+        policies=policy,
+        namespaces=settings.namespaces,
+        all_namespaces=settings.all_namespaces,
+        data=[Path(d) for d in settings.data],
+        limits=_limits(settings),
+    )
+
+
+def _limits(settings: Settings) -> Limits:
     from gate.checks.rego.limits import Limits
 
     bounds = settings.config.rego_limits
-    limits = Limits(*bounds) if bounds else Limits()
+    return Limits(*bounds) if bounds else Limits()
+
+
+def _rego_reports(
+    targets: Sequence[Path], settings: Settings, notes: list[str], standby: RegoStandby | None = None
+) -> list[Report]:
+    """Conftest-mode and Gatekeeper-mode results: `--policy` entries holding Rego go to the first, the
+    ConstraintTemplates and constraints found in YAML among them to the second (a folder may hold both)."""
+    from gate.checks.gatekeeper.load import load as load_gatekeeper
+
+    limits = _limits(settings)
     gatekeeper = load_gatekeeper(settings.policy, skip=settings.config.gatekeeper_skip)
     reports: list[Report] = []
     if gatekeeper.templates:
@@ -168,7 +203,7 @@ def _rego_reports(targets: Sequence[Path], settings: Settings, notes: list[str])
         raise InputError("--inventory is for Gatekeeper mode: add --policy with ConstraintTemplates and constraints")
     rego_entries = [p for p in settings.policy if _holds_rego(p, gatekeeper_found=bool(gatekeeper.templates))]
     if rego_entries:
-        reports += _conftest_reports(targets, settings, rego_entries, limits, notes)
+        reports += _conftest_reports(targets, settings, rego_entries, limits, notes, standby)
     return reports
 
 
@@ -198,12 +233,15 @@ def _inventory_files(entries: Sequence[str]) -> list[Path]:
 
 
 def _conftest_reports(
-    targets: Sequence[Path], settings: Settings, policies: Sequence[str], limits: object, notes: list[str]
+    targets: Sequence[Path],
+    settings: Settings,
+    policies: Sequence[str],
+    limits: Limits,
+    notes: list[str],
+    standby: RegoStandby | None,
 ) -> list[Report]:
     from gate.checks.rego import check as rego
-    from gate.checks.rego.limits import Limits
 
-    assert isinstance(limits, Limits)
     result = rego.run(
         targets,
         policies=policies,
@@ -212,6 +250,7 @@ def _conftest_reports(
         data=[Path(d) for d in settings.data],
         root=Path.cwd(),
         limits=limits,
+        standby=standby,
     )
     if result.unevaluated:
         # Conftest passes over such packages in silence: a misspelt `package` would look like a pass.

@@ -10,20 +10,19 @@ command prints is made by `gate.console`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import datetime as dt
 import sys
 from collections.abc import Mapping
-from typing import TextIO, cast
+from typing import TYPE_CHECKING, TextIO, cast
 
-from gate import console, findings, outputs, settings
+from gate import console, settings
 from gate.ci import publish
-from gate.decide import licenses
-from gate.decide.load import load as load_policy
-from gate.decide.verdict import evaluate
 from gate.errors import BLOCKED, ERROR, PASS, InputError
-from gate.inputs import Inputs, collect
-from gate.speed import collector_paused
+
+if TYPE_CHECKING:
+    from gate.inputs import Inputs
 
 
 def gate_command(args: argparse.Namespace, *, env: Mapping[str, str], out: TextIO | None = None) -> int:
@@ -36,11 +35,24 @@ def gate_command(args: argparse.Namespace, *, env: Mapping[str, str], out: TextI
         log.write(mask_commands(tokens_in(env)))
     publish.preflight(args, env)
     run = settings.resolve(args)
-    policy = load_policy(run)
-    inputs = _inputs(run)
-    now = dt.datetime.now(dt.UTC)
-    with collector_paused(freeze=True):
-        found = findings.read(inputs, run)
+    from gate import findings
+
+    with contextlib.ExitStack() as stack:
+        # The policies compile in a child from here on, while this process imports the rest and walks the inputs.
+        standby = findings.rego_standby(run)
+        if standby is not None:
+            stack.enter_context(standby)
+        from gate import outputs
+        from gate.decide import licenses
+        from gate.decide.load import load as load_policy
+        from gate.decide.verdict import evaluate
+        from gate.speed import collector_paused
+
+        policy = load_policy(run)
+        inputs = _inputs(run)
+        now = dt.datetime.now(dt.UTC)
+        stack.enter_context(collector_paused(freeze=True))
+        found = findings.read(inputs, run, standby=standby)
         license_policy = licenses.LicensePolicy(
             allowed=run.license_allowed,
             forbidden=run.license_forbidden,
@@ -62,6 +74,8 @@ def gate_command(args: argparse.Namespace, *, env: Mapping[str, str], out: TextI
 
 def _inputs(run: settings.Settings) -> Inputs:
     """The files to read, the outputs left out of folder walks; nothing to judge is an error, never a pass."""
+    from gate.inputs import collect
+
     inputs = collect(list(run.paths), exclude={path.resolve() for _, path in run.outputs})
     if not (
         inputs.reports

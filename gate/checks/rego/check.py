@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -21,13 +22,14 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 from gate import speed
 from gate.checks.rego.documents import (
     Document,
-    dockerfiles_parsed_here,
     is_policy_input,
     load_documents,
     parse_input,
+    parsed_dockerfiles,
+    take_parsed_dockerfiles,
 )
 from gate.checks.rego.engine import BUILTIN_PREFIX, RULE_KINDS, PolicySet, load, policy_error
-from gate.checks.rego.limits import MAX_BATCHES, Limits, Progress, bounded_batches
+from gate.checks.rego.limits import MAX_BATCHES, Limits, Progress, Standby
 from gate.errors import PolicyError
 from gate.model import Finding, Kind, Location, Report, Severity, Source, Suppression
 
@@ -163,12 +165,14 @@ def run(
     rego_version: str = "auto",
     limits: Limits | None = None,
     workers: int | None = None,
+    standby: RegoStandby | None = None,
 ) -> RegoRun:
     """The Reports of `evaluate`, plus the namespaces with rules that were left out.
 
     Policies compile once for the whole run; compiling and evaluating run in a child bounded in time and
     memory (`limits`, None for the defaults; see `gate.checks.rego.limits`). A `builtin:` pack is always
     evaluated in its own namespace, whatever `--namespace` says, so `--policy builtin:kubernetes` works on its own.
+    `standby`: the compile `prestart` began for these arguments (else one begins here).
     """
     maker = _FindingMaker(root)
     # Each batch's results become findings as soon as a worker sends them back, while the others still work.
@@ -183,6 +187,7 @@ def run(
         limits,
         workers,
         keep=lambda results: [(result.filename, maker.findings(result)) for result in results],
+        standby=standby,
     )
     by_file: dict[str, list[Finding]] = {}
     for part in parts:
@@ -223,14 +228,15 @@ def _check(
     workers: int | None,
     *,
     keep: Callable[[tuple[CheckResult, ...]], K],
+    standby: RegoStandby | None = None,
 ) -> tuple[list[K], tuple[str, ...]]:
     """`keep(results)` of every batch of inputs, in input order, and the namespaces left out.
 
     The inputs are cut into contiguous batches (`speed.rego_batch`); workers (`speed.rego_workers`, one per core)
-    each compile the policies once and take the next batch whenever they are free; `keep` runs in this process on
-    each batch as it comes back, so the caller turns results into findings while the workers go on. Joined by
-    batch number, the kept values are those of one worker taking every batch in order."""
-    doing = f"evaluating {', '.join(policies)}"
+    share one compile of the policies (`limits.Standby`: `standby`'s, started with the same arguments while the
+    caller read its inputs, else one started here) and take the next batch whenever they are free; `keep` runs
+    in this process on each batch as it comes back, so the caller turns results into findings while the workers
+    go on. Joined by batch number, the kept values are those of one worker taking every batch in order."""
     from gate.checks.rego import review_set
     from gate.checks.rego.engine import policy_files
 
@@ -240,54 +246,132 @@ def _check(
 
     count = speed.rego_workers(len(inputs)) if workers is None else workers
     size = speed.rego_batch(len(inputs), count, MAX_BATCHES)
-    batches = [inputs[start : start + size] for start in range(0, len(inputs), size)]
-
-    # Compiling is inside the bounds too: regorus's parser is exponential in nesting depth.
-    def setup(progress: Progress) -> _Worker:
-        compiled = load(policies, data=data, rego_version=rego_version, progress=progress)
-        if partners:
-            compiled.engine.add_data_json(partners)
-        selected = select_namespaces(compiled, namespaces, all_namespaces=all_namespaces)
-        selected += tuple(ns for ns in _builtin_namespaces(compiled, policies) if ns not in selected)
-        return _Worker(compiled, selected, _Plan(compiled, selected))
-
-    def handle(worker: _Worker, index: int, progress: Progress) -> tuple[CheckResult, ...]:
-        out: list[CheckResult] = []
-        for path in batches[index]:
-            display = _relative(path, root)
-            progress(display, doing)
-            out += check_file(worker.compiled, path, worker.selected, display=display, root=root, plan=worker.plan)
-        return tuple(out)
-
-    def finish(worker: _Worker) -> tuple[str, ...]:
-        return unevaluated_namespaces(worker.compiled, worker.selected)
-
-    if speed.ENABLED:
-        # Every worker needs orjson for its inputs (`_input_json`) and this process for the JSON result: imported
-        # once here, the workers inherit it instead of each paying its import (3-8 ms: it loads uuid and platform)
-        # on its first file.
-        import orjson  # noqa: F401
-
+    batches = [tuple(inputs[start : start + size]) for start in range(0, len(inputs), size)]
+    count = min(count, max(len(batches), 1))
+    key = _standby_key(policies, namespaces, all_namespaces, data, rego_version, limits)
+    if standby is None or not standby.fits(key):
+        standby = RegoStandby(key, most=count)
+    job = _Job(tuple(batches), root, partners, parsed_dockerfiles(inputs) if standby.inherits_go else {})
     kept: dict[int, K] = {}
-    with dockerfiles_parsed_here(inputs):
-        unevaluated = bounded_batches(
-            setup,
-            handle,
-            len(batches),
-            lambda index, results: kept.__setitem__(index, keep(results)),
-            finish=finish,
-            workers=min(count, max(len(batches), 1)),
-            limits=limits,
+    with standby:
+        unevaluated = standby.standby.run(
+            job, len(batches), lambda index, results: kept.__setitem__(index, keep(results)), workers=count
         )
     return [kept[index] for index in range(len(batches))], unevaluated
 
 
+_Key = tuple[tuple[str, ...], tuple[str, ...], bool, tuple[Path, ...], str, "Limits | None"]
+
+
+def _standby_key(
+    policies: Sequence[str],
+    namespaces: Sequence[str],
+    all_namespaces: bool,
+    data: Sequence[Path],
+    rego_version: str,
+    limits: Limits | None,
+) -> _Key:
+    return (tuple(policies), tuple(namespaces), all_namespaces, tuple(data), rego_version, limits)
+
+
+def prestart(
+    *,
+    policies: Sequence[str],
+    namespaces: Sequence[str] = ("main",),
+    all_namespaces: bool = False,
+    data: Sequence[Path] = (),
+    rego_version: str = "auto",
+    limits: Limits | None = None,
+) -> RegoStandby:
+    """Start compiling `policies` now, in a bounded child, for a `run` with the same arguments to come: the
+    compile then overlaps the caller's reading of its inputs. A run with other arguments starts its own; the
+    caller closes this one (`with`) in any case."""
+    key = _standby_key(policies, namespaces, all_namespaces, data, rego_version, limits)
+    return RegoStandby(key, most=speed.rego_workers(1 << 30))
+
+
+class _Job(NamedTuple):
+    """What the workers learn only once the inputs are known."""
+
+    batches: tuple[tuple[Path, ...], ...]
+    root: Path
+    partners: str
+    """The review set's JSON (`review_set`), or "" when no policy reads it."""
+    dockerfiles: dict[str, Any]
+    """Dockerfiles parsed here (see `documents.parsed_dockerfiles`)."""
+
+
+class RegoStandby:
+    """A compile of one policy set in a bounded child (`limits.Standby`), waiting for the inputs to evaluate."""
+
+    def __init__(self, key: _Key, *, most: int) -> None:
+        policies, namespaces, all_namespaces, data, rego_version, limits = key
+        self.key = key
+        # BuildKit's Dockerfile parser is a Go library: a child forked after this process called it must never
+        # call it (its runtime hangs there), and gets this process's parses in the job instead.
+        self.inherits_go = "dockerfile" in sys.modules
+        doing = f"evaluating {', '.join(policies)}"
+
+        # Compiling is inside the bounds too: regorus's parser is exponential in nesting depth.
+        def setup(progress: Progress) -> _Worker:
+            if speed.ENABLED:
+                # What every worker needs for its first input, loaded once here and inherited by the others:
+                # orjson (`_input_json`; it loads uuid and platform) and the YAML loader (PyYAML's import alone
+                # is ~10 ms).
+                import orjson  # noqa: F401
+
+                from gate.safe_yaml import first_document
+
+                first_document("{}\n", "(warm-up)", go_yaml=True)
+            compiled = load(policies, data=data, rego_version=rego_version, progress=progress)
+            selected = select_namespaces(compiled, namespaces, all_namespaces=all_namespaces)
+            selected += tuple(ns for ns in _builtin_namespaces(compiled, policies) if ns not in selected)
+            return _Worker(compiled, selected, _Plan(compiled, selected), (), Path())
+
+        def prepare(worker: _Worker, job: _Job) -> _Worker:
+            if job.partners:
+                worker.compiled.engine.add_data_json(job.partners)
+            take_parsed_dockerfiles(job.dockerfiles)
+            return worker._replace(batches=job.batches, root=job.root)
+
+        def handle(worker: _Worker, index: int, progress: Progress) -> tuple[CheckResult, ...]:
+            out: list[CheckResult] = []
+            root = worker.root
+            for path in worker.batches[index]:
+                display = _relative(path, root)
+                progress(display, doing)
+                out += check_file(worker.compiled, path, worker.selected, display=display, root=root, plan=worker.plan)
+            return tuple(out)
+
+        def finish(worker: _Worker) -> tuple[str, ...]:
+            return unevaluated_namespaces(worker.compiled, worker.selected)
+
+        self.standby: Standby[_Worker, _Job, _Worker, tuple[CheckResult, ...], tuple[str, ...]] = Standby(
+            setup, prepare, handle, finish, most=most, limits=limits
+        )
+
+    def fits(self, key: _Key) -> bool:
+        """Started for a run with these arguments, and not run yet."""
+        return key == self.key and not self.standby.used
+
+    def close(self) -> None:
+        self.standby.close()
+
+    def __enter__(self) -> RegoStandby:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
 class _Worker(NamedTuple):
-    """What one worker compiled and worked out once, for every batch it takes."""
+    """What one worker compiled and worked out once, and the job's batches, for every batch it takes."""
 
     compiled: PolicySet
     selected: tuple[str, ...]
     plan: _Plan
+    batches: tuple[tuple[Path, ...], ...]
+    root: Path
 
 
 def unevaluated_namespaces(compiled: PolicySet, selected: Sequence[str]) -> tuple[str, ...]:

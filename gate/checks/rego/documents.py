@@ -7,8 +7,7 @@ import os
 import re
 import stat
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -84,33 +83,35 @@ def _parse(path: Path, *, stream: bool = False) -> tuple[Any, Sequence[int | Non
 
 
 _parsed_before_fork: dict[str, list[Any] | InputError] = {}
-"""Dockerfile inputs parsed in this process for the forked Rego workers (see `dockerfiles_parsed_here`)."""
+"""Dockerfile inputs parsed before the fork, for this Rego worker (see `parsed_dockerfiles`)."""
 
 
-@contextmanager
-def dockerfiles_parsed_here(paths: Sequence[Path]) -> Iterator[None]:
-    """Within the block, the Dockerfiles among `paths` read as parsed here, before any worker is forked.
+def parsed_dockerfiles(paths: Sequence[Path]) -> dict[str, list[Any] | InputError]:
+    """The Dockerfiles among `paths` parsed here, for Rego workers forked after this process loaded the parser.
 
     The Dockerfile parser is BuildKit's, a Go library: once this process has called it, the Go runtime holds
     threads a forked child does not get, and the child's next call into it hangs at the runtime's first garbage
     collection (a run with ~40 Dockerfiles and `--policy` timed out that way after the built-in Dockerfile checks
-    had parsed them here). So, when the library is loaded, the workers never call it: they get its answers (or
-    the error, raised where a sequential run would meet it) from this table, which they inherit at the fork.
-    Without the library loaded here, the workers load and call it themselves, which is safe."""
+    had parsed them here). So such workers never call it: they get its answers (or the error, raised where a
+    sequential run would meet it) from this table (`take_parsed_dockerfiles`). Without the library loaded here,
+    the table is empty: the workers load and call it themselves, which is safe."""
     if "dockerfile" not in sys.modules:
-        yield
-        return
+        return {}
+    table: dict[str, list[Any] | InputError] = {}
     for path in paths:
-        if input_kind(path) != "dockerfile" or str(path) in _parsed_before_fork:
+        if input_kind(path) != "dockerfile" or str(path) in table:
             continue
         try:
-            _parsed_before_fork[str(path)] = _parse(path)[0]
+            table[str(path)] = _parse(path)[0]
         except InputError as exc:
-            _parsed_before_fork[str(path)] = exc
-    try:
-        yield
-    finally:
-        _parsed_before_fork.clear()
+            table[str(path)] = exc
+    return table
+
+
+def take_parsed_dockerfiles(table: dict[str, list[Any] | InputError]) -> None:
+    """In a worker: read the Dockerfiles of `table` as parsed there (see `parsed_dockerfiles`)."""
+    _parsed_before_fork.clear()
+    _parsed_before_fork.update(table)
 
 
 def _read(path: Path) -> bytes:

@@ -29,7 +29,7 @@ import struct
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from gate.errors import GateError, PolicyError
 
@@ -37,6 +37,8 @@ T = TypeVar("T")
 S = TypeVar("S")
 P = TypeVar("P")
 F = TypeVar("F")
+J = TypeVar("J")
+W = TypeVar("W")
 
 DEFAULT_SECONDS = 10.0
 DEFAULT_MEMORY_MIB = 2048
@@ -94,60 +96,260 @@ def bounded_batches(
     limits: Limits | None = None,
 ) -> F:
     """`handle(state, index, progress)` for every batch index in `range(batches)`, in `workers` forked children
-    that each run `state = setup(progress)` once and then take the next index from a shared queue; the parent
-    calls `consume(index, result)` for each batch as it arrives (in any order: the caller puts them back in
-    order). Returns `finish(state)` of the first child, after its last batch (plain data: it crosses back).
+    that share one `state = setup(progress)` and then take the next index from a shared queue; the parent calls
+    `consume(index, result)` for each batch as it arrives (in any order: the caller puts them back in order).
+    Returns `finish(state)` of the first child, after its last batch (plain data: it crosses back).
 
     Every step is bounded as in `bounded`. An error is the one the same batches would meet run in order in one
     child: that of the lowest batch index that failed (a failed `setup` counts as before every batch), raised as
-    soon as every batch before it has come back; a step over time ends every child at once."""
-    limits = limits or Limits()
-    if not hasattr(os, "fork"):
-        quiet: Progress = lambda _subject, _doing: None  # noqa: E731
-        state = setup(quiet)
-        for index in range(batches):
-            consume(index, handle(state, index, quiet))
-        return finish(state)
-    queue_out, queue_in = os.pipe()
-    try:
-        # Every index is in the pipe before the first fork, and its write end is closed, so an empty pipe reads
-        # as its end: a child stops when nothing is left. (Reads of 4 bytes are atomic: each index goes once.)
-        indices = struct.pack(f"<{batches}I", *range(batches))
-        if len(indices) > _QUEUE_BYTES:
-            raise ValueError(f"at most {_QUEUE_BYTES // 4} batches")
-        view = memoryview(indices)
-        while view:
-            view = view[os.write(queue_in, view) :]
-    finally:
-        os.close(queue_in)
-    children: list[_Child] = []
-    try:
-        body = _from_queue(setup, handle, finish, queue_out)
-        children.extend(_fork(body, limits) for _ in range(max(1, workers)))
-        os.close(queue_out)
-        queue_out = -1
-        done: set[int] = set()
+    soon as every batch before it has come back; a step over time ends every child at once. (A `Standby` started
+    and run at once: see there for how the children share one set-up.)"""
+    standby: Standby[S, None, S, P, F] = Standby(
+        setup, lambda state, _job: state, handle, finish, most=workers, limits=limits
+    )
+    with standby:
+        return standby.run(None, batches, consume, workers=workers)
 
-        def part(child: _Child, payload: bytes) -> None:
-            index, result = pickle.loads(payload)  # noqa: S301 (our own child's bytes)
-            done.add(index)
-            consume(index, result)
 
-        def settled(failed: int) -> bool:
-            # An error at batch `failed` is final once no earlier batch can still fail.
-            return all(i in done for i in range(failed))
+class Standby(Generic[S, J, W, P, F]):
+    """Workers started before their work is known: one child sets up (`setup(progress)`: compiles the policies)
+    while this process goes on reading its inputs; `run` then hands it the work (`job`, plain data), the child
+    turns its state into the worker state (`prepare(state, job)`), forks the other workers from itself (so they
+    inherit what it compiled instead of each compiling again), and every worker takes numbered batches from one
+    queue (`handle(worker_state, index, progress)`), as `bounded_batches` describes. A standby never run is
+    stopped by `close` (or the `with` block's end); its set-up error, if any, is never raised.
 
-        _wait(children, limits, part=part, settled=settled)
-        failures = [child for child in children if child.failed is not None]
-        if failures:
-            first = min(failures, key=lambda child: child.failed if child.failed is not None else 0)
-            _outcome(first, limits)  # raises
-        return _outcome(children[0], limits)  # type: ignore[no-any-return]
-    finally:
-        if queue_out >= 0:
-            os.close(queue_out)
-        for child in children:
+    The forked workers are the first child's children, not this process's: each posts its pid on its board, the
+    first child reaps them once its own queue is done and posts their exit codes there, and this process knows
+    a worker has ended when its pipe does."""
+
+    def __init__(
+        self,
+        setup: Callable[[Progress], S],
+        prepare: Callable[[S, J], W],
+        handle: Callable[[W, int, Progress], P],
+        finish: Callable[[W], F],
+        *,
+        most: int,
+        limits: Limits | None = None,
+    ) -> None:
+        self.limits = limits or Limits()
+        self.most = max(1, most)
+        self.children: list[_Child] = []
+        self.used = False
+        self.job = -1
+        self.queue = self.signal = (-1, -1)
+        if not hasattr(os, "fork"):
+            # No fork: the work runs in this process when `run` is called, unbounded.
+            self.pid = -1
+            self.inline = (setup, prepare, handle, finish)
+            return
+        self.boards = [_Board() for _ in range(self.most)]
+        self.pipes = [os.pipe() for _ in range(self.most)]
+        self.queue = os.pipe()
+        self.signal = os.pipe()
+        # The job goes through a file, not a pipe: this process writes it without waiting for the child to read,
+        # which it does only after its set-up (a pipe would block on a large job for that long, unbounded).
+        self.job = _job_file()
+        self.pid = os.fork()
+        if self.pid == 0:  # pragma: no cover (the child; its effects are tested)
+            code = 70
+            try:
+                os.close(self.queue[1])
+                os.close(self.signal[1])
+                for read, _ in self.pipes:
+                    os.close(read)
+                body = _standby_body(self, setup, prepare, handle, finish)
+                code = _child(body, _Link(self.boards[0], self.pipes[0][1]), self.limits)
+            finally:
+                os._exit(code)
+        os.close(self.queue[0])
+        os.close(self.signal[0])
+        for _, write in self.pipes:
+            os.close(write)
+        self.children = [_Child(self.pid, self.pipes[0][0], self.boards[0], time.monotonic() + self.limits.seconds)]
+        self.children += [
+            _Child(0, read, board, time.monotonic() + self.limits.seconds, clone=True)
+            for (read, _), board in zip(self.pipes[1:], self.boards[1:], strict=True)
+        ]
+
+    def __enter__(self) -> Standby[S, J, W, P, F]:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def run(self, job: J, batches: int, consume: Callable[[int, P], None], *, workers: int) -> F:
+        """Every batch of `job` handled by `workers` workers (at most the standby's `most`), as `bounded_batches`."""
+        if self.used:
+            raise RuntimeError("a standby runs once")
+        self.used = True
+        if self.pid < 0:
+            setup, prepare, handle, finish = self.inline
+            quiet: Progress = lambda _subject, _doing: None  # noqa: E731
+            worker = prepare(setup(quiet), job)
+            for index in range(batches):
+                consume(index, handle(worker, index, quiet))
+            return finish(worker)
+        workers = max(1, min(workers, self.most))
+        try:
+            indices = struct.pack(f"<{batches}I", *range(batches))
+            if len(indices) > _QUEUE_BYTES:
+                raise ValueError(f"at most {_QUEUE_BYTES // 4} batches")
+            # Every index is in the queue before the job is announced, and its write end is then closed, so an
+            # empty queue reads as its end: a worker stops when nothing is left. (Reads of 4 bytes are atomic.)
+            _write_all(self.queue[1], indices)
+            os.close(self.queue[1])
+            self.queue = (-1, -1)
+            payload = pickle.dumps((workers, job), protocol=pickle.HIGHEST_PROTOCOL)
+            _write_all(self.job, payload)
+            _write_all(self.signal[1], struct.pack("<Q", len(payload)))
+            os.close(self.signal[1])
+            self.signal = (-1, -1)
+            for extra in self.children[workers:]:
+                extra.stop()
+            children = self.children[:workers]
+            now = time.monotonic()
+            for child in children:
+                # The clock of each worker starts with its work (the first child may have waited for it).
+                child.deadline = now + self.limits.seconds
+            done: set[int] = set()
+
+            def part(_child: _Child, payload: bytes) -> None:
+                index, result = pickle.loads(payload)  # noqa: S301 (our own child's bytes)
+                done.add(index)
+                consume(index, result)
+
+            def settled(failed: int) -> bool:
+                # An error at batch `failed` is final once no earlier batch can still fail.
+                return all(i in done for i in range(failed))
+
+            _wait(children, self.limits, part=part, settled=settled)
+            failures = [child for child in children if child.failed is not None]
+            if failures:
+                first = min(failures, key=lambda child: child.failed if child.failed is not None else 0)
+                _outcome(first, self.limits)  # raises
+            return _outcome(children[0], self.limits)  # type: ignore[no-any-return]
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop every worker still running and let go of the pipes, boards and job file."""
+        for end in (*self.queue, *self.signal):
+            if end >= 0:
+                os.close(end)
+        self.queue = self.signal = (-1, -1)
+        if self.job >= 0:
+            os.close(self.job)
+            self.job = -1
+        # The clones first: the first child's pid is this process's to reap, theirs are not.
+        for child in reversed(self.children):
             child.stop()
+
+
+def _job_file() -> int:
+    """An anonymous file both processes hold (memory-backed where the system has `memfd_create`)."""
+    if hasattr(os, "memfd_create"):
+        return os.memfd_create("container-gate-job", os.MFD_CLOEXEC)
+    import tempfile
+
+    with tempfile.TemporaryFile() as handle:
+        return os.dup(handle.fileno())
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _read_exact(fd: int, size: int, *, at: int | None = None) -> bytes:
+    """`size` bytes from `fd` (from offset `at` of a file), fewer only at its end."""
+    parts: list[bytes] = []
+    got = 0
+    while got < size:
+        chunk = os.read(fd, size - got) if at is None else os.pread(fd, size - got, at + got)
+        if not chunk:
+            break
+        parts.append(chunk)
+        got += len(chunk)
+    return b"".join(parts)
+
+
+def _standby_body(
+    standby: Standby[S, J, W, P, F],
+    setup: Callable[[Progress], S],
+    prepare: Callable[[S, J], W],
+    handle: Callable[[W, int, Progress], P],
+    finish: Callable[[W], F],
+) -> Callable[[_Link], F | None]:
+    def body(link: _Link) -> F | None:  # pragma: no cover (runs in the child)
+        link.board.batch(-1)
+        link.board.set_pid(os.getpid())
+        state = setup(link.board.post)
+        announced = _read_exact(standby.signal[0], 8)
+        if len(announced) < 8:
+            return None  # never run: this process stopped waiting
+        payload = _read_exact(standby.job, struct.unpack("<Q", announced)[0], at=0)
+        workers, job = pickle.loads(payload)  # noqa: S301 (our own parent's bytes)
+        os.close(standby.signal[0])
+        os.close(standby.job)
+        worker = prepare(state, job)
+        clones: list[tuple[int, _Board]] = []
+        for number in range(1, standby.most):
+            write = standby.pipes[number][1]
+            if number < workers:
+                pid = os.fork()
+                if pid == 0:
+                    code = 70
+                    try:
+                        # The first child's write end, and those of the clones still to come (the earlier
+                        # ones' it closed already).
+                        for other, (_, end) in enumerate(standby.pipes):
+                            if other == 0 or other > number:
+                                os.close(end)
+                        code = _child(
+                            _clone_body(worker, handle, finish, standby.queue[0]),
+                            _Link(standby.boards[number], write),
+                            standby.limits,
+                        )
+                        standby.boards[number].set_code(code)
+                    finally:
+                        os._exit(code)
+                clones.append((pid, standby.boards[number]))
+            os.close(write)
+        result = _take_batches(worker, handle, finish, standby.queue[0], link)
+        for pid, board in clones:
+            _, status = os.waitpid(pid, 0)
+            board.set_code(os.waitstatus_to_exitcode(status))
+        return result
+
+    return body
+
+
+def _clone_body(
+    worker: W, handle: Callable[[W, int, Progress], P], finish: Callable[[W], F], queue: int
+) -> Callable[[_Link], F]:
+    def body(link: _Link) -> F:  # pragma: no cover (runs in a clone)
+        link.board.batch(-1)
+        link.board.set_pid(os.getpid())
+        return _take_batches(worker, handle, finish, queue, link)
+
+    return body
+
+
+def _take_batches(
+    worker: W, handle: Callable[[W, int, Progress], P], finish: Callable[[W], F], queue: int, link: _Link
+) -> F:  # pragma: no cover (runs in the children)
+    post = link.board.post
+    while True:
+        raw = os.read(queue, 4)
+        if len(raw) < 4:
+            return finish(worker)
+        index = struct.unpack("<I", raw)[0]
+        link.board.batch(index)
+        result = handle(worker, index, post)
+        link.send(b"P", pickle.dumps((index, result), protocol=pickle.HIGHEST_PROTOCOL))
 
 
 _QUEUE_BYTES = 4096
@@ -161,40 +363,24 @@ def _whole(work: Callable[[Progress], T]) -> Callable[[_Link], T]:
     return lambda link: work(link.board.post)
 
 
-def _from_queue(
-    setup: Callable[[Progress], S], handle: Callable[[S, int, Progress], P], finish: Callable[[S], F], queue: int
-) -> Callable[[_Link], F]:
-    def body(link: _Link) -> F:  # pragma: no cover (runs in the child)
-        post = link.board.post
-        link.board.batch(-1)
-        state = setup(post)
-        while True:
-            raw = os.read(queue, 4)
-            if len(raw) < 4:
-                return finish(state)
-            index = struct.unpack("<I", raw)[0]
-            link.board.batch(index)
-            result = handle(state, index, post)
-            link.send(b"P", pickle.dumps((index, result), protocol=pickle.HIGHEST_PROTOCOL))
-
-    return body
-
-
 class _Child:
-    """One forked child as the parent follows it."""
+    """One forked child as the parent follows it (a `clone` is a `Standby` worker forked by the first child)."""
 
-    __slots__ = ("board", "closed", "code", "deadline", "failed", "frames", "pid", "pipe", "seen")
+    __slots__ = ("board", "clone", "closed", "code", "deadline", "ended", "failed", "frames", "pid", "pipe", "seen")
 
-    def __init__(self, pid: int, pipe: int, board: _Board, deadline: float) -> None:
+    def __init__(self, pid: int, pipe: int, board: _Board, deadline: float, *, clone: bool = False) -> None:
         self.pid = pid
         self.pipe = pipe
         self.board = board
         self.deadline = deadline
+        self.clone = clone
         self.frames = _Frames()
         self.seen = 0
         """The last step number the parent saw on the board."""
         self.code: int | None = None
         """The exit code once the child has ended and been reaped."""
+        self.ended = False
+        """Its pipe has ended: the child has exited (or is exiting)."""
         self.closed = False
         self.failed: int | None = None
         """The batch it failed in (-1: before any), once its error frame or its end says it failed."""
@@ -206,16 +392,38 @@ class _Child:
             self.seen = step
             self.deadline = now + limits.seconds
 
+    def exit_code(self) -> int | None:
+        """The exit code: this process's to reap, or, for a clone, what it or its parent posted on its board."""
+        if self.clone and self.code is None:
+            self.code = self.board.code()
+        return self.code
+
+    def known(self) -> bool:
+        """Its outcome can be told: a final frame, or an exit code."""
+        return self.frames.final is not None or self.exit_code() is not None
+
+    def reaped(self, status: int) -> None:
+        self.code = os.waitstatus_to_exitcode(status)
+
     def stop(self) -> None:
-        if self.code is None:
+        if self.closed:
+            return
+        if self.clone:
+            pid = self.board.pid()
+            if not self.ended and pid > 0:
+                # (Not reaped here: the first child is its parent. Its pipe has not ended, so it has not exited
+                # and its pid is still its own.)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            self.exit_code()
+        elif self.code is None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, signal.SIGKILL)
             os.waitpid(self.pid, 0)
             self.code = -signal.SIGKILL
-        if not self.closed:
-            os.close(self.pipe)
-            self.board.close()
-            self.closed = True
+        os.close(self.pipe)
+        self.board.close()
+        self.closed = True
 
 
 POLL_SECONDS = 0.05
@@ -230,13 +438,19 @@ class _Board:
     SIZE = 4096
     _BATCH = SIZE - 8
     """Where the child keeps the batch it is on (`bounded_batches`), after the text."""
+    _PID = SIZE - 16
+    """A `Standby` worker's pid, posted by itself."""
+    _CODE = SIZE - 24
+    """A `Standby` clone's exit code, posted by itself or by the first child that reaps it."""
+    _TEXT = _CODE - 12
+    _NO_CODE = -(1 << 62)
 
     def __init__(self) -> None:
         self.map = mmap.mmap(-1, self.SIZE)
-        struct.pack_into("<q", self.map, self._BATCH, -1)
+        struct.pack_into("<qqq", self.map, self._CODE, self._NO_CODE, 0, -1)
 
     def post(self, subject: str, doing: str) -> None:  # pragma: no cover (called in the child)
-        data = f"{subject}\0{doing}".encode(errors="replace")[: self._BATCH - 12]
+        data = f"{subject}\0{doing}".encode(errors="replace")[: self._TEXT]
         seq = struct.unpack_from("<Q", self.map, 0)[0]
         struct.pack_into("<Q", self.map, 0, seq + 1)
         struct.pack_into("<I", self.map, 8, len(data))
@@ -252,12 +466,25 @@ class _Board:
     def current_batch(self) -> int:
         return int(struct.unpack_from("<q", self.map, self._BATCH)[0])
 
+    def set_pid(self, pid: int) -> None:  # pragma: no cover (called in the child)
+        struct.pack_into("<q", self.map, self._PID, pid)
+
+    def pid(self) -> int:
+        return int(struct.unpack_from("<q", self.map, self._PID)[0])
+
+    def set_code(self, code: int) -> None:  # pragma: no cover (called in the children)
+        struct.pack_into("<q", self.map, self._CODE, code)
+
+    def code(self) -> int | None:
+        code = int(struct.unpack_from("<q", self.map, self._CODE)[0])
+        return None if code == self._NO_CODE else code
+
     def read(self) -> tuple[str, str]:
         """(subject, doing) of the step posted last ("" and a generic text before the first)."""
         data = b""
         for _ in range(1000):  # a child killed mid-write leaves the counter odd: never spin for ever
             seq = struct.unpack_from("<Q", self.map, 0)[0]
-            size = min(struct.unpack_from("<I", self.map, 8)[0], self._BATCH - 12)
+            size = min(struct.unpack_from("<I", self.map, 8)[0], self._TEXT)
             data = bytes(self.map[12 : 12 + size])
             if seq % 2 == 0 and struct.unpack_from("<Q", self.map, 0)[0] == seq:
                 break
@@ -340,12 +567,14 @@ def _wait(
                     child.failed = child.frames.failed_batch(child.board.current_batch())
                 continue
             del running[pipe]
-            _, status = os.waitpid(child.pid, 0)
-            child.code = os.waitstatus_to_exitcode(status)
+            child.ended = True
+            if not child.clone:
+                child.reaped(os.waitpid(child.pid, 0)[1])
             if child.frames.final is None or child.frames.final[0] != b"R":
                 child.failed = child.frames.failed_batch(child.board.current_batch())
         if settled is not None:
-            failed = [child.failed for child in children if child.failed is not None]
+            # (A clone that ended without a word is told apart only once its exit code is posted.)
+            failed = [child.failed for child in children if child.failed is not None and child.known()]
             if failed and settled(min(failed)):
                 return
 
@@ -425,10 +654,9 @@ class _Frames:
 
 def _outcome(child: _Child, limits: Limits) -> Any:
     """The child's result, or its error raised."""
-    assert child.code is not None or child.frames.final is not None
     subject, doing = child.board.read()
     where = subject or None
-    frames, code = child.frames, child.code
+    frames, code = child.frames, child.exit_code()
     if frames.final is not None:
         kind, payload = frames.final
         if kind == b"R":
@@ -442,6 +670,8 @@ def _outcome(child: _Child, limits: Limits) -> Any:
             f"{doing} ran out of memory (limit {limits.memory_mib} MiB; the limit is rego.memory-mib {_WHERE})",
             path=where,
         )
-    assert code is not None
+    if code is None:
+        # A clone whose parent, the first child, ended before it could post how it ended.
+        raise PolicyError(f"{doing} crashed the policy engine", path=where)
     what = f"signal {signal.Signals(-code).name}" if code < 0 and -code in signal.valid_signals() else f"exit {code}"
     raise PolicyError(f"{doing} crashed the policy engine ({what})", path=where)
