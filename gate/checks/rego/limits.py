@@ -159,8 +159,9 @@ class Standby(Generic[S, J, W, P, F]):
                 os.close(self.signal[1])
                 for read, _ in self.pipes:
                     os.close(read)
-                body = _standby_body(self, setup, prepare, handle, finish)
-                code = _child(body, _Link(self.boards[0], self.pipes[0][1]), self.limits)
+                clones: list[tuple[int, _Board]] = []
+                body = _standby_body(self, setup, prepare, handle, finish, clones)
+                code = _child(body, _Link(self.boards[0], self.pipes[0][1]), self.limits, lambda: _reap(clones))
             finally:
                 os._exit(code)
         os.close(self.queue[0])
@@ -282,10 +283,12 @@ def _standby_body(
     prepare: Callable[[S, J], W],
     handle: Callable[[W, int, Progress], P],
     finish: Callable[[W], F],
+    clones: list[tuple[int, _Board]],
 ) -> Callable[[_Link], F | None]:
+    """The first child's work; the clones it forks go into `clones`, for `_reap` once its result is sent."""
+
     def body(link: _Link) -> F | None:  # pragma: no cover (runs in the child)
         link.board.batch(-1)
-        link.board.set_pid(os.getpid())
         state = setup(link.board.post)
         announced = _read_exact(standby.signal[0], 8)
         if len(announced) < 8:
@@ -295,7 +298,6 @@ def _standby_body(
         os.close(standby.signal[0])
         os.close(standby.job)
         worker = prepare(state, job)
-        clones: list[tuple[int, _Board]] = []
         for number in range(1, standby.most):
             write = standby.pipes[number][1]
             if number < workers:
@@ -318,13 +320,16 @@ def _standby_body(
                         os._exit(code)
                 clones.append((pid, standby.boards[number]))
             os.close(write)
-        result = _take_batches(worker, handle, finish, standby.queue[0], link)
-        for pid, board in clones:
-            _, status = os.waitpid(pid, 0)
-            board.set_code(os.waitstatus_to_exitcode(status))
-        return result
+        return _take_batches(worker, handle, finish, standby.queue[0], link)
 
     return body
+
+
+def _reap(clones: list[tuple[int, _Board]]) -> None:  # pragma: no cover (runs in the first child)
+    """Wait for each clone and post its exit code on its board (a signal is seen only here)."""
+    for pid, board in clones:
+        _, status = os.waitpid(pid, 0)
+        board.set_code(os.waitstatus_to_exitcode(status))
 
 
 def _clone_body(
@@ -439,7 +444,7 @@ class _Board:
     _BATCH = SIZE - 8
     """Where the child keeps the batch it is on (`bounded_batches`), after the text."""
     _PID = SIZE - 16
-    """A `Standby` worker's pid, posted by itself."""
+    """A `Standby` clone's pid, posted by itself (the first child's is this process's own fork)."""
     _CODE = SIZE - 24
     """A `Standby` clone's exit code, posted by itself or by the first child that reaps it."""
     _TEXT = _CODE - 12
@@ -503,10 +508,7 @@ class _Link:
         self.out = out
 
     def send(self, kind: bytes, payload: bytes) -> None:  # pragma: no cover (called in the child)
-        data = kind + struct.pack(">I", len(payload)) + payload
-        view = memoryview(data)
-        while view:
-            view = view[os.write(self.out, view) :]
+        _write_all(self.out, kind + struct.pack(">I", len(payload)) + payload)
 
 
 def _fork(body: Callable[[_Link], Any], limits: Limits) -> _Child:
@@ -540,8 +542,11 @@ def _wait(
         now = time.monotonic()
         for child in running.values():
             child.look(now, limits)
-        late = min(running.values(), key=lambda c: c.deadline)
-        if late.deadline <= now:
+        # A child that has sent its final frame runs no step any more (the first child of a `Standby` is then
+        # reaping the others): only the others are on the clock.
+        timed = [child for child in running.values() if child.frames.final is None]
+        late = min(timed, key=lambda c: c.deadline) if timed else None
+        if late is not None and late.deadline <= now:
             subject, doing = late.board.read()
             for child in children:
                 child.stop()
@@ -549,7 +554,8 @@ def _wait(
                 f"{doing} did not finish within {limits.seconds:g} s (the limit is rego.timeout-seconds {_WHERE})",
                 path=subject or None,
             )
-        ready, _, _ = select.select(list(running), [], [], min(POLL_SECONDS, late.deadline - now))
+        wait = POLL_SECONDS if late is None else min(POLL_SECONDS, late.deadline - now)
+        ready, _, _ = select.select(list(running), [], [], wait)
         for pipe in ready:
             child = running[pipe]
             chunk = os.read(pipe, 1 << 20)
@@ -579,7 +585,10 @@ def _wait(
                 return
 
 
-def _child(body: Callable[[_Link], Any], link: _Link, limits: Limits) -> int:  # pragma: no cover (forked)
+def _child(
+    body: Callable[[_Link], Any], link: _Link, limits: Limits, after: Callable[[], None] | None = None
+) -> int:  # pragma: no cover (forked)
+    """Run `body` and send its result (or error) back; then `after()`, once the result is sent."""
     try:
         # The engine's abort message and backtrace (and policies' print()) would break the one-line error: what
         # matters comes back through the pipe.
@@ -588,6 +597,8 @@ def _child(body: Callable[[_Link], Any], link: _Link, limits: Limits) -> int:  #
         _cap_memory(limits.memory_mib)
         result = body(link)
         link.send(b"R", pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+        if after is not None:
+            after()
     except MemoryError:
         return _OUT_OF_MEMORY
     except GateError as exc:
