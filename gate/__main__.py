@@ -1,5 +1,5 @@
-"""`python -m gate` runs the command line."""
+"""`python -m gate` runs the command line, leaving the way the installed command does (`gate.cli.console`)."""
 
-from gate.cli import main
+from gate.cli import console
 
-raise SystemExit(main())
+console()
