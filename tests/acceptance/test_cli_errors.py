@@ -233,3 +233,20 @@ def test_a_closed_log_pipe_ends_the_log_not_the_run(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr and "internal error" not in done.stderr
     assert (tmp_path / "o.sarif").is_file()
     assert outputs.read_text().startswith("verdict<<") and "\nfail\n" in outputs.read_text()
+
+
+def test_a_bad_report_beside_rego_policies_is_its_own_error_not_the_policy_compiles(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The policies start compiling in a child before the reports are read; the run that ends at a bad report
+    # stops that child, and the error is still the report's one line.
+    (tmp_path / "policy").mkdir()
+    (tmp_path / "policy" / "p.rego").write_text('package main\nimport rego.v1\ndeny contains "x" if input.kind\n')
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "pod.yaml").write_text("kind: Pod\n")
+    (tmp_path / "trivy.json").write_text("{bad")
+    args = ["gate", str(tmp_path / "m"), str(tmp_path / "trivy.json"), "--policy", str(tmp_path / "policy")]
+    code, _, err = run(args, capsys)
+    assert code == 2
+    [line] = err.strip().splitlines()
+    assert line.startswith(f"container-gate: error: {tmp_path / 'trivy.json'}: not valid JSON"), line

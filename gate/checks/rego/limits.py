@@ -166,6 +166,9 @@ class Standby(Generic[S, J, W, P, F]):
                 os._exit(code)
         os.close(self.queue[0])
         os.close(self.signal[0])
+        # Only the write ends stay here: `close` must not close a read end twice (its number may be reused).
+        self.queue = (-1, self.queue[1])
+        self.signal = (-1, self.signal[1])
         for _, write in self.pipes:
             os.close(write)
         self.children = [_Child(self.pid, self.pipes[0][0], self.boards[0], time.monotonic() + self.limits.seconds)]

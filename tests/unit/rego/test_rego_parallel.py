@@ -3,13 +3,15 @@ time limits behave as in a single child; the batches, the queue and the worker c
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from pathlib import Path
 
 import pytest
 
 from gate import speed
-from gate.checks.rego.check import check, run
+from gate.checks.rego.check import check, prestart, run
 from gate.checks.rego.engine import load, may_read_file_info
 from gate.checks.rego.limits import MAX_BATCHES, Limits, bounded_batches
 from gate.errors import InputError, PolicyError
@@ -242,3 +244,63 @@ def test_the_time_this_process_takes_with_a_batch_is_not_a_workers_time() -> Non
     limits = Limits(seconds=1.0)
     done = bounded_batches(lambda _p: None, handle, 4, consume, finish=lambda _s: "ok", workers=2, limits=limits)
     assert done == "ok"
+
+
+def test_a_compile_started_early_gives_what_a_compile_started_late_gives(
+    workload: tuple[list[Path], Path],
+) -> None:
+    inputs, root = workload
+    policies = [str(root / "policy")]
+    late = run(inputs, policies=policies, root=root, workers=2)
+    before = _children()
+    with prestart(policies=policies) as standby:
+        assert standby.fits(standby.key)
+        early = run(inputs, policies=policies, root=root, workers=2, standby=standby)
+        assert not standby.fits(standby.key)  # it was the one that ran: a standby runs once
+    assert early == late and early.reports
+    assert _children() <= before
+
+
+def test_an_early_compile_for_other_arguments_is_not_used_and_leaves_no_process(
+    workload: tuple[list[Path], Path],
+) -> None:
+    inputs, root = workload
+    policies = [str(root / "policy")]
+    before = _children()
+    with prestart(policies=policies, namespaces=("other",)) as standby:
+        assert len(_children() - before) == 1  # the one child compiling
+        ran = run(inputs, policies=policies, root=root, workers=2, standby=standby)
+        assert standby.fits(standby.key)  # not taken: the run compiled its own
+    assert ran == run(inputs, policies=policies, root=root, workers=1)
+    assert _children() <= before
+
+
+def test_an_early_compile_never_run_is_stopped_and_its_error_never_raised(tmp_path: Path) -> None:
+    (tmp_path / "bad.rego").write_text("package main\ndeny contains if {\n")
+    before = _children()
+    start = time.monotonic()
+    with prestart(policies=[str(tmp_path / "bad.rego")]):
+        pass
+    assert _children() <= before and time.monotonic() - start < 5
+
+
+@pytest.mark.parametrize(
+    ("sig", "said"),
+    [(signal.SIGKILL, "ran out of memory"), (signal.SIGTERM, "crashed the policy engine (signal SIGTERM)")],
+)
+def test_a_worker_forked_from_the_first_that_dies_of_a_signal_names_its_step(sig: int, said: str) -> None:
+    parent = os.getpid()
+
+    def handle(_state: None, index: int, progress: object) -> int:
+        assert callable(progress)
+        progress(f"file-{index}", "evaluating p/")
+        time.sleep(0.02)  # every worker takes batches
+        if os.getppid() != parent:  # a clone: its parent is the first child
+            os.kill(os.getpid(), sig)
+        return index
+
+    before = _children()
+    with pytest.raises(PolicyError) as caught:
+        bounded_batches(lambda _p: None, handle, 40, lambda _i, _r: None, finish=lambda _s: None, workers=2)
+    assert said in caught.value.diagnostics() and "file-" in caught.value.diagnostics()
+    assert _children() <= before
