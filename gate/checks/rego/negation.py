@@ -161,7 +161,9 @@ def guards(code: str) -> list[str]:
         terms = [term for term, _ in parts]
         if ":=" in operators:
             return []
-        return [t for t in terms if _needs_guard(t) and (not equality or _has_call(t))]
+        if not equality:
+            return [t for t in terms if _needs_guard(t)]
+        return [_called(t) for t in terms if _needs_guard(t) and _has_call(t)]
     call = re.match(r"[A-Za-z_][\w.]*\(", code)
     if call is None or matching_bracket(code, call.end() - 1) != len(code) - 1:
         return []
@@ -187,6 +189,20 @@ def _needs_guard(term: str) -> bool:
 
 
 _BARE_NAME = re.compile(r"[A-Za-z_]\w*")
+
+
+_ACCESS = re.compile(r'(?:\.[A-Za-z_]\w*|\[(?:[^\[\]"]|"(?:\\.|[^"\\])*")*\])+')
+
+
+def _called(term: str) -> str:
+    """Of an operand of `==`, what OPA moves out of the `not`: a call, without what indexes its value
+    (`split(x, "/")[4]`: the call is moved out, the index stays in the `not`, and may be undefined there)."""
+    text = term.strip()
+    call = re.match(r"[A-Za-z_][\w.]*\(", text)
+    close = matching_bracket(text, call.end() - 1) if call else None
+    if close is None or close == len(text) - 1 or not _ACCESS.fullmatch(text, close + 1):
+        return term
+    return text[: close + 1]
 
 
 def _has_call(term: str) -> bool:

@@ -478,3 +478,70 @@ def test_a_not_over_a_call_of_a_local_set_by_a_function_compiles(tmp_path: Path)
     engine.set_input_json((tmp_path / "i.json").read_text())
     theirs = opa_eval(tmp_path / "p.rego", "data.p.deny", input=tmp_path / "i.json")
     assert json.loads(engine.eval_rule_as_json("data.p.deny")) == theirs == ["b"]
+
+
+# Calls indexed in place by a literal, every way the value can be there or not (out of range, a missing key, a set
+# member or not, inside `not`, a comprehension, `sprintf`'s arguments, chained indices).
+INDEXED = [
+    'split(input.image, "/")[0]',
+    'split(input.image, "/")[1]',
+    'split(input.image, "/")[7]',
+    'split(input.image, ":")[1]',
+    'object.get(input, "labels", {})["team"]',
+    'object.get(input, "labels", {})["none"]',
+    'pair(input.image)[1]["k"]',
+    'members(input.image)["a/b"]',
+    'members(input.image)["zzz"]',
+    '[split(i, ":")[0] | some i in input.images]',
+    'count([x | some i in input.images; x := split(i, ":")[1]])',
+    'sprintf("%s at %s", [split(input.image, ":")[1], split(input.image, "/")[0]])',
+    "data.p.pair(input.image)[0]",
+]
+
+
+def _indexed_policy(v0: bool) -> str:
+    if v0:
+        head = "package p\nimport future.keywords.in\n"
+        helpers = 'pair(x) = [x, {"k": 1}]\nmembers(x) = {x, "b"}\n'
+        rules = "".join(f"r{i} = v {{ v := {e} }}\n" for i, e in enumerate(INDEXED))
+        negated = (
+            'n0 { not split(input.image, "/")[4] == "x" }\nn1 { not split(input.image, "/")[0] == "docker.io" }\n'
+            'n2 { not split(input.image, "/")[4] > 1 }\nn3 { not split(input.missing, "/")[4] == "x" }\n'
+        )
+    else:
+        head, helpers = "package p\nimport rego.v1\n", 'pair(x) := [x, {"k": 1}]\nmembers(x) := {x, "b"}\n'
+        rules = "".join(f"r{i} := v if {{ v := {e} }}\n" for i, e in enumerate(INDEXED))
+        negated = (
+            'n0 if not split(input.image, "/")[4] == "x"\n'
+            'n1 if not split(input.image, "/")[0] == "docker.io"\n'
+            'n2 if not split(input.image, "/")[4] > 1\n'
+            'n3 if not split(input.missing, "/")[4] == "x"\n'
+        )
+    return head + helpers + rules + negated
+
+
+@pytest.mark.parametrize("v0", [False, True], ids=["v1", "v0"])
+def test_calls_indexed_in_place_answer_as_opa(tmp_path: Path, v0: bool) -> None:
+    source = _indexed_policy(v0)
+    spelled = spell_out_imported_calls(source, v0=v0)
+    assert spelled.count("cg_compat_at(") > len(INDEXED)  # (respelled: regorus's slow path is not taken)
+    lines = source.splitlines()
+    # Every rule on the line it was on (regorus's line numbers stay the author's); helpers come after.
+    assert [line.split()[0] for line in spelled.splitlines()[: len(lines)]] == [line.split()[0] for line in lines]
+    document = {"image": "docker.io/library/app:1.2", "images": ["a:1", "b:2"], "labels": {"team": "x"}}
+    (tmp_path / "i.json").write_text(json.dumps(document))
+    (tmp_path / "p.rego").write_text(source)
+    theirs = opa_eval(tmp_path / "p.rego", "data.p", input=tmp_path / "i.json", v0=v0)
+    engine = regorus.Engine()
+    add_module(engine, "p.rego", source, "v0" if v0 else "v1")
+    engine.set_input_json(json.dumps(document))
+    ours = json.loads(engine.eval_query_as_json("data.p"))["result"][0]["expressions"][0]["value"]
+    assert ours == theirs
+    assert "r2" not in theirs and "r5" not in theirs and "r8" not in theirs  # the undefined ones stay so
+    assert theirs["r0"] == "docker.io" and theirs["n0"] is True
+    assert not {"n1", "n2", "n3"} & set(theirs)  # (an operand of `>`, and a call's argument, are moved out)
+
+
+def test_a_call_indexed_by_what_is_not_a_literal_is_left_alone() -> None:
+    source = 'package p\nimport rego.v1\nr contains x if { some i; x := split(input.a, "/")[i] }\ns := f(1) [0]\n'
+    assert "cg_compat_at" not in spell_out_imported_calls(source)
