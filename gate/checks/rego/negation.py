@@ -164,7 +164,7 @@ def guards(code: str) -> list[str]:
         if not equality:
             return [t for t in terms if _needs_guard(t)]
         return [_called(t) for t in terms if _needs_guard(t) and _has_call(t)]
-    call = re.match(r"[A-Za-z_][\w.]*\(", code)
+    call = _CALL_START.match(code)
     if call is None or matching_bracket(code, call.end() - 1) != len(code) - 1:
         return []
     arguments = [term for term, _ in _split_top(code[call.end() : -1], re.compile(","))]
@@ -198,7 +198,7 @@ def _called(term: str) -> str:
     """Of an operand of `==`, what OPA moves out of the `not`: a call, without what indexes its value
     (`split(x, "/")[4]`: the call is moved out, the index stays in the `not`, and may be undefined there)."""
     text = term.strip()
-    call = re.match(r"[A-Za-z_][\w.]*\(", text)
+    call = _CALL_START.match(text)
     close = matching_bracket(text, call.end() - 1) if call else None
     if close is None or close == len(text) - 1 or not _ACCESS.fullmatch(text, close + 1):
         return term
@@ -210,6 +210,7 @@ def _has_call(term: str) -> bool:
 
 
 _CALL = re.compile(r"(?<![\w.])[A-Za-z_][\w.]*\(")
+_CALL_START = re.compile(r"[A-Za-z_][\w.]*\(")
 
 
 def _without_strings(text: str) -> str:
