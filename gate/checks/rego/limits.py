@@ -202,12 +202,12 @@ class Standby(Generic[S, J, W, P, F]):
                 raise ValueError(f"at most {_QUEUE_BYTES // 4} batches")
             # Every index is in the queue before the job is announced, and its write end is then closed, so an
             # empty queue reads as its end: a worker stops when nothing is left. (Reads of 4 bytes are atomic.)
-            _write_all(self.queue[1], indices)
+            _offer(self.queue[1], indices)
             os.close(self.queue[1])
             self.queue = (-1, -1)
             payload = pickle.dumps((workers, job), protocol=pickle.HIGHEST_PROTOCOL)
             _write_all(self.job, payload)
-            _write_all(self.signal[1], struct.pack("<Q", len(payload)))
+            _offer(self.signal[1], struct.pack("<Q", len(payload)))
             os.close(self.signal[1])
             self.signal = (-1, -1)
             for extra in self.children[workers:]:
@@ -265,6 +265,13 @@ def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
+
+
+def _offer(fd: int, data: bytes) -> None:
+    """`data` into a pipe to the first child, unless that child has ended already (its set-up failed, or it
+    crashed, before the work came): its end, error or crash, is then what `_wait` reads from its own pipe."""
+    with contextlib.suppress(BrokenPipeError):
+        _write_all(fd, data)
 
 
 def _read_exact(fd: int, size: int, *, at: int | None = None) -> bytes:

@@ -13,7 +13,7 @@ import pytest
 from gate import speed
 from gate.checks.rego.check import check, prestart, run
 from gate.checks.rego.engine import load, may_read_file_info
-from gate.checks.rego.limits import MAX_BATCHES, Limits, bounded_batches
+from gate.checks.rego.limits import MAX_BATCHES, Limits, Standby, bounded_batches
 from gate.errors import InputError, PolicyError
 
 V1 = "package main\nimport rego.v1\n\n"
@@ -167,6 +167,29 @@ def test_a_failing_setup_fails_before_any_batch() -> None:
 
     with pytest.raises(PolicyError, match="cannot compile"):
         bounded_batches(setup, lambda _s, i, _p: i, 10, lambda _i, _r: None, finish=lambda _s: None, workers=3)
+
+
+def test_a_setup_that_failed_and_exited_before_the_work_came_is_its_error_not_a_broken_pipe() -> None:
+    # The race CI met: the first child's compile failed and it had exited before this process wrote the queue,
+    # whose read end then had no holder left.
+    def setup(_progress: object) -> None:
+        raise PolicyError("cannot compile", path="p.rego")
+
+    standby: Standby[None, None, None, int, None] = Standby(
+        setup, lambda s, _j: s, lambda _s, i, _p: i, lambda _s: None, most=2
+    )
+    with standby:
+        deadline = time.monotonic() + 10
+        while _state(standby.pid) != "Z" and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert _state(standby.pid) == "Z"  # it has exited (not yet reaped): its pipes' read ends are gone
+        with pytest.raises(PolicyError, match="cannot compile"):
+            standby.run(None, 10, lambda _i, _r: None, workers=2)
+
+
+def _state(pid: int) -> str:
+    """The process state letter Linux gives in /proc/PID/stat (after the name in parentheses)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
 
 
 def test_a_worker_that_crashes_names_its_step() -> None:
