@@ -323,14 +323,14 @@ class RegoStandby:
                 from gate.safe_yaml import first_document
 
                 first_document("{}\n", "(warm-up)", go_yaml=True)
-            compiled = load(policies, data=data, rego_version=rego_version, progress=progress)
+            compiled = load(policies, data=data, rego_version=rego_version, progress=progress, text_verbs=True)
             selected = select_namespaces(compiled, namespaces, all_namespaces=all_namespaces)
             selected += tuple(ns for ns in _builtin_namespaces(compiled, policies) if ns not in selected)
             return _Worker(compiled, selected, _Plan(compiled, selected), (), Path())
 
         def prepare(worker: _Worker, job: _Job) -> _Worker:
             if job.partners:
-                worker.compiled.engine.add_data_json(job.partners)
+                worker.compiled.add_data_json(job.partners)
             take_parsed_dockerfiles(job.dockerfiles)
             return worker._replace(batches=job.batches, root=job.root)
 
@@ -410,21 +410,42 @@ def check_file(
     """Evaluate every document of one file in every namespace; results aggregate per namespace. (`plan`: what
     `_Plan(compiled, namespaces)` works out, made once by the caller that checks many files.)"""
     documents = load_documents(path)
+    active = compiled.in_use()
+    if active is not compiled or plan is None:
+        plan = _Plan(active, namespaces)
     try:
-        tallies = _evaluate(compiled, path, documents, namespaces, plan or _Plan(compiled, namespaces))
+        tallies = _evaluate(active, path, documents, namespaces, plan)
     except PolicyError as failed:
-        # regorus stops at a built-in's error (`startswith` of a number, `count(null)`) where OPA, as Conftest runs
-        # it, makes that expression undefined and goes on: the file is evaluated again by the lenient policies,
-        # and when they fail too, the first error stands.
-        lenient = compiled.lenient()
-        if lenient is None:
-            raise
-        try:
-            tallies = _evaluate(lenient, path, documents, namespaces, _Plan(lenient, namespaces))
-        except PolicyError:
-            raise failed from None
+        tallies = _again(active, path, documents, namespaces, failed)
     _field_lines(tallies.values(), display, root)
     return [tallies[ns].result(display, ns) for ns in namespaces]
+
+
+def _again(
+    compiled: PolicySet, path: Path, documents: Sequence[Document], namespaces: Sequence[str], failed: PolicyError
+) -> dict[str, _Tally]:
+    """The file's tallies after its evaluation by `compiled` stopped at `failed`.
+
+    A `%s` argument that is not text stops the policies that take such arguments as text (`load`'s `text_verbs`):
+    the file goes again through the policies that write it as Go does. regorus stops at a built-in's error
+    (`startswith` of a number, `count(null)`) where OPA, as Conftest runs it, makes that expression undefined and
+    goes on: the file is evaluated again by the lenient policies, and when they fail too, the first error that
+    is not one of our own text verbs' stands."""
+    from gate.checks.rego.compat import TEXT_VERB_ERROR
+
+    if compiled.exact is not None and TEXT_VERB_ERROR in failed.message:
+        exact = compiled.go_verbs()
+        try:
+            return _evaluate(exact, path, documents, namespaces, _Plan(exact, namespaces))
+        except PolicyError as again:
+            return _again(exact, path, documents, namespaces, again)
+    lenient = compiled.lenient()
+    if lenient is None:
+        raise failed
+    try:
+        return _evaluate(lenient, path, documents, namespaces, _Plan(lenient, namespaces))
+    except PolicyError:
+        raise failed from None
 
 
 def _evaluate(

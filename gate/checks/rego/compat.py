@@ -181,7 +181,9 @@ def imported_names(source: str) -> dict[str, str]:
     return names
 
 
-def spell_out_imported_calls(source: str, *, v0: bool = False, lenient: bool = False, tag: str = "") -> str:
+def spell_out_imported_calls(
+    source: str, *, v0: bool = False, lenient: bool = False, text_verbs: bool = False, tag: str = ""
+) -> str:
     """`source` with every call through a data import written with the import's full path, and deprecated
     built-ins under their current names; `v0`: the module is read as Rego v0 (the syntax of what is appended).
 
@@ -191,7 +193,12 @@ def spell_out_imported_calls(source: str, *, v0: bool = False, lenient: bool = F
     `ref` is not a collection, as OPA's evaluation (not in strict mode, as Conftest runs it) answers a built-in's
     error; regorus stops the whole evaluation with the error instead.
 
+    `text_verbs` (not with `lenient`): a `%s` or `%q` argument of a literal format is taken as text, and one that
+    is not text stops the evaluation (`_AS_TEXT`), for a caller that then evaluates the same input again with
+    the functions that write any value as Go does (`_TYPED_VERBS`, `cg_compat_quote`): those cost a call each.
+
     `tag`: appended to the name of every function defined here for the module's calls (see `_HELPER`)."""
+    text_verbs = text_verbs and not lenient
     if "rego.metadata.rule()" in source:
         from gate.checks.rego import metadata
 
@@ -277,7 +284,7 @@ def spell_out_imported_calls(source: str, *, v0: bool = False, lenient: bool = F
             literal = _FORMAT_LITERAL.match(text, m.end())
             fmt = _literal_text(literal) if literal else None
             if literal is not None and fmt is not None:
-                in_place = _sprintf_in_place(fmt, text, literal, rewrite, needs)
+                in_place = _sprintf_in_place(fmt, text, literal, rewrite, needs, text_verbs=text_verbs)
                 if in_place is not None:
                     return in_place
                 return _literal_sprintf(fmt, formats) + "(", m.end()
@@ -359,13 +366,20 @@ def _literal_text(m: re.Match[str]) -> str | None:
 
 
 def _sprintf_in_place(
-    fmt: str, text: str, literal: re.Match[str], rewrite: Callable[[str], str], needs: set[str]
+    fmt: str,
+    text: str,
+    literal: re.Match[str],
+    rewrite: Callable[[str], str],
+    needs: set[str],
+    *,
+    text_verbs: bool = False,
 ) -> tuple[str, int] | None:
     """`sprintf(fmt, [a, b])` respelled where it stands, and the end of the call in `text`: `%q` spelled `%s` with
     its argument quoted, and, when the array holds fewer or more arguments than the format has verbs, Go's
     `%!s(MISSING)` and `%!(EXTRA string=x)` written as OPA's `sprintf` writes them (regorus's stops the evaluation
     instead). The call unchanged when none of that applies; None (the format's function) when the arguments are not
-    an array literal, or the format spans lines (a one-line literal in its place would move every line after it)."""
+    an array literal, or the format spans lines (a one-line literal in its place would move every line after it).
+    `text_verbs`: see `spell_out_imported_calls`."""
     verbs = [v for v in _VERB.finditer(fmt) if v[0] != "%%"]
     quoted = {i for i, v in enumerate(verbs) if v[0] == "%q"}
     unchanged = ("sprintf(" + text[literal.start() : literal.end()], literal.end())
@@ -385,9 +399,13 @@ def _sprintf_in_place(
     made: list[str] = []  # the arguments' code as it will be, each with what follows it up to the next one
     for i, (start, end) in enumerate(spans):
         code = rewrite(text[start:end])
-        if i in quoted:
+        if i in quoted and text_verbs:
+            code = f"json.marshal({_AS_TEXT.format(code)})"
+        elif i in quoted:
             needs.add("quote")
             code = f"cg_compat_quote(true, {code})"
+        elif i in typed and typed[i] == "%s" and text_verbs:
+            code = _AS_TEXT.format(code)
         elif i in typed:
             needs.add(typed[i])
             code = f"{_TYPED_VERBS[typed[i]][0]}({code})"
@@ -466,6 +484,11 @@ _TYPED_VERBS = {
         ),
     ),
 }
+# A `%s` or `%q` argument taken as text without a function call: the same text for a string (what nearly every
+# argument is), and for anything else regorus's error "`trim_prefix` expects string argument", which the caller
+# (`check.check_file`) answers by evaluating that input again with the functions above (see `TEXT_VERB_ERROR`).
+_AS_TEXT = 'trim_prefix({}, "")'
+TEXT_VERB_ERROR = "`trim_prefix` expects string argument"
 # A verb with a width (`%-40s`, `%8d`), which regorus does not read (it prints `40s` and drops the argument): the
 # argument written as its verb writes it, then padded with spaces to the width, on the left unless `-` says right.
 _PADDED = re.compile(r"%(?P<left>-?)(?P<width>[1-9][0-9]{0,2})(?P<kind>[sdv])")

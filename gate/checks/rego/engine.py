@@ -33,7 +33,20 @@ class Module(NamedTuple):
 class PolicySet:
     """Compiled policies plus data; `session()` hands out a cheap clone per input file."""
 
-    __slots__ = ("_defined", "_lenient", "_rules", "_shared", "engine", "modules", "reads_file_info", "relax")
+    __slots__ = (
+        "_added",
+        "_defined",
+        "_go_verbs",
+        "_lenient",
+        "_lenient_of",
+        "_rules",
+        "_shared",
+        "engine",
+        "exact",
+        "modules",
+        "reads_file_info",
+        "relax",
+    )
 
     def __init__(
         self,
@@ -41,6 +54,7 @@ class PolicySet:
         modules: tuple[Module, ...],
         reads_file_info: bool = True,
         relax: Callable[[], PolicySet] | None = None,
+        exact: Callable[[], PolicySet] | None = None,
     ) -> None:
         self.engine = engine
         self.modules = modules
@@ -49,6 +63,12 @@ class PolicySet:
         every file, which keeps its caches warm (a clone per file doubles the time of each evaluation)."""
         self.relax = relax
         """Compiles the same policies lenient (see `lenient`); None when these are."""
+        self.exact = exact
+        """Compiles the same policies with Go's `%s` and `%q` (see `go_verbs`); None when these have them."""
+        self._added: list[str] = []
+        self._go_verbs: PolicySet | None = None
+        self._lenient_of: PolicySet | None = None
+        """The set whose lenient set is this one's too (for `go_verbs`: one lenient compile, not two)."""
         self._rules: dict[str, tuple[tuple[str, ...], int]] = {}
         self._defined: dict[tuple[str, str], bool] = {}
         self._shared: Any = None
@@ -58,9 +78,38 @@ class PolicySet:
         """The same policies with every typed built-in call undefined on arguments of the wrong type, as OPA
         evaluates them (`compat.spell_out_imported_calls(lenient=True)`), compiled on first use: for the files
         whose evaluation stopped at a built-in's error. None when these are the lenient ones already."""
+        if self._lenient_of is not None:
+            return self._lenient_of.lenient()
         if self._lenient is None and self.relax is not None:
-            self._lenient = self.relax()
+            self._lenient = self._with_data(self.relax())
         return self._lenient
+
+    def go_verbs(self) -> PolicySet:
+        """These policies as they write a `%s` or `%q` argument that is not text, Go's way (`compat`'s
+        `text_verbs`), compiled on first use: from then on `in_use` answers with them, so a policy that formats
+        numbers with `%s` costs one more compile, not two evaluations of every input. Their lenient set is this
+        one's. Themselves when they have Go's verbs already."""
+        if self.exact is None:
+            return self
+        if self._go_verbs is None:
+            made = self._with_data(self.exact())
+            made._lenient_of = self
+            self._go_verbs = made
+        return self._go_verbs
+
+    def in_use(self) -> PolicySet:
+        """The policies to evaluate the next input with: these, or their `go_verbs` once an input needed them."""
+        return self._go_verbs or self
+
+    def add_data_json(self, text: str) -> None:
+        """Data added after the compile (the run's partner objects), kept for the lenient and Go-verb sets too."""
+        self.engine.add_data_json(text)
+        self._added.append(text)
+
+    def _with_data(self, made: PolicySet) -> PolicySet:
+        for text in self._added:
+            made.add_data_json(text)
+        return made
 
     def namespaces(self) -> tuple[str, ...]:
         """Every namespace in load order, each once."""
@@ -98,11 +147,13 @@ def load(
     rego_version: str = "auto",
     progress: Progress | None = None,
     lenient: bool = False,
+    text_verbs: bool = False,
 ) -> PolicySet:
     """Parse every policy file and data file once; raise PolicyError naming the file and line on bad Rego.
 
     `progress(file, doing)` is told of each file as it starts (`gate.checks.rego.limits` bounds each step);
-    `lenient`: see `PolicySet.lenient`."""
+    `lenient`: see `PolicySet.lenient`; `text_verbs`: `%s` and `%q` arguments taken as text, for a caller that
+    evaluates an input that stops at one again with `PolicySet.go_verbs` (`compat.TEXT_VERB_ERROR`)."""
     import regorus
 
     step = progress or _quiet
@@ -116,7 +167,7 @@ def load(
     for display, source in files:
         reads_file_info = reads_file_info or may_read_file_info(source)
         step(display, "compiling the policy")
-        add_module(engine, display, source, rego_version, lenient=lenient)
+        add_module(engine, display, source, rego_version, lenient=lenient, text_verbs=text_verbs)
     ast = json.loads(engine.get_ast_as_json())  # (once: 2 MB of JSON for the built-in Kubernetes pack)
     modules = _modules(ast)
     from gate.checks.rego import static as rego_static
@@ -129,7 +180,11 @@ def load(
     def relax() -> PolicySet:
         return load(policies, data=data, rego_version=rego_version, progress=progress, lenient=True)
 
-    return PolicySet(engine, modules, reads_file_info, None if lenient else relax)
+    def exact() -> PolicySet:
+        return load(policies, data=data, rego_version=rego_version, progress=progress)
+
+    go_verbs = exact if text_verbs and not lenient else None
+    return PolicySet(engine, modules, reads_file_info, None if lenient else relax, go_verbs)
 
 
 _DATA = re.compile(r"\bdata\b")
@@ -178,7 +233,9 @@ def _read(path: Path, display: str) -> str:
         raise PolicyError(f"cannot read policy: {exc}", path=display) from exc
 
 
-def add_module(engine: Any, display: str, source: str, rego_version: str, *, lenient: bool = False) -> None:
+def add_module(
+    engine: Any, display: str, source: str, rego_version: str, *, lenient: bool = False, text_verbs: bool = False
+) -> None:
     """Add one file as v1 or v0: `import rego.v1` means v1, `import future.keywords` means v0, otherwise v1
     first (Conftest >= 0.60's default) and v0 when v1 cannot parse it, so old policies keep working."""
     from gate.checks.rego.compat import spell_out_imported_calls
@@ -188,7 +245,9 @@ def add_module(engine: Any, display: str, source: str, rego_version: str, *, len
     for v0 in order:
         engine.set_rego_v0(v0)
         try:
-            spelled = spell_out_imported_calls(source, v0=v0, lenient=lenient, tag=_module_tag(display))
+            spelled = spell_out_imported_calls(
+                source, v0=v0, lenient=lenient, text_verbs=text_verbs, tag=_module_tag(display)
+            )
             engine.add_policy(display, _rewrite_v0_sets(spelled, display) if v0 else spelled)
             return
         except RuntimeError as exc:
