@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import bisect
-import hashlib
 import posixpath
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -376,6 +375,8 @@ def fingerprint(finding: Finding) -> str:
 
 
 def _key_hash(key: tuple[str, ...]) -> str:
+    import hashlib  # (here: OpenSSL loads in ~4 ms, and the first fingerprint comes long after start-up)
+
     return hashlib.sha256("\x1f".join(key).encode()).hexdigest()
 
 

@@ -6,14 +6,17 @@ from __future__ import annotations
 import argparse
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from gate import __version__
 from gate.console import clean
-from gate.emit.base import EmitContext
 from gate.errors import OutputError
-from gate.model import Verdict
 from gate.settings import Settings
+
+if TYPE_CHECKING:
+    # (Types only: the outputs' modules load after the policies' compile has started, not before.)
+    from gate.emit.base import EmitContext
+    from gate.model import Verdict
 
 
 def in_actions(env: Mapping[str, str]) -> bool:

@@ -8,6 +8,7 @@ the bare rule) hide that rule's results; a top-level list in an input is evaluat
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import stat
@@ -315,6 +316,10 @@ class RegoStandby:
         # Compiling is inside the bounds too: regorus's parser is exponential in nesting depth.
         def setup(progress: Progress) -> _Worker:
             if speed.ENABLED:
+                # The workers build and drop per-file values that reference counting frees; the collector's passes
+                # would only walk (and, in a fork, copy the pages of) the heap every worker inherits from here.
+                gc.freeze()
+                gc.disable()
                 # What every worker needs for its first input, loaded once here and inherited by the others:
                 # orjson (`_input_json`; it loads uuid and platform) and the YAML loader (PyYAML's import alone
                 # is ~10 ms).
