@@ -232,6 +232,14 @@ def spell_out_imported_calls(
     needs: set[str] = set()
     """What the calls respelled in place use: `quote` (`cg_compat_quote`), `extra` (`cg_compat_extra`)."""
     iterates = False
+    locals_made = 0
+
+    def local() -> str:
+        """A new local for a term moved out of a `not` (no policy names its own with our prefix)."""
+        nonlocal locals_made
+        locals_made += 1
+        return f"cg_not_{locals_made}"
+
     indexed_at_start = False
     """The call at the start of the text being rewritten is the inside of an `_AT` respelling: not again."""
 
@@ -247,12 +255,18 @@ def spell_out_imported_calls(
             return m[0] + head + negation.count_negations(rewrite(text[opened + 1 : closed])) + "}", closed + 1
         if m["neg"] is not None:
             code, trail, end = negation.negated(text, m.start())
-            terms = negation.guards(code)
+            spans = negation.guard_spans(code)
+            terms = [code[start:stop] for start, stop in spans]
             if not terms or any("\n" in term for term in terms):
                 return m[0], m.end()
             keyword = text[m.start() : end - len(trail) - len(code)]
-            guarded_terms = "".join(f"_ = {rewrite(term.strip())}; " for term in terms)
-            statement = f"{guarded_terms}{keyword}{rewrite(code)}"
+            if negation.modified(code):
+                # (Under `with`, the term is guarded where it stands: bound outside, it would lose the modifier.)
+                bindings = "".join(f"_ = {rewrite(term)}; " for term in terms)
+            else:
+                pairs, code = negation.bind(code, spans, local)
+                bindings = "".join(f"{name} := {rewrite(term)}; " for name, term in pairs)
+            statement = f"{bindings}{keyword}{rewrite(code)}"
             return (f"{{ {statement} }}" if negation.after_if(text, m.start()) else statement) + trail, end
         if m["some"] is not None:
             if not lenient:

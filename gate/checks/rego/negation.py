@@ -17,6 +17,7 @@ call has its guards instead).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 _HEAD = re.compile(r"every[ \t]+[A-Za-z_]\w*(?:[ \t]*,[ \t]*[A-Za-z_]\w*)?[ \t]+in[ \t]")
 _NOT = re.compile(r"([ \t]*)not[ \t]+(?=\S)")
@@ -154,21 +155,67 @@ def guards(code: str) -> list[str]:
     """The terms of `not code` OPA evaluates before the `not` (its compiler moves them out), each as it must be
     defined for the body to go on: the arguments of a call, the operands of a comparison other than `==` (of `==`,
     only operands that are calls themselves). Literals are left out, and any term with `_` (OPA refuses those)."""
+    return [code[start:end] for start, end in guard_spans(code)]
+
+
+def guard_spans(code: str) -> list[tuple[int, int]]:
+    """Where in `code` each of `guards`' terms is (without the spaces around it), in order."""
     parts = _split_top(code, _COMPARISON)
     if len(parts) > 1:
         operators = {op for _, op in parts if op}
         equality = operators <= {"==", "="}
-        terms = [term for term, _ in parts]
         if ":=" in operators:
             return []
+        spans = _spans(parts, 0)
         if not equality:
-            return [t for t in terms if _needs_guard(t)]
-        return [_called(t) for t in terms if _needs_guard(t) and _has_call(t)]
+            return [span for span, (term, _) in zip(spans, parts, strict=True) if _needs_guard(term)]
+        return [
+            (span[0], span[0] + len(_called(term).strip()))
+            for span, (term, _) in zip(spans, parts, strict=True)
+            if _needs_guard(term) and _has_call(term)
+        ]
     call = _CALL_START.match(code)
     if call is None or matching_bracket(code, call.end() - 1) != len(code) - 1:
         return []
-    arguments = [term for term, _ in _split_top(code[call.end() : -1], re.compile(","))]
-    return [t for t in arguments if _needs_guard(t)]
+    arguments = _split_top(code[call.end() : -1], re.compile(","))
+    return [
+        span for span, (term, _) in zip(_spans(arguments, call.end()), arguments, strict=True) if _needs_guard(term)
+    ]
+
+
+def bind(code: str, spans: list[tuple[int, int]], names: Callable[[], str]) -> tuple[list[tuple[str, str]], str]:
+    """OPA's own rewrite of a `not`: each guarded term (`guard_spans`) bound to a new local before it, and `code`
+    with the local in the term's place, so the term is evaluated once (`_ = f(x); not f(x) in s` evaluated
+    `f(x)` twice). Returns the (local, term) pairs and the new code."""
+    pairs: list[tuple[str, str]] = []
+    out: list[str] = []
+    at = 0
+    for start, end in spans:
+        name = names()
+        pairs.append((name, code[start:end]))
+        out += [code[at:start], name]
+        at = end
+    out.append(code[at:])
+    return pairs, "".join(out)
+
+
+def modified(code: str) -> bool:
+    """Whether `code` carries a `with` modifier: a term moved out of it would be evaluated without the modifier."""
+    return _WITH.search(_without_strings(code)) is not None
+
+
+_WITH = re.compile(r"(?<![\w.])with(?![\w])")
+
+
+def _spans(parts: list[tuple[str, str]], offset: int) -> list[tuple[int, int]]:
+    """Each piece's place once the spaces around it are left out, `_split_top`'s pieces being contiguous."""
+    spans = []
+    at = offset
+    for term, separator in parts:
+        lead = len(term) - len(term.lstrip())
+        spans.append((at + lead, at + len(term.rstrip())))
+        at += len(term) + len(separator)
+    return spans
 
 
 def after_if(text: str, at: int) -> bool:
@@ -183,12 +230,24 @@ def _needs_guard(term: str) -> bool:
     # that may bind `x`, schedules it before `x := f(...)` and refuses the rule.
     if _BARE_NAME.fullmatch(code):
         return False
+    # A comprehension is always defined (empty at worst): OPA moves it out too, but guarding it here only made
+    # regorus evaluate it twice.
+    if _is_comprehension(code):
+        return False
     # A literal (`[false]`, `{"a": 1}`, `3`) is always defined; `_` inside is refused by OPA.
     names = set(re.findall(r"(?<![\w.])[A-Za-z_]\w*", code)) - {"true", "false", "null"}
     return bool(names) and not _WILDCARD.search(code)
 
 
 _BARE_NAME = re.compile(r"[A-Za-z_]\w*")
+_BAR = re.compile(r"\|")
+
+
+def _is_comprehension(code: str) -> bool:
+    """`[x | ...]`, `{x | ...}` or `{k: v | ...}` as a whole term (not indexed, not a set union of several)."""
+    if not code or code[0] not in "[{" or matching_bracket(code, 0) != len(code) - 1:
+        return False
+    return len(_split_top(code[1:-1], _BAR)) > 1
 
 
 _ACCESS = re.compile(r'(?:\.[A-Za-z_]\w*|\[(?:[^\[\]"]|"(?:\\.|[^"\\])*")*\])+')
