@@ -289,5 +289,5 @@ def test_a_term_under_with_is_guarded_where_it_stands() -> None:
     # Bound before the `not`, it would be evaluated without the modifier.
     source = 'package t\nimport rego.v1\nr if { not count(input.l) > 1 with input as {"l": []} }\n'
     spelled = spell_out_imported_calls(source)
-    assert "cg_not_" not in spelled and '_ = count(input.l); ' in spelled
+    assert "cg_not_" not in spelled and "_ = count(input.l); " in spelled
     assert 'not count(input.l) > 1 with input as {"l": []} }' in spelled
